@@ -1,0 +1,35 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: install run test test-deps lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+## Install into .venv and run the main job on embedded defaults: a health report of this host.
+run: install
+	$(BIN)/wk check
+
+test-deps:
+	./scripts/test-deps.sh
+
+lint: install
+	$(BIN)/ruff check watchkeeper tests bench
+	$(BIN)/mypy
+
+## Install what the tests need and pass them (lint and types included).
+test: install test-deps lint
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/skill_overhead.py
+
+clean:
+	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the real system parts the tests run against, when missing (Debian packages).
+# supervisor: restart_service under a real supervisord; systemd-journal-remote: writes a real
+# journal file for read_journal; dnsmasq-base: a real DNS server for probe_dns; openssl: the
+# example skill pack.
+set -euo pipefail
+need=()
+command -v supervisord >/dev/null || need+=(supervisor)
+[ -x /lib/systemd/systemd-journal-remote ] || need+=(systemd-journal-remote)
+command -v journalctl >/dev/null || need+=(systemd)
+command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
+command -v openssl >/dev/null || need+=(openssl)
+if ((${#need[@]})); then
+  echo "installing test dependencies: ${need[*]}" >&2
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# PostgreSQL backs the store tests; start the machine's cluster if it is down.
+if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  if command -v pg_ctlcluster >/dev/null; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  fi
+fi

@@ -1,0 +1,3 @@
+"""watchkeeper: a self-hosted AIOps agent built on audited, risk-gated skills."""
+
+__version__ = "0.1.0"

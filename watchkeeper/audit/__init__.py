@@ -1,0 +1,1 @@
+"""The tool-call ledger and its queries."""

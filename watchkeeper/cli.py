@@ -1,0 +1,371 @@
+"""`watchkeeper` / `wk`: the command line.
+
+Exit codes: 0 success · 1 the skill ran and failed (or a check found problems) · 2 usage
+error, invalid params, or refused by the gate or a policy, with a one-line reason on stderr.
+With --json, stdout carries only JSON; progress and messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from watchkeeper import __version__
+from watchkeeper.config import Settings, default_config_path, load_settings
+from watchkeeper.errors import ConfigError, StoreError, WatchkeeperError
+from watchkeeper.policy.approvals import Approval, grant_at_terminal
+from watchkeeper.policy.risk import Caller, RiskClass, Role
+from watchkeeper.redact import redact
+from watchkeeper.runtime import Runtime, open_runtime
+from watchkeeper.skills import derive
+from watchkeeper.skills.base import Skill
+from watchkeeper.skills.invoke import Invocation, Status
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="watchkeeper: an AIOps agent for the night shift.")
+skills_app = typer.Typer(no_args_is_help=True, help="List, inspect and run skills.")
+audit_app = typer.Typer(invoke_without_command=True, help="Read and verify the tool-call ledger.")
+config_app = typer.Typer(no_args_is_help=True, help="Show the effective configuration.")
+app.add_typer(skills_app, name="skills")
+app.add_typer(audit_app, name="audit")
+app.add_typer(config_app, name="config")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+EXIT_FOR_STATUS = {
+    Status.SUCCEEDED: 0,
+    Status.FAILED: 1,
+    Status.TIMED_OUT: 1,
+    Status.REFUSED: 2,
+    Status.INVALID: 2,
+}
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON only on stdout.")]
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def runtime() -> Runtime:
+    try:
+        return open_runtime()
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    except StoreError as exc:
+        fail(str(exc), 1)
+
+
+def person() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def cli_caller(session_id: str | None = None) -> Caller:
+    return Caller(Role.CLI, user=person(), session_id=session_id)
+
+
+# -- wk version / check ----------------------------------------------------------------------
+
+
+@app.command()
+def version() -> None:
+    """Print the watchkeeper version."""
+    out.print(f"watchkeeper {__version__}", highlight=False)
+
+
+@app.command()
+def check(
+    as_json: JsonFlag = False,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on", help="Exit 1 on a warning, 2 on a critical finding (warn), or 2 on critical only (crit)."
+        ),
+    ] = None,
+) -> None:
+    """One-shot health report of this host: CPU, load, memory, disks, top processes, ports, log errors."""
+    from watchkeeper.evidence.host_check import run_check
+    from watchkeeper.render import print_host_report
+
+    if fail_on not in (None, "warn", "crit"):
+        fail("--fail-on takes warn or crit")
+    rt = runtime()
+    if sys.stderr.isatty() and not as_json:
+        with err.status("checking this host…"):
+            report = run_check(rt.invoker, person())
+    else:
+        report = run_check(rt.invoker, person())
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        print_host_report(out, report)
+    severity = report.severity
+    if fail_on == "warn" and severity != "ok":
+        raise typer.Exit(1 if severity == "warn" else 2)
+    if fail_on == "crit" and severity == "crit":
+        raise typer.Exit(2)
+
+
+# -- wk skills ---------------------------------------------------------------------------------
+
+
+@skills_app.command("list")
+def skills_list(as_json: JsonFlag = False) -> None:
+    """Every registered skill: built-ins and skill packs."""
+    rt = runtime()
+    skills = rt.registry.all()
+    for problem in rt.registry.load_errors:
+        err.print(f"[yellow]warning:[/yellow] {problem}", highlight=False)
+    if as_json:
+        emit_json([derive.summary(s) for s in skills])
+        return
+    table = Table("key", "class", "scope", "category", "name")
+    colour = {"safe": "green", "mutating": "yellow", "dangerous": "red"}
+    for s in skills:
+        risk = s.risk.value
+        table.add_row(s.key, f"[{colour[risk]}]{risk}[/]", s.meta.scope.value, s.meta.category, s.meta.name)
+    out.print(table)
+
+
+@skills_app.command("show")
+def skills_show(key: str, as_json: JsonFlag = False) -> None:
+    """One skill: its description, params and an example result."""
+    rt = runtime()
+    try:
+        skill = rt.registry.get(key)
+    except WatchkeeperError as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json(derive.summary(skill))
+        return
+    out.print(derive.describe(skill), highlight=False)
+    out.print("\nexample result:", highlight=False)
+    out.print_json(data=skill.meta.result_example)
+
+
+def parse_params(skill: Skill | None, pairs: list[str], params_json: str | None) -> dict[str, Any]:
+    """`k=v` pairs typed by the skill's schema: strings stay strings, other types parse as JSON."""
+    params: dict[str, Any] = {}
+    if params_json:
+        try:
+            loaded = json.loads(params_json)
+        except json.JSONDecodeError as exc:
+            fail(f"--params-json is not valid JSON: {exc.msg}")
+        if not isinstance(loaded, dict):
+            fail("--params-json must be a JSON object")
+        params.update(loaded)
+    props = derive.params_schema(skill).get("properties", {}) if skill else {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name:
+            fail(f"--param takes name=value, got {pair!r}")
+        if _is_string_param(props.get(name, {})):
+            params[name] = raw
+            continue
+        try:
+            params[name] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[name] = raw
+    return params
+
+
+def _is_string_param(prop: dict[str, Any]) -> bool:
+    kinds = [prop.get("type")] + [p.get("type") for p in prop.get("anyOf", [])]
+    flat = {k for kind in kinds for k in (kind if isinstance(kind, list) else [kind])}
+    return "string" in flat and not flat & {"integer", "number", "boolean", "object", "array"}
+
+
+def approve(rt: Runtime, skill: Skill, params: dict[str, Any], yes: bool) -> tuple[dict[str, Any], Approval | None]:
+    """Show the dry run and ask a person; return the exact params to run and the approval, if given."""
+    try:
+        validated, shown = rt.invoker.preview(skill.key, params)
+    except WatchkeeperError:
+        return params, None  # invoke will refuse or fail with the precise, audited reason
+    exact = dict(validated.params)
+    err.print(f"[bold]{skill.key}[/bold] is a [yellow]{skill.risk.value}[/yellow] skill. It will run:", highlight=False)
+    err.print(f"  skill:  {skill.key}\n  params: {json.dumps(exact)}\n  target: {validated.edge}", highlight=False)
+    if shown:
+        err.print(f"  effect: {shown.summary}", highlight=False)
+    run_params = {**exact, "edge": validated.edge} if validated.edge != "local" else exact
+    if skill.risk is not RiskClass.MUTATING:
+        return run_params, None
+    if yes:
+        return run_params, grant_at_terminal(skill.key, exact, validated.edge, person())
+    if not sys.stdin.isatty():
+        err.print("no terminal to ask for approval and no --yes given", highlight=False)
+        return run_params, None
+    if typer.confirm("Approve and run it?", default=False, err=True):
+        return run_params, grant_at_terminal(skill.key, exact, validated.edge, person())
+    err.print("not approved", highlight=False)
+    return run_params, None
+
+
+def report_invocation(call: Invocation, as_json: bool) -> NoReturn:
+    if as_json:
+        emit_json(call.as_dict())
+    elif call.ok:
+        out.print_json(data=call.result)
+        if call.truncated:
+            err.print("[yellow]note:[/yellow] the result was cut at the output cap", highlight=False)
+    if not call.ok:
+        reason = call.error or call.status.value
+        err.print(f"[red]{call.status.value}:[/red] {reason}", highlight=False)
+    raise typer.Exit(EXIT_FOR_STATUS[call.status])
+
+
+@skills_app.command("run")
+def skills_run(
+    key: str,
+    param: Annotated[
+        list[str] | None, typer.Option("--param", "-p", help="A param as name=value (repeatable).")
+    ] = None,
+    params_json: Annotated[str | None, typer.Option("--params-json", help="Params as one JSON object.")] = None,
+    edge: Annotated[str | None, typer.Option("--edge", help="Target edge of a host skill.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Approve a mutating skill without the prompt.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run one skill through invoke: validated, gated, time-limited and audited."""
+    rt = runtime()
+    skill = rt.registry.get(key) if key in rt.registry else None
+    params = parse_params(skill, param or [], params_json)
+    if edge:
+        params["edge"] = edge
+    approval = None
+    if skill is not None and skill.risk is not RiskClass.SAFE:
+        params, approval = approve(rt, skill, params, yes)
+    report_invocation(rt.invoker.invoke(key, params, cli_caller(), approval), as_json)
+
+
+# -- wk audit ----------------------------------------------------------------------------------
+
+SINCE_RE = re.compile(r"^(\d+)\s*([smhdw])$")
+UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(text: str) -> datetime:
+    m = SINCE_RE.match(text.strip())
+    if m:
+        return datetime.now(UTC) - timedelta(**{UNITS[m.group(2)]: int(m.group(1))})
+    try:
+        ts = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--since takes a duration like 30m, 1h, 2d or an ISO timestamp, got {text!r}")
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
+@audit_app.callback()
+def audit(
+    ctx: typer.Context,
+    tool: Annotated[str | None, typer.Option("--tool", help="Only calls of this skill.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only calls since: 30m, 1h, 2d or ISO time.")] = None,
+    session: Annotated[str | None, typer.Option("--session", help="Only calls of this session id.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Newest N rows.")] = 50,
+    as_json: JsonFlag = False,
+) -> None:
+    """Ledger rows, oldest first (the newest --limit)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    rt = runtime()
+    rows = rt.ledger.rows(tool=tool, since=parse_since(since) if since else None, session_id=session, limit=limit)
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("id", "started", "tool", "status", "caller", "approved by", "ms", "error")
+    for r in rows:
+        caller = f"{r['caller_role']}:{r['caller_user_id'] or '-'}"
+        error = (r["error"] or "")[:60]
+        table.add_row(
+            str(r["id"]),
+            r["started_at"][:19],
+            r["tool_name"],
+            r["status"],
+            caller,
+            r["approved_by"] or "",
+            f"{r['duration_ms']:.0f}",
+            error,
+        )
+    out.print(table)
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: JsonFlag = False) -> None:
+    """Recompute the hash chain: exit 0 when intact, 1 naming the first edited or deleted row."""
+    rt = runtime()
+    report = rt.ledger.verify()
+    if as_json:
+        emit_json(
+            {
+                "ok": report.ok,
+                "rows_checked": report.rows_checked,
+                "problems": [{"row_id": i, "problem": p} for i, p in report.problems],
+            }
+        )
+    elif report.ok:
+        out.print(f"ledger intact: {report.rows_checked} rows verified", highlight=False)
+    else:
+        for row_id, problem in report.problems:
+            err.print(f"[red]row {row_id}:[/red] {problem}", highlight=False)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+# -- wk config / doctor ------------------------------------------------------------------------
+
+
+def _settings_view(settings: Settings) -> dict[str, Any]:
+    view = settings.model_dump(mode="json")
+    if view["audit"]["key"] and not str(view["audit"]["key"]).startswith(("env:", "file:")):
+        view["audit"]["key"] = "[REDACTED]"
+    return dict(redact(view))
+
+
+@config_app.command("show")
+def config_show(as_json: JsonFlag = False) -> None:
+    """The effective settings (file + WK_* environment + defaults), secrets masked."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        fail(str(exc))
+    path = default_config_path()
+    view = {"config_file": str(path), "config_file_exists": path.exists(), **_settings_view(settings)}
+    if as_json:
+        emit_json(view)
+    else:
+        out.print_json(data=view)
+
+
+@app.command()
+def doctor(as_json: JsonFlag = False) -> None:
+    """Validate the config and check every configured backend; exit 1 if anything is wrong."""
+    from watchkeeper.doctor import run_doctor
+
+    checks = run_doctor()
+    if as_json:
+        emit_json([c.__dict__ for c in checks])
+    else:
+        for c in checks:
+            mark = "[green]ok[/green]  " if c.ok else "[red]FAIL[/red]"
+            out.print(f"{mark} {c.name}: {c.detail}", highlight=False)
+    raise typer.Exit(0 if all(c.ok for c in checks) else 1)
+
+
+def main() -> None:
+    try:
+        app()
+    except WatchkeeperError as exc:
+        err.print(f"error: {exc}", highlight=False)
+        sys.exit(2)

@@ -1,0 +1,147 @@
+"""One settings object: TOML file at $WK_CONFIG (or ~/.config/watchkeeper/config.toml),
+overridden by WK_* environment variables (nested with `__`, e.g. WK_LIMITS__TIMEOUT_S=10).
+
+A missing config file means defaults. Secrets may be written as `env:NAME` or `file:/path`
+and are resolved with `resolve_secret` where they are used.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from watchkeeper.errors import ConfigError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AuditSettings(_Section):
+    key: str | None = Field(
+        None,
+        description="HMAC key of the ledger's hash chain (literal, env:NAME or file:PATH). "
+        "Default: a random key generated once in <data_dir>/ledger.key.",
+    )
+
+
+class PolicySettings(_Section):
+    read_allowlist: list[Path] = Field(
+        default_factory=lambda: [Path("/var/log")],
+        description="Directories file skills may read; watchkeeper's own log directory is always added.",
+    )
+    kill_denylist: list[str] = Field(
+        default_factory=lambda: ["sshd"], description="Process names kill_process never signals."
+    )
+    restart_allowlist: list[str] = Field(
+        default_factory=list, description="Units restart_service may restart ('*' allows any)."
+    )
+    restart_rate_limit: int = Field(3, ge=1, description="Restarts of one unit allowed per window.")
+    restart_rate_window_s: int = Field(600, ge=1)
+
+
+class LimitsSettings(_Section):
+    timeout_s: float = Field(30.0, gt=0, description="Default time limit of one skill call.")
+    output_cap_bytes: int = Field(65536, ge=1024, description="Largest result kept, as JSON bytes.")
+    max_concurrent: int = Field(8, ge=1, description="Skill calls allowed to run at once.")
+
+
+class SkillsSettings(_Section):
+    pack_dirs: list[Path] = Field(default_factory=list, description="Directories holding skill packs.")
+    timeouts: dict[str, float] = Field(default_factory=dict, description="Per-skill time limits, by key.")
+
+
+class ServicesSettings(_Section):
+    manager: Literal["auto", "systemd", "supervisor", "sysv"] = "auto"
+    supervisor_config: Path | None = Field(
+        None, description="supervisord.conf for supervisorctl; default: the system one."
+    )
+
+
+class LogsSettings(_Section):
+    journal_directory: Path | None = Field(
+        None, description="Read the journal from this directory instead of the system journal."
+    )
+
+
+def default_config_path() -> Path:
+    env = os.environ.get("WK_CONFIG")
+    return Path(env) if env else Path.home() / ".config" / "watchkeeper" / "config.toml"
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "watchkeeper"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WK_", env_nested_delimiter="__", extra="forbid")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default: SQLite at <data_dir>/watchkeeper.db.")
+    audit: AuditSettings = Field(default_factory=AuditSettings)
+    policy: PolicySettings = Field(default_factory=PolicySettings)
+    limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    skills: SkillsSettings = Field(default_factory=SkillsSettings)
+    services: ServicesSettings = Field(default_factory=ServicesSettings)
+    logs: LogsSettings = Field(default_factory=LogsSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, default_config_path()))
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'watchkeeper.db'}"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    @property
+    def read_roots(self) -> list[Path]:
+        return [*self.policy.read_allowlist, self.log_dir]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning every problem into one ConfigError that names the field."""
+    path = default_config_path()
+    try:
+        return Settings(**overrides)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
+        raise ConfigError(f"invalid configuration ({path}, WK_* environment): {problems}") from exc
+
+
+def resolve_secret(value: str) -> str:
+    """Resolve `env:NAME` / `file:PATH` references; anything else is the secret itself."""
+    if value.startswith("env:"):
+        name = value[4:]
+        if name not in os.environ:
+            raise ConfigError(f"secret refers to environment variable {name}, which is not set")
+        return os.environ[name]
+    if value.startswith("file:"):
+        path = Path(value[5:]).expanduser()
+        try:
+            return path.read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"secret file {path} cannot be read: {exc.strerror}") from exc
+    return value

@@ -1,0 +1,1 @@
+"""LLM-free analysis: host health checks, findings, triage."""

@@ -1,0 +1,214 @@
+"""`wk check`: the first minutes of a night shift, done through audited skills.
+
+Gathers host status, top processes, listening ports and the newest error lines of the
+allowlisted logs, flags what is abnormal with thresholds an SRE would use, and ends in a
+one-line verdict. Every fact comes from `invoke`, so every read is in the ledger.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from watchkeeper.policy.risk import Caller, Role
+from watchkeeper.skills.invoke import Invoker
+
+Severity = Literal["ok", "warn", "crit"]
+RANK = {"ok": 0, "warn": 1, "crit": 2}
+
+# Thresholds: (warn, crit). Sources: common node-exporter alert rules (disk 90/95 %, memory
+# available 10/5 %) and a load of 2x/4x the core count as "saturated".
+CPU_PCT = (90.0, 98.0)
+PROC_CORE_PCT = 90.0  # a process at >= 90 % of one core is pinning it
+LOAD_PER_CORE = (2.0, 4.0)
+DISK_PCT = (90.0, 95.0)
+MEM_AVAILABLE_PCT = (10.0, 5.0)
+SWAP_PCT = 50.0
+ERROR_BURST = (20, 200)  # error lines among the newest TAIL_LINES of a recently written log
+TAIL_LINES = 2000
+RECENT_S = 900
+MAX_LOGS = 8
+# Severity words as whole tokens: "gpg-error-dev" or "error_count" are not errors.
+ERROR_RE = re.compile(
+    r"(?<![\w-])(error|err|fatal|crit(ical)?|panic|exception|traceback|failed|failure|emerg)(?![\w-])", re.I
+)
+LOG_NAME_RE = re.compile(r"(\.log|\.err|^syslog|^messages|^kern\.log|^daemon\.log)(\.\d+)?$")
+
+
+@dataclass
+class Finding:
+    severity: Severity
+    kind: str
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class HostReport:
+    session_id: str
+    host: dict[str, Any] | None = None
+    top_cpu: list[dict[str, Any]] = field(default_factory=list)
+    top_memory: list[dict[str, Any]] = field(default_factory=list)
+    ports: list[dict[str, Any]] = field(default_factory=list)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # skills that could not run
+    duration_s: float = 0.0
+
+    @property
+    def severity(self) -> Severity:
+        worst: Severity = "ok"
+        for f in self.findings:
+            if RANK[f.severity] > RANK[worst]:
+                worst = f.severity
+        return worst
+
+    @property
+    def verdict(self) -> str:
+        host = (self.host or {}).get("hostname", "this host")
+        flagged = sorted((f for f in self.findings if f.severity != "ok"), key=lambda f: -RANK[f.severity])
+        if not flagged:
+            return f"OK: nothing abnormal on {host}"
+        crit = sum(f.severity == "crit" for f in flagged)
+        warn = len(flagged) - crit
+        counts = ", ".join(p for p in (f"{crit} critical" if crit else "", f"{warn} warning" if warn else "") if p)
+        return f"{self.severity.upper()}: {counts} on {host}: " + "; ".join(f.message for f in flagged[:3])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "severity": self.severity,
+            "session_id": self.session_id,
+            "findings": [f.__dict__ for f in self.findings],
+            "host": self.host,
+            "top_cpu": self.top_cpu,
+            "top_memory": self.top_memory,
+            "listening_ports": self.ports,
+            "logs": self.logs,
+            "errors": self.errors,
+            "duration_s": self.duration_s,
+        }
+
+
+def _level(value: float, limits: tuple[float, float], higher_is_worse: bool = True) -> Severity:
+    warn, crit = limits
+    if higher_is_worse:
+        return "crit" if value >= crit else "warn" if value >= warn else "ok"
+    return "crit" if value <= crit else "warn" if value <= warn else "ok"
+
+
+def host_findings(host: dict[str, Any]) -> list[Finding]:
+    out: list[Finding] = []
+    cpu = _level(host["cpu_percent"], CPU_PCT)
+    if cpu != "ok":
+        out.append(Finding(cpu, "cpu", f"CPU at {host['cpu_percent']:.0f}%", {"cpu_percent": host["cpu_percent"]}))
+    per_core = host["load"]["per_core_1m"]
+    load = _level(per_core, LOAD_PER_CORE)
+    if load != "ok":
+        out.append(Finding(load, "load", f"load {host['load']['1m']} on {host['cpu_count']} cores", host["load"]))
+    mem = host["memory"]
+    avail_pct = 100 * mem["available_bytes"] / mem["total_bytes"] if mem["total_bytes"] else 100.0
+    level = _level(avail_pct, MEM_AVAILABLE_PCT, higher_is_worse=False)
+    if level != "ok":
+        out.append(Finding(level, "memory", f"memory pressure: only {avail_pct:.1f}% available", mem))
+    swap = host["swap"]
+    if swap["total_bytes"] and swap["percent"] >= SWAP_PCT and avail_pct < 2 * MEM_AVAILABLE_PCT[0]:
+        out.append(Finding("warn", "swap", f"swap {swap['percent']:.0f}% used while memory is short", swap))
+    for disk in host["disks"]:
+        level = _level(disk["percent"], DISK_PCT)
+        if level != "ok":
+            out.append(Finding(level, "disk", f"disk {disk['mount']} at {disk['percent']:.0f}%", disk))
+        if disk.get("inodes_percent") is not None:
+            level = _level(disk["inodes_percent"], DISK_PCT)
+            if level != "ok":
+                out.append(
+                    Finding(level, "inodes", f"inodes on {disk['mount']} at {disk['inodes_percent']:.0f}%", disk)
+                )
+    return out
+
+
+def process_findings(top_cpu: list[dict[str, Any]]) -> list[Finding]:
+    return [
+        Finding(
+            "warn",
+            "process_cpu",
+            f"{p['name']} (pid {p['pid']}) pinning a core at {p['cpu_percent']:.0f}%",
+            {k: p[k] for k in ("pid", "name", "user", "cpu_percent", "cmdline")},
+        )
+        for p in top_cpu
+        if (p.get("cpu_percent") or 0) >= PROC_CORE_PCT
+    ]
+
+
+def log_findings(path: str, lines: list[str], modified_ago_s: float) -> tuple[dict[str, Any], Finding | None]:
+    errors = [line for line in lines if ERROR_RE.search(line)]
+    summary = {"path": path, "error_lines": len(errors), "scanned_lines": len(lines), "newest_errors": errors[-5:]}
+    if modified_ago_s > RECENT_S or len(errors) < ERROR_BURST[0]:
+        return summary, None
+    level: Severity = "crit" if len(errors) >= ERROR_BURST[1] else "warn"
+    msg = f"burst of {len(errors)} error lines in the newest {len(lines)} lines of {path}"
+    return summary, Finding(level, "log_errors", msg, {"path": path, "newest_errors": errors[-5:]})
+
+
+def find_logs(roots: list[Path], limit: int = MAX_LOGS) -> list[tuple[Path, float]]:
+    """Recently written log files under the allowlisted roots, newest first (depth <= 3)."""
+    found: list[tuple[Path, float]] = []
+    for root in roots:
+        base = Path(os.path.realpath(root))
+        if not base.is_dir():
+            continue
+        for dirpath, dirnames, filenames in os.walk(base):
+            if len(Path(dirpath).relative_to(base).parts) >= 3:
+                dirnames[:] = []
+            for name in filenames:
+                if LOG_NAME_RE.search(name) and not name.endswith(".gz"):
+                    path = Path(dirpath) / name
+                    try:
+                        found.append((path, path.stat().st_mtime))
+                    except OSError:
+                        continue
+    found.sort(key=lambda item: -item[1])
+    return found[:limit]
+
+
+def run_check(invoker: Invoker, user: str | None = None) -> HostReport:
+    t0 = time.monotonic()
+    report = HostReport(session_id=f"check-{uuid.uuid4().hex[:12]}")
+    caller = Caller(Role.CLI, user=user, session_id=report.session_id)
+
+    def call(key: str, **params: Any) -> dict[str, Any] | None:
+        result = invoker.invoke(key, params, caller)
+        if not result.ok:
+            report.errors.append(f"{key}: {result.error}")
+            return None
+        return dict(result.result)
+
+    host = call("host_status")
+    if host:
+        report.host = host
+        report.findings += host_findings(host)
+    cpu = call("top_processes", by="cpu", n=5)
+    if cpu:
+        report.top_cpu = cpu["processes"]
+        report.findings += process_findings(report.top_cpu)
+    mem = call("top_processes", by="memory", n=5, sample_seconds=0.1)
+    if mem:
+        report.top_memory = mem["processes"]
+    ports = call("listening_ports")
+    if ports:
+        report.ports = ports["ports"]
+    now = time.time()
+    for path, mtime in find_logs(invoker.settings.read_roots):
+        tail = call("tail_file", path=str(path), lines=TAIL_LINES)
+        if tail:
+            summary, finding = log_findings(str(path), tail["lines"], now - mtime)
+            report.logs.append(summary)
+            if finding:
+                report.findings.append(finding)
+    report.duration_s = round(time.monotonic() - t0, 2)
+    return report

@@ -1,0 +1,1 @@
+"""Risk classes, callers, approvals and the gate. Knows nothing about skills."""

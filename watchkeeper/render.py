@@ -1,0 +1,74 @@
+"""Terminal rendering of reports with rich (JSON output never goes through here)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from watchkeeper.evidence.host_check import HostReport
+
+STYLE = {"ok": "green", "warn": "yellow", "crit": "bold red"}
+
+
+def _bytes(n: float | None) -> str:
+    if n is None:
+        return "-"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+def print_host_report(console: Console, report: HostReport) -> None:
+    host = report.host
+    if host:
+        load = host["load"]
+        mem, swap = host["memory"], host["swap"]
+        console.print(
+            f"[bold]{host['hostname']}[/bold]  up {host['uptime_s'] // 3600}h  CPU {host['cpu_percent']:.0f}% "
+            f"of {host['cpu_count']} cores  load {load['1m']} {load['5m']} {load['15m']}",
+            highlight=False,
+        )
+        console.print(
+            f"memory {mem['percent']:.0f}% used ({_bytes(mem['available_bytes'])} available of "
+            f"{_bytes(mem['total_bytes'])})  swap {swap['percent']:.0f}% of {_bytes(swap['total_bytes'])}",
+            highlight=False,
+        )
+        disks = Table("mount", "used", "size", "inodes", title="disks", title_justify="left")
+        for d in host["disks"]:
+            disks.add_row(
+                d["mount"],
+                f"{d['percent']:.0f}%",
+                _bytes(d["total_bytes"]),
+                "-" if d["inodes_percent"] is None else f"{d['inodes_percent']:.0f}%",
+            )
+        console.print(disks)
+    for title, rows in (("top by CPU", report.top_cpu), ("top by memory", report.top_memory)):
+        table = Table("pid", "user", "cpu%", "mem%", "rss", "command", title=title, title_justify="left")
+        for p in rows:
+            table.add_row(
+                str(p["pid"]),
+                p["user"] or "-",
+                f"{p['cpu_percent'] or 0:.0f}",
+                f"{p['memory_percent'] or 0:.1f}",
+                _bytes(p["rss_bytes"]),
+                (p["cmdline"] or p["name"])[:70],
+            )
+        console.print(table)
+    if report.ports:
+        listed = ", ".join(f"{p['port']}/{p['protocol']}({p['process'] or '?'})" for p in report.ports[:25])
+        console.print(f"[bold]listening[/bold] {listed}", highlight=False)
+    for log in report.logs:
+        if log["error_lines"]:
+            console.print(
+                f"[bold]{log['path']}[/bold]: {log['error_lines']} error lines in the newest {log['scanned_lines']}",
+                highlight=False,
+            )
+            for line in log["newest_errors"]:
+                console.print(f"  {line[:200]}", highlight=False, markup=False)
+    for problem in report.errors:
+        console.print(f"[yellow]could not check[/yellow] {problem}", highlight=False)
+    for f in report.findings:
+        console.print(f"[{STYLE[f.severity]}]{f.severity.upper():4}[/] {f.message}", highlight=False)
+    console.print(f"[{STYLE[report.severity]}]{report.verdict}[/]  ({report.duration_s}s)", highlight=False)

@@ -1,0 +1,39 @@
+"""Wiring: settings -> store -> ledger -> registry -> invoker, for the CLI and the server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from watchkeeper.audit.ledger import Ledger, load_or_create_key
+from watchkeeper.config import Settings, load_settings
+from watchkeeper.skills.invoke import Invoker
+from watchkeeper.skills.registry import Registry
+from watchkeeper.store.db import open_engine
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    ledger: Ledger
+    registry: Registry
+    invoker: Invoker
+
+
+def build_registry(settings: Settings) -> Registry:
+    registry = Registry()
+    registry.load_builtins()
+    registry.load_packs(settings.skills.pack_dirs)
+    return registry
+
+
+def open_runtime(settings: Settings | None = None) -> Runtime:
+    settings = settings or load_settings()
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    engine = open_engine(settings.db_url)
+    key = load_or_create_key(settings.audit.key, settings.data_dir)
+    ledger = Ledger(engine, key, spool_path=settings.data_dir / "audit-spool.jsonl")
+    registry = build_registry(settings)
+    return Runtime(settings, engine, ledger, registry, Invoker(registry, ledger, settings))

@@ -1,0 +1,1 @@
+"""The skill framework: metadata, registry, invoke, packs; one file per built-in skill."""

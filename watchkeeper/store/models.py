@@ -1,0 +1,50 @@
+"""The tables. Schema changes go through an Alembic migration in `migrations/versions`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Float, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-aliases INTEGER PRIMARY KEY to the rowid; BIGINT elsewhere.
+_BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ToolCall(Base):
+    """One attempt to run a skill: the append-only, hash-chained audit ledger."""
+
+    __tablename__ = "tool_calls"
+
+    # Assigned by the ledger under its append lock so ids are contiguous: a gap is a deletion.
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=False)
+    session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    tool_name: Mapped[str] = mapped_column(String(200), index=True)
+    args_json: Mapped[str] = mapped_column(Text)
+    result_json: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    edge_id: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    duration_ms: Mapped[float] = mapped_column(Float)
+    caller_user_id: Mapped[str | None] = mapped_column(String(200))
+    caller_role: Mapped[str] = mapped_column(String(32))
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class LedgerHead(Base):
+    """The newest row of the chain, MAC'd, so deleting rows at the end is detected too."""
+
+    __tablename__ = "ledger_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_id: Mapped[int] = mapped_column(_BigId)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64))
