@@ -1,0 +1,157 @@
+"""Shared fixtures: isolated data directories, real backends, and the audit accounting.
+
+Every test gets its own data directory, so ledgers never mix. An autouse fixture counts the
+calls made through `Invoker.invoke` in each test and checks, after the test, that each one
+produced exactly one audit row (written, or pending while the store is down) with its own id.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from watchkeeper.audit.ledger import Ledger
+from watchkeeper.config import Settings
+from watchkeeper.policy.approvals import Approval
+from watchkeeper.policy.risk import Caller, Role
+from watchkeeper.runtime import Runtime, open_runtime
+from watchkeeper.skills.invoke import Invocation, Invoker
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_ADMIN_URL = os.environ.get("WK_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def missing_backend(what: str) -> None:
+    """A test whose real backend is absent: a failure under CI, a skip on a developer's machine."""
+    if IN_CI:
+        pytest.fail(f"required backend missing under CI: {what}")
+    pytest.skip(f"backend missing: {what}")
+
+
+def require_binary(name: str) -> str:
+    path = shutil.which(name) or (name if os.path.isabs(name) and os.access(name, os.X_OK) else None)
+    if path is None:
+        missing_backend(f"{name} (make test-deps installs it)")
+    return str(path)
+
+
+# -- audit accounting -----------------------------------------------------------------------
+
+_calls: dict[int, tuple[Ledger, list[int | None]]] = {}
+
+
+@pytest.fixture(autouse=True)
+def one_audit_row_per_call(request: pytest.FixtureRequest) -> Iterator[None]:
+    original = Invoker.invoke
+
+    def counted(self: Invoker, *args: Any, **kwargs: Any) -> Invocation:
+        result = original(self, *args, **kwargs)
+        _calls.setdefault(id(self.ledger), (self.ledger, []))[1].append(result.audit_id)
+        return result
+
+    Invoker.invoke = counted  # type: ignore[method-assign]
+    _calls.clear()
+    try:
+        yield
+    finally:
+        Invoker.invoke = original  # type: ignore[method-assign]
+    if request.node.get_closest_marker("ledger_tampering"):
+        return
+    for ledger, ids in _calls.values():
+        written = [i for i in ids if i is not None]
+        assert len(set(written)) == len(written), "two calls shared one audit row"
+        assert ledger.total() + ledger.pending_count == len(ids), (
+            f"{len(ids)} invoke calls but {ledger.total()} rows + {ledger.pending_count} pending"
+        )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "ledger_tampering: the test edits the ledger on purpose; skip row accounting")
+
+
+# -- settings and runtime -----------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's config or data directory."""
+    monkeypatch.setenv("WK_CONFIG", str(tmp_path / "absent-config.toml"))
+    monkeypatch.setenv("WK_DATA_DIR", str(tmp_path / "data"))
+    for name in list(os.environ):
+        if name.startswith("WK_") and name not in ("WK_CONFIG", "WK_DATA_DIR", "WK_TEST_PG"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def log_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "logs"
+    path.mkdir()
+    return path
+
+
+def make_settings(tmp_path: Path, log_dir: Path, **overrides: Any) -> Settings:
+    base: dict[str, Any] = {"data_dir": tmp_path / "data", "policy": {"read_allowlist": [str(log_dir)]}}
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = {**base[key], **value}
+        else:
+            base[key] = value
+    return Settings(**base)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, log_dir: Path) -> Settings:
+    return make_settings(tmp_path, log_dir)
+
+
+@pytest.fixture
+def rt(settings: Settings) -> Runtime:
+    return open_runtime(settings)
+
+
+CLI = Caller(Role.CLI, user="tester")
+
+
+def call(rt: Runtime, key: str, caller: Caller = CLI, approval: Approval | None = None, **params: Any) -> Invocation:
+    return rt.invoker.invoke(key, params, caller, approval)
+
+
+# -- PostgreSQL ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            pass
+    except Exception as exc:
+        missing_backend(f"PostgreSQL at {PG_ADMIN_URL}: {exc}")
+    return PG_ADMIN_URL
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A fresh database per test, dropped afterwards."""
+    import psycopg
+
+    name = f"wk_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield pg_server.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    return str(request.getfixturevalue("pg_url"))

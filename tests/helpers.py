@@ -1,0 +1,137 @@
+"""Real things for tests to run against: certificates, HTTP(S) servers, busy processes."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import ipaddress
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from sqlalchemy import Engine, event
+
+
+def self_signed(directory: Path, days: int, name: str = "localhost") -> tuple[Path, Path]:
+    """A self-signed certificate for `name` and 127.0.0.1, valid for `days` from now."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=days))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName(name), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / f"{name}-{days}.crt", directory / f"{name}-{days}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        status = 503 if self.path.startswith("/down") else 200
+        body = b'{"status":"ok"}' if status == 200 else b"service unavailable"
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def http_server(cert: tuple[Path, Path] | None = None) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 (HTTPS with `cert`); yields its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    scheme = "http"
+    if cert is not None:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(cert[0]), str(cert[1]))
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def cpu_burner() -> Iterator[subprocess.Popen[bytes]]:
+    """A real child process spinning one core until stopped."""
+    proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)  # let it get on a core before anyone samples
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def wait_for(predicate: object, timeout: float = 10.0, interval: float = 0.1) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(predicate) and predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def full_disk(engine: Engine) -> dict[str, int]:
+    """SQLite's own 'database or disk is full' (SQLITE_FULL), by capping the page count where it stands.
+
+    Raise `limit["pages"]` and dispose the engine to give the space back.
+    """
+    with engine.connect() as conn:
+        pages = int(conn.exec_driver_sql("PRAGMA page_count").scalar() or 0)
+    limit = {"pages": pages}
+
+    @event.listens_for(engine, "connect")
+    def _cap(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.execute(f"PRAGMA max_page_count = {limit['pages']}")
+
+    engine.dispose()
+    return limit

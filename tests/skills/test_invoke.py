@@ -1,0 +1,189 @@
+"""`invoke`: validation, gate, routing, timeouts, output cap, concurrency, redaction, audit."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CLI, call, make_settings
+from tests.helpers import full_disk, pid_alive, wait_for
+from tests.skills.lab import add_lab_skills
+from watchkeeper.policy.approvals import grant_at_terminal
+from watchkeeper.policy.risk import Caller, Role
+from watchkeeper.runtime import Runtime, open_runtime
+from watchkeeper.skills.invoke import Status
+
+
+@pytest.fixture
+def lab(rt: Runtime) -> Runtime:
+    add_lab_skills(rt.registry)
+    return rt
+
+
+def last_row(rt: Runtime) -> dict[str, object]:
+    return rt.ledger.rows()[-1]
+
+
+def test_success_returns_result_and_writes_one_row(lab: Runtime) -> None:
+    result = call(lab, "lab_echo", text="ab", times=2)
+    assert result.status is Status.SUCCEEDED and result.result == {"text": "abab"}
+    row = last_row(lab)
+    assert row["id"] == result.audit_id and row["status"] == "succeeded"
+    assert json.loads(str(row["args_json"])) == {"text": "ab", "times": 2}
+    assert row["caller_role"] == "cli" and row["caller_user_id"] == "tester"
+
+
+def test_invalid_params_name_each_field(lab: Runtime) -> None:
+    result = call(lab, "lab_echo", times=99, colour="red")
+    assert result.status is Status.INVALID
+    fields = dict(result.problems)
+    assert set(fields) == {"text", "times", "colour"}
+    assert "required" in fields["text"].lower() and "10" in fields["times"]
+    assert "text" in (result.error or "") and last_row(lab)["status"] == "invalid"
+
+
+def test_params_must_be_an_object(lab: Runtime) -> None:
+    result = lab.invoker.invoke("lab_echo", ["not", "an", "object"], CLI)  # type: ignore[arg-type]
+    assert result.status is Status.INVALID and "JSON object" in (result.error or "")
+
+
+def test_unknown_skill_suggests_close_keys(lab: Runtime) -> None:
+    result = call(lab, "lab_ecko")
+    assert result.status is Status.INVALID and result.rule == "unknown_skill"
+    assert "lab_echo" in (result.error or "")
+    assert last_row(lab)["tool_name"] == "lab_ecko"
+
+
+def test_host_skill_runs_with_no_params_on_the_local_edge(lab: Runtime) -> None:
+    assert call(lab, "lab_host").result == {"edge": "local"}
+    assert call(lab, "lab_host", edge="local").ok
+    result = call(lab, "lab_host", edge="web-7")
+    assert result.status is Status.INVALID and "unknown edge 'web-7'" in (result.error or "")
+
+
+def test_skill_bug_is_a_failed_call(lab: Runtime) -> None:
+    result = call(lab, "lab_boom")
+    assert result.status is Status.FAILED and "ZeroDivisionError" in (result.error or "")
+    assert last_row(lab)["error"] == result.error
+
+
+def test_python_timeout(lab: Runtime) -> None:
+    t0 = time.monotonic()
+    result = call(lab, "lab_sleep", seconds=5)
+    assert result.status is Status.TIMED_OUT
+    assert time.monotonic() - t0 < 2.0
+    assert last_row(lab)["status"] == "timed_out"
+
+
+def test_timeout_kills_the_whole_process_group(lab: Runtime, tmp_path: Path) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    result = call(lab, "lab_spawn", seconds=60, pid_file=str(pid_file))
+    assert result.status is Status.TIMED_OUT
+    grandchild = int(pid_file.read_text())
+    assert wait_for(lambda: not pid_alive(grandchild), timeout=5), "the grandchild survived the timeout"
+
+
+def test_per_skill_timeout_from_config(tmp_path: Path, log_dir: Path) -> None:
+    rt = open_runtime(make_settings(tmp_path, log_dir, skills={"timeouts": {"lab_sleep": 3.0}}))
+    add_lab_skills(rt.registry)
+    assert call(rt, "lab_sleep", seconds=1).ok
+
+
+def test_output_cap_cuts_with_a_visible_marker(lab: Runtime) -> None:
+    result = call(lab, "lab_big", kib=300)
+    assert result.ok and result.truncated
+    text = json.dumps(result.result)
+    assert len(text.encode()) <= lab.settings.limits.output_cap_bytes
+    assert "cut by watchkeeper: output cap 65536 bytes" in text
+    assert result.result["summary"] == "ok"
+    assert len(str(last_row(lab)["result_json"]).encode()) <= 65536
+
+
+def test_concurrency_is_limited(tmp_path: Path, log_dir: Path) -> None:
+    rt = open_runtime(make_settings(tmp_path, log_dir, limits={"max_concurrent": 2}))
+    add_lab_skills(rt.registry)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(call(rt, "lab_busy"))) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(r.ok for r in results)
+    assert max(r.result["peak"] for r in results) == 2
+
+
+def test_results_and_rows_are_redacted(lab: Runtime) -> None:
+    result = call(lab, "lab_leak")
+    text = json.dumps(result.result) + str(last_row(lab)["result_json"])
+    assert "pw-in-log" not in text and "hunter2" not in text
+
+
+def test_mutating_is_refused_without_approval_and_nothing_runs(lab: Runtime, tmp_path: Path) -> None:
+    target = tmp_path / "touched"
+    result = call(lab, "lab_touch", path=str(target))
+    assert result.status is Status.REFUSED and result.rule == "approval_required"
+    assert "requires approval" in (result.error or "")
+    assert not target.exists()
+    assert last_row(lab)["status"] == "refused"
+
+
+def test_mutating_runs_with_a_matching_approval_and_records_who(lab: Runtime, tmp_path: Path) -> None:
+    target = tmp_path / "touched"
+    approval = grant_at_terminal("lab_touch", {"path": str(target)}, "local", "alice")
+    result = call(lab, "lab_touch", approval=approval, path=str(target))
+    assert result.ok and target.read_text() == "touched"
+    assert last_row(lab)["approved_by"] == "alice"
+
+
+def test_approval_for_other_params_is_refused(lab: Runtime, tmp_path: Path) -> None:
+    approval = grant_at_terminal("lab_touch", {"path": str(tmp_path / "a")}, "local", "alice")
+    result = call(lab, "lab_touch", approval=approval, path=str(tmp_path / "b"))
+    assert result.status is Status.REFUSED and result.rule == "approval_mismatch"
+    assert not (tmp_path / "b").exists()
+    assert last_row(lab)["approved_by"] is None
+
+
+@pytest.mark.parametrize("role", [Role.LLM, Role.MCP, Role.WEBHOOK])
+def test_untrusted_callers_never_run_mutating_skills(lab: Runtime, tmp_path: Path, role: Role) -> None:
+    target = tmp_path / "touched"
+    approval = grant_at_terminal("lab_touch", {"path": str(target)}, "local", "alice")
+    result = call(lab, "lab_touch", caller=Caller(role), approval=approval, path=str(target))
+    assert result.status is Status.REFUSED and not target.exists()
+
+
+def test_dangerous_is_refused(lab: Runtime, tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    approval = grant_at_terminal("lab_wipe", {"path": str(victim)}, "local", "alice")
+    result = call(lab, "lab_wipe", approval=approval, path=str(victim))
+    assert result.status is Status.REFUSED and result.rule == "dangerous_requires_sop"
+    assert victim.exists()
+
+
+def test_preview_shows_the_exact_call(lab: Runtime, tmp_path: Path) -> None:
+    validated, shown = lab.invoker.preview("lab_touch", {"path": str(tmp_path / "x")})
+    assert validated.params == {"path": str(tmp_path / "x")} and validated.edge == "local"
+    assert shown is not None and shown.summary == f"create {tmp_path / 'x'}"
+
+
+def test_full_disk_mutating_fails_closed_while_safe_skills_run(lab: Runtime, tmp_path: Path) -> None:
+    assert call(lab, "lab_echo", text="before").audit_id == 1
+    limit = full_disk(lab.engine)
+    big = call(lab, "lab_big", kib=60)
+    assert big.ok and big.audit_id is None and lab.ledger.pending_count == 1
+    target = tmp_path / "touched"
+    approval = grant_at_terminal("lab_touch", {"path": str(target)}, "local", "alice")
+    refused = call(lab, "lab_touch", approval=approval, path=str(target))
+    assert refused.status is Status.REFUSED and refused.rule == "ledger_unavailable"
+    assert "fail closed" in (refused.error or "") and not target.exists()
+    limit["pages"] = 1_000_000
+    lab.engine.dispose()
+    assert call(lab, "lab_echo", text="after").audit_id == 4
+    rows = lab.ledger.rows()
+    assert [r["tool_name"] for r in rows] == ["lab_echo", "lab_big", "lab_touch", "lab_echo"]
+    assert [r["status"] for r in rows] == ["succeeded", "succeeded", "refused", "succeeded"]
+    assert lab.ledger.verify().ok
