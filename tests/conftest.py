@@ -84,7 +84,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WK_CONFIG", str(tmp_path / "absent-config.toml"))
     monkeypatch.setenv("WK_DATA_DIR", str(tmp_path / "data"))
     for name in list(os.environ):
-        if name.startswith("WK_") and name not in ("WK_CONFIG", "WK_DATA_DIR", "WK_TEST_PG"):
+        if name.startswith("WK_") and name not in ("WK_CONFIG", "WK_DATA_DIR", "WK_TEST_PG", "WK_UPDATE_GOLDEN"):
             monkeypatch.delenv(name)
 
 

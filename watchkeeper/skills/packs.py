@@ -34,6 +34,20 @@ def _command(spec: Any, pack_dir: Path, owner: str) -> list[str]:
     return argv
 
 
+def _meta(spec: dict[str, Any], risk: RiskClass, scope: Scope, timeout: float | None) -> SkillMeta:
+    return SkillMeta(
+        key=spec["key"],
+        name=spec["name"],
+        description=spec["description"],
+        risk=risk,
+        scope=scope,
+        category=spec["category"],
+        result_example=spec.get("result_example", {}),
+        idempotent=bool(spec.get("idempotent", False)),
+        timeout_s=float(timeout) if timeout else None,
+    )
+
+
 def load_pack(pack_dir: Path) -> Skill:
     """Read one pack; every problem raises SkillDefinitionError naming the file and field."""
     manifest = pack_dir / "skill.json"
@@ -60,17 +74,10 @@ def load_pack(pack_dir: Path) -> Skill:
     timeout = spec.get("timeout")
     if timeout is not None and not (isinstance(timeout, int | float) and timeout > 0):
         raise SkillDefinitionError(f"{owner}: timeout must be a positive number of seconds")
-    meta = SkillMeta(
-        key=spec["key"],
-        name=spec["name"],
-        description=spec["description"],
-        risk=risk,
-        scope=scope,
-        category=spec["category"],
-        result_example=spec.get("result_example", {}),
-        idempotent=bool(spec.get("idempotent", False)),
-        timeout_s=float(timeout) if timeout else None,
-    )
+    try:
+        meta = _meta(spec, risk, scope, timeout)
+    except SkillDefinitionError as exc:
+        raise SkillDefinitionError(f"{owner}: {exc}") from None
     params = SchemaParams(spec.get("params", {"type": "object"}), scope is Scope.HOST, owner)
     argv = _command(spec["command"], pack_dir, owner)
 

@@ -31,7 +31,10 @@ def skill_from_function(fn: Callable[..., Any], source: str = "builtin") -> Skil
     if meta is None:
         raise SkillDefinitionError(f"{fn.__qualname__} is not decorated with @skill")
     first = next(iter(inspect.signature(fn).parameters), None)
-    model = typing.get_type_hints(fn).get(first) if first else None
+    try:
+        model = typing.get_type_hints(fn).get(first) if first else None
+    except NameError as exc:
+        raise SkillDefinitionError(f"skill {meta.key}: cannot resolve its annotations ({exc})") from None
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
         raise SkillDefinitionError(f"skill {meta.key}: the first parameter must be annotated with a pydantic model")
     params = ModelParams(model, host_scope=meta.scope is Scope.HOST)
