@@ -37,9 +37,7 @@ def self_signed(directory: Path, days: int, name: str = "localhost") -> tuple[Pa
         .not_valid_before(now - timedelta(hours=1))
         .not_valid_after(now + timedelta(days=days))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName(name), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
+            x509.SubjectAlternativeName([x509.DNSName(name), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
         )
         .sign(key, hashes.SHA256())
@@ -53,7 +51,7 @@ def self_signed(directory: Path, days: int, name: str = "localhost") -> tuple[Pa
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         status = 503 if self.path.startswith("/down") else 200
         body = b'{"status":"ok"}' if status == 200 else b"service unavailable"
         self.send_response(status)

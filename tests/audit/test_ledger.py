@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tests.helpers import full_disk
-
 from watchkeeper.audit.ledger import CallRecord, Ledger
 from watchkeeper.store.db import make_engine, open_engine
 
@@ -57,8 +56,20 @@ def test_rows_chain_and_verify(engine: Engine) -> None:
     assert rows[0]["prev_hash"] == "0" * 64
     assert all(rows[i]["prev_hash"] == rows[i - 1]["row_hash"] for i in range(1, 5))
     assert set(rows[0]) >= {
-        "id", "session_id", "tool_name", "args_json", "result_json", "error", "status", "edge_id",
-        "started_at", "finished_at", "duration_ms", "caller_user_id", "caller_role", "approved_by",
+        "id",
+        "session_id",
+        "tool_name",
+        "args_json",
+        "result_json",
+        "error",
+        "status",
+        "edge_id",
+        "started_at",
+        "finished_at",
+        "duration_ms",
+        "caller_user_id",
+        "caller_role",
+        "approved_by",
     }
 
 

@@ -31,8 +31,11 @@ def test_mutating_with_matching_cli_approval_runs() -> None:
 
 @pytest.mark.parametrize(
     ("params", "edge", "key"),
-    [({"unit": "postgres"}, "local", "restart_service"), (PARAMS, "web-2", "restart_service"),
-     (PARAMS, "local", "kill_process")],
+    [
+        ({"unit": "postgres"}, "local", "restart_service"),
+        (PARAMS, "web-2", "restart_service"),
+        (PARAMS, "local", "kill_process"),
+    ],
 )
 def test_approval_is_bound_to_params_target_and_skill(params: dict[str, str], edge: str, key: str) -> None:
     approval = grant_at_terminal("restart_service", PARAMS, "local", "alice")

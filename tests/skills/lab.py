@@ -21,8 +21,15 @@ class EchoParams(SkillParams):
     times: int = Field(1, ge=1, le=10, description="Repeat count.")
 
 
-@skill(key="lab_echo", name="Echo", description="Echo text.", risk=RiskClass.SAFE, scope=Scope.MANAGER,
-       category="lab", result_example={"text": "hi"})
+@skill(
+    key="lab_echo",
+    name="Echo",
+    description="Echo text.",
+    risk=RiskClass.SAFE,
+    scope=Scope.MANAGER,
+    category="lab",
+    result_example={"text": "hi"},
+)
 def lab_echo(params: EchoParams, ctx: SkillContext) -> dict[str, Any]:
     return {"text": params.text * params.times}
 
@@ -31,8 +38,15 @@ class NoParams(SkillParams):
     pass
 
 
-@skill(key="lab_host", name="Host echo", description="Where am I.", risk=RiskClass.SAFE, scope=Scope.HOST,
-       category="lab", result_example={"edge": "local"})
+@skill(
+    key="lab_host",
+    name="Host echo",
+    description="Where am I.",
+    risk=RiskClass.SAFE,
+    scope=Scope.HOST,
+    category="lab",
+    result_example={"edge": "local"},
+)
 def lab_host(params: NoParams, ctx: SkillContext) -> dict[str, Any]:
     return {"edge": ctx.edge}
 
@@ -42,23 +56,46 @@ class SleepParams(SkillParams):
     pid_file: str | None = None
 
 
-@skill(key="lab_sleep", name="Sleep", description="Sleep in Python.", risk=RiskClass.SAFE, scope=Scope.MANAGER,
-       category="lab", result_example={}, timeout_s=0.5)
+@skill(
+    key="lab_sleep",
+    name="Sleep",
+    description="Sleep in Python.",
+    risk=RiskClass.SAFE,
+    scope=Scope.MANAGER,
+    category="lab",
+    result_example={},
+    timeout_s=0.5,
+)
 def lab_sleep(params: SleepParams, ctx: SkillContext) -> dict[str, Any]:
     time.sleep(params.seconds)
     return {}
 
 
-@skill(key="lab_spawn", name="Spawn", description="A shell that forks a grandchild and waits.",
-       risk=RiskClass.SAFE, scope=Scope.MANAGER, category="lab", result_example={}, timeout_s=1.0)
+@skill(
+    key="lab_spawn",
+    name="Spawn",
+    description="A shell that forks a grandchild and waits.",
+    risk=RiskClass.SAFE,
+    scope=Scope.MANAGER,
+    category="lab",
+    result_example={},
+    timeout_s=1.0,
+)
 def lab_spawn(params: SleepParams, ctx: SkillContext) -> dict[str, Any]:
     script = f"sleep {params.seconds} & echo $! > {params.pid_file}; wait"
     ctx.run(["sh", "-c", script])
     return {}
 
 
-@skill(key="lab_boom", name="Boom", description="A bug.", risk=RiskClass.SAFE, scope=Scope.MANAGER,
-       category="lab", result_example={})
+@skill(
+    key="lab_boom",
+    name="Boom",
+    description="A bug.",
+    risk=RiskClass.SAFE,
+    scope=Scope.MANAGER,
+    category="lab",
+    result_example={},
+)
 def lab_boom(params: NoParams, ctx: SkillContext) -> dict[str, Any]:
     raise ZeroDivisionError("division by zero in a skill")
 
@@ -67,14 +104,28 @@ class BigParams(SkillParams):
     kib: int = 200
 
 
-@skill(key="lab_big", name="Big", description="Big output.", risk=RiskClass.SAFE, scope=Scope.MANAGER,
-       category="lab", result_example={})
+@skill(
+    key="lab_big",
+    name="Big",
+    description="Big output.",
+    risk=RiskClass.SAFE,
+    scope=Scope.MANAGER,
+    category="lab",
+    result_example={},
+)
 def lab_big(params: BigParams, ctx: SkillContext) -> dict[str, Any]:
     return {"lines": [f"line {i} " + "x" * 100 for i in range(params.kib * 10)], "summary": "ok"}
 
 
-@skill(key="lab_leak", name="Leak", description="Returns secrets.", risk=RiskClass.SAFE, scope=Scope.MANAGER,
-       category="lab", result_example={})
+@skill(
+    key="lab_leak",
+    name="Leak",
+    description="Returns secrets.",
+    risk=RiskClass.SAFE,
+    scope=Scope.MANAGER,
+    category="lab",
+    result_example={},
+)
 def lab_leak(params: NoParams, ctx: SkillContext) -> dict[str, Any]:
     return {"log": "connect postgresql://app:pw-in-log@db/app", "password": "hunter2"}
 
@@ -83,8 +134,15 @@ _running = {"now": 0, "peak": 0}
 _lock = threading.Lock()
 
 
-@skill(key="lab_busy", name="Busy", description="Counts concurrency.", risk=RiskClass.SAFE, scope=Scope.MANAGER,
-       category="lab", result_example={})
+@skill(
+    key="lab_busy",
+    name="Busy",
+    description="Counts concurrency.",
+    risk=RiskClass.SAFE,
+    scope=Scope.MANAGER,
+    category="lab",
+    result_example={},
+)
 def lab_busy(params: NoParams, ctx: SkillContext) -> dict[str, Any]:
     with _lock:
         _running["now"] += 1
@@ -103,15 +161,30 @@ def _touch_preview(params: TouchParams, ctx: SkillContext) -> Preview:
     return Preview(f"create {params.path}")
 
 
-@skill(key="lab_touch", name="Touch", description="Creates a file.", risk=RiskClass.MUTATING, scope=Scope.HOST,
-       category="lab", result_example={}, preview=_touch_preview)
+@skill(
+    key="lab_touch",
+    name="Touch",
+    description="Creates a file.",
+    risk=RiskClass.MUTATING,
+    scope=Scope.HOST,
+    category="lab",
+    result_example={},
+    preview=_touch_preview,
+)
 def lab_touch(params: TouchParams, ctx: SkillContext) -> dict[str, Any]:
     Path(params.path).write_text("touched")
     return {"created": params.path}
 
 
-@skill(key="lab_wipe", name="Wipe", description="Deletes a file.", risk=RiskClass.DANGEROUS, scope=Scope.HOST,
-       category="lab", result_example={})
+@skill(
+    key="lab_wipe",
+    name="Wipe",
+    description="Deletes a file.",
+    risk=RiskClass.DANGEROUS,
+    scope=Scope.HOST,
+    category="lab",
+    result_example={},
+)
 def lab_wipe(params: TouchParams, ctx: SkillContext) -> dict[str, Any]:
     os.unlink(params.path)
     return {}

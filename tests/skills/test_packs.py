@@ -22,8 +22,14 @@ def write_pack(base: Path, name: str, script: str, **spec: Any) -> Path:
     pack = base / name
     pack.mkdir(parents=True)
     manifest = {
-        "key": name, "name": name, "description": f"{name} pack", "class": "safe", "scope": "manager",
-        "category": "test", "command": ["run.sh"], "params": {"type": "object"},
+        "key": name,
+        "name": name,
+        "description": f"{name} pack",
+        "class": "safe",
+        "scope": "manager",
+        "category": "test",
+        "command": ["run.sh"],
+        "params": {"type": "object"},
     }
     manifest.update(spec)
     (pack / "skill.json").write_text(json.dumps(manifest))

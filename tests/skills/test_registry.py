@@ -14,8 +14,20 @@ from watchkeeper.skills.base import Scope, SkillParams, skill
 from watchkeeper.skills.registry import Registry, skill_from_function
 
 BUILTINS = {
-    "host_status", "top_processes", "process_detail", "tail_file", "grep_file", "read_journal", "probe_http",
-    "probe_tcp", "probe_dns", "disk_usage", "listening_ports", "service_status", "restart_service", "kill_process",
+    "host_status",
+    "top_processes",
+    "process_detail",
+    "tail_file",
+    "grep_file",
+    "read_journal",
+    "probe_http",
+    "probe_tcp",
+    "probe_dns",
+    "disk_usage",
+    "listening_ports",
+    "service_status",
+    "restart_service",
+    "kill_process",
 }
 
 
@@ -39,20 +51,35 @@ def test_a_skill_without_a_class_does_not_register() -> None:
 
 def test_a_wrong_class_value_is_an_error() -> None:
     with pytest.raises(SkillDefinitionError, match="no valid risk class"):
-        skill(key="x_y", name="X", description="d", risk="safe", scope=Scope.HOST,  # type: ignore[arg-type]
-              category="c", result_example={})
+        skill(
+            key="x_y",
+            name="X",
+            description="d",
+            risk="safe",
+            scope=Scope.HOST,  # type: ignore[arg-type]
+            category="c",
+            result_example={},
+        )
 
 
 @pytest.mark.parametrize("key", ["Bad-Key", "1abc", "a", "has space"])
 def test_keys_are_lower_snake(key: str) -> None:
     with pytest.raises(SkillDefinitionError, match="lower_snake_case"):
-        skill(key=key, name="X", description="d", risk=RiskClass.SAFE, scope=Scope.HOST, category="c",
-              result_example={})
+        skill(
+            key=key, name="X", description="d", risk=RiskClass.SAFE, scope=Scope.HOST, category="c", result_example={}
+        )
 
 
 def test_duplicate_keys_are_an_error() -> None:
-    @skill(key="dup_one", name="D", description="d", risk=RiskClass.SAFE, scope=Scope.MANAGER, category="c",
-           result_example={})
+    @skill(
+        key="dup_one",
+        name="D",
+        description="d",
+        risk=RiskClass.SAFE,
+        scope=Scope.MANAGER,
+        category="c",
+        result_example={},
+    )
     def dup(params: P, ctx: object) -> dict[str, str]:
         return {}
 
@@ -63,8 +90,15 @@ def test_duplicate_keys_are_an_error() -> None:
 
 
 def test_params_must_be_a_pydantic_model() -> None:
-    @skill(key="no_model", name="N", description="d", risk=RiskClass.SAFE, scope=Scope.MANAGER, category="c",
-           result_example={})
+    @skill(
+        key="no_model",
+        name="N",
+        description="d",
+        risk=RiskClass.SAFE,
+        scope=Scope.MANAGER,
+        category="c",
+        result_example={},
+    )
     def no_model(params: dict, ctx: object) -> dict[str, str]:  # type: ignore[type-arg]
         return {}
 
@@ -77,8 +111,15 @@ class WithEdge(SkillParams):
 
 
 def test_host_skills_must_not_declare_edge() -> None:
-    @skill(key="with_edge", name="E", description="d", risk=RiskClass.SAFE, scope=Scope.HOST, category="c",
-           result_example={})
+    @skill(
+        key="with_edge",
+        name="E",
+        description="d",
+        risk=RiskClass.SAFE,
+        scope=Scope.HOST,
+        category="c",
+        result_example={},
+    )
     def with_edge(params: WithEdge, ctx: object) -> dict[str, str]:
         return {}
 

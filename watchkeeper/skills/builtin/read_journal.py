@@ -99,10 +99,8 @@ def read_journal(params: ReadJournalParams, ctx: SkillContext) -> dict[str, Any]
     exe = shutil.which("journalctl")
     if exe is None:
         raise SkillFailed("journalctl is not installed: this host has no systemd journal to read")
-    argv = [exe, "--no-pager", "-o", "json", "-n", str(params.lines)]
-    directory = ctx.settings.logs.journal_directory
-    if directory is not None:
-        argv += ["--directory", str(directory)]
+    where = ["--directory", str(directory)] if (directory := ctx.settings.logs.journal_directory) else []
+    argv = [exe, "--no-pager", "-o", "json", "-n", str(params.lines), *where]
     if params.unit:
         argv += ["-u", params.unit]
     if params.since:
@@ -111,17 +109,15 @@ def read_journal(params: ReadJournalParams, ctx: SkillContext) -> dict[str, Any]
         argv += ["-p", params.priority]
     done = ctx.run(argv)
     source = f"journal directory {directory}" if directory else "system journal"
-    # journalctl exits 0 both with no journal at all and with no matching entries: stderr tells.
-    if NO_JOURNAL in done.stderr or (done.returncode != 0 and "No such file or directory" in done.stderr):
-        return {
-            "journal_found": False,
-            "source": source,
-            "entries": [],
-            "entry_count": 0,
-            "note": f"no journal on this host ({done.stderr.strip().splitlines()[-1]})",
-        }
     if done.returncode != 0:
         raise SkillFailed(f"journalctl failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    if not done.stdout.strip():
+        # journalctl exits 0 both with no journal at all and with no matching entries, and
+        # in JSON mode says nothing either way: its plain mode tells on stderr.
+        probe = ctx.run([exe, "--no-pager", "-n", "0", *where])
+        if NO_JOURNAL in probe.stderr:
+            note = f"no journal on this host ({probe.stderr.strip().splitlines()[-1]})"
+            return {"journal_found": False, "source": source, "entries": [], "entry_count": 0, "note": note}
     entries = []
     for line in done.stdout.splitlines():
         if line.strip():

@@ -1,0 +1,104 @@
+"""kill_process for real: approval, identity binding, guardrails, verification."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from tests.conftest import CLI, call, make_settings
+from watchkeeper.policy.approvals import Approval, grant_at_terminal
+from watchkeeper.runtime import Runtime, open_runtime
+from watchkeeper.skills.invoke import Status
+
+
+@pytest.fixture
+def victim() -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(["sleep", "120"])
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def approved(rt: Runtime, params: dict[str, Any]) -> tuple[dict[str, Any], Approval]:
+    validated, _ = rt.invoker.preview("kill_process", params)
+    return validated.params, grant_at_terminal("kill_process", validated.params, "local", "alice")
+
+
+def test_refused_without_approval(rt: Runtime, victim: subprocess.Popen[bytes]) -> None:
+    result = call(rt, "kill_process", pid=victim.pid)
+    assert result.status is Status.REFUSED and result.rule == "approval_required"
+    assert victim.poll() is None
+
+
+def test_kills_with_approval_bound_to_start_time(rt: Runtime, victim: subprocess.Popen[bytes]) -> None:
+    params, approval = approved(rt, {"pid": victim.pid})
+    assert params["start_time"] == psutil.Process(victim.pid).create_time()
+    result = rt.invoker.invoke("kill_process", {"pid": victim.pid}, CLI, approval)
+    assert result.ok, result.error
+    assert result.result["exited"] is True and result.result["name"] == "sleep"
+    assert not psutil.pid_exists(victim.pid)
+
+
+def test_a_reused_pid_is_never_hit(rt: Runtime, victim: subprocess.Popen[bytes]) -> None:
+    started = psutil.Process(victim.pid).create_time()
+    params = {"pid": victim.pid, "start_time": started - 100}
+    approval = grant_at_terminal("kill_process", params, "local", "alice")
+    result = call(rt, "kill_process", approval=approval, **params)
+    assert result.status is Status.REFUSED and result.rule == "pid_reused"
+    assert victim.poll() is None
+
+
+@pytest.mark.parametrize(
+    ("pid", "reason"),
+    [(1, "PID 1"), (2, "kernel thread"), (os.getpid(), "watchkeeper itself"), (os.getppid(), "one of its parents")],
+)
+def test_guardrails(rt: Runtime, pid: int, reason: str) -> None:
+    if pid == 2 and not psutil.pid_exists(2):
+        pytest.skip("no kthreadd visible here")
+    result = call(rt, "kill_process", pid=pid)
+    assert result.status is Status.REFUSED and result.rule == "kill_guardrail"
+    assert reason in (result.error or "")
+
+
+def test_denylisted_names_are_refused(rt: Runtime, tmp_path: Path) -> None:
+    fake_sshd = tmp_path / "sshd"
+    shutil.copy(shutil.which("sleep") or "/bin/sleep", fake_sshd)
+    proc = subprocess.Popen([str(fake_sshd), "60"])
+    try:
+        result = call(rt, "kill_process", pid=proc.pid)
+        assert result.status is Status.REFUSED and result.rule == "kill_denylist"
+        assert proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_process_that_ignores_term_is_reported(tmp_path: Path, log_dir: Path) -> None:
+    rt = open_runtime(make_settings(tmp_path, log_dir))
+    code = (
+        "import signal, time, sys; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); "
+        "time.sleep(60)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+        params, approval = approved(rt, {"pid": proc.pid, "wait_s": 1})
+        result = rt.invoker.invoke("kill_process", params, CLI, approval)
+        assert result.status is Status.FAILED and "still runs after" in (result.error or "")
+        assert proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_missing_pid(rt: Runtime) -> None:
+    result = call(rt, "kill_process", pid=4_000_000)
+    assert result.status is Status.FAILED and result.error == "no process with pid 4000000"
