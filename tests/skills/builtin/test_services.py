@@ -60,11 +60,10 @@ startretries=0
 """)
     proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        status = lambda: (
-            subprocess.run(
-                ["supervisorctl", "-c", str(conf), "status", "webapp"], capture_output=True, text=True
-            ).stdout
-        )
+        def status() -> str:
+            argv = ["supervisorctl", "-c", str(conf), "status", "webapp"]
+            return subprocess.run(argv, capture_output=True, text=True).stdout
+
         assert wait_for(lambda: "RUNNING" in status(), timeout=15), "supervisord did not start webapp"
         yield Supervisord(conf, port)
     finally:
