@@ -37,7 +37,8 @@ app.add_typer(skills_app, name="skills")
 app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")
 
-out = Console(soft_wrap=True)
+# Piped output gets room for whole rows instead of rich's 80-column default.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, soft_wrap=True)
 
 EXIT_FOR_STATUS = {

@@ -36,7 +36,9 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@"), rf"\1{MASK}@"),
     # key=value, key: value, "key": "value" for secret-looking keys.
     (
-        re.compile(rf"(?i)([\"']?\b[\w.-]*{_SECRET_KEY}[\w.-]*[\"']?\s*(?:=|:)\s*)(\[REDACTED\]|\"[^\"]*\"|'[^']*'|[^\s,;&}}\]]+)"),
+        re.compile(
+            rf"(?i)([\"']?\b[\w.-]*{_SECRET_KEY}[\w.-]*[\"']?\s*(?:=|:)\s*)(\[REDACTED\]|\"[^\"]*\"|'[^']*'|[^\s,;&}}\]]+)"
+        ),
         rf"\1{MASK}",
     ),
     # Well-known token shapes that appear without a key name.

@@ -23,9 +23,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Connection, Engine, Table, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,18 @@ from watchkeeper.redact import redact, redact_text
 from watchkeeper.store.models import LedgerHead, ToolCall
 
 GENESIS = "0" * 64
+CALLS = cast(Table, ToolCall.__table__)
+HEAD = cast(Table, LedgerHead.__table__)
+# Built once: statement construction is a measurable share of a cheap append.
+_LOCK_HEAD = (
+    update(HEAD).where(HEAD.c.id == 1).values(last_id=HEAD.c.last_id).returning(HEAD.c.last_id, HEAD.c.last_hash)
+)
+_INSERT = insert(CALLS)
+_MOVE_HEAD = (
+    update(HEAD)
+    .where(HEAD.c.id == 1)
+    .values(last_id=bindparam("new_id"), last_hash=bindparam("new_hash"), mac=bindparam("new_mac"))
+)
 STATUSES = ("succeeded", "failed", "refused", "timed_out", "invalid")
 
 
@@ -94,6 +106,10 @@ def load_or_create_key(configured: str | None, data_dir: Path) -> bytes:
     return path.read_text().strip().encode()
 
 
+def _deleted(first: int, last: int) -> str:
+    return f"row(s) {first} deleted" if first == last else f"row(s) {first}-{last} deleted"
+
+
 def _content(row_id: int, rec: dict[str, Any]) -> str:
     """The canonical text a row's hash covers: every column but the hashes themselves."""
     return canonical_json(
@@ -113,6 +129,7 @@ class Ledger:
         self._lock = threading.Lock()
         self._pending: list[dict[str, Any]] = []
         self._spool = spool_path
+        self._spooled = False  # whether the spool file may hold rows
         if spool_path is not None:
             self._load_spool(spool_path)
             atexit.register(self.spool_pending)
@@ -141,21 +158,20 @@ class Ledger:
     def _mac(self, data: str) -> str:
         return hmac.new(self._key, data.encode(), hashlib.sha256).hexdigest()
 
-    def _write(self, session: Session, rows: list[dict[str, Any]]) -> list[int]:
-        # The no-op UPDATE takes the write lock first (SQLite: RESERVED; PostgreSQL: the row
-        # lock), so concurrent writers, in any process, serialise before reading the head.
-        session.execute(update(LedgerHead).where(LedgerHead.id == 1).values(last_id=LedgerHead.last_id))
-        head = session.get_one(LedgerHead, 1, populate_existing=True)
-        last_id, last_hash, ids = head.last_id, head.last_hash, []
+    def _write(self, conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+        # The no-op UPDATE takes the write lock before reading the head (SQLite: RESERVED;
+        # PostgreSQL: the row lock), so writers in any process serialise and never fork the chain.
+        last_id, last_hash = conn.execute(_LOCK_HEAD).one()
+        chained = []
         for rec in rows:
             last_id += 1
             row_hash = self._mac(last_hash + "\n" + _content(last_id, rec))
-            session.add(ToolCall(id=last_id, prev_hash=last_hash, row_hash=row_hash, **rec))
+            chained.append({**rec, "id": last_id, "prev_hash": last_hash, "row_hash": row_hash})
             last_hash = row_hash
-            ids.append(last_id)
-        head.last_id, head.last_hash = last_id, last_hash
-        head.mac = self._mac(f"{last_id}:{last_hash}")
-        return ids
+        conn.execute(_INSERT, chained)
+        mac = self._mac(f"{last_id}:{last_hash}")
+        conn.execute(_MOVE_HEAD, {"new_id": last_id, "new_hash": last_hash, "new_mac": mac})
+        return [r["id"] for r in chained]
 
     def append(self, record: CallRecord) -> int | None:
         """Write one row and return its id; None when the store is down and the row is kept pending."""
@@ -163,8 +179,8 @@ class Ledger:
         with self._lock:
             batch = [*self._pending, row]
             try:
-                with Session(self.engine) as session, session.begin():
-                    ids = self._write(session, batch)
+                with self.engine.begin() as conn:
+                    ids = self._write(conn, batch)
             except (SQLAlchemyError, OSError):
                 self._pending = batch
                 return None
@@ -177,8 +193,8 @@ class Ledger:
         with self._lock:
             try:
                 if self._pending:
-                    with Session(self.engine) as session, session.begin():
-                        self._write(session, self._pending)
+                    with self.engine.begin() as conn:
+                        self._write(conn, self._pending)
                     self._pending = []
                     self._clear_spool()
                 with self.engine.connect() as conn:
@@ -208,6 +224,7 @@ class Ledger:
     def spool_pending(self) -> None:
         if not self._pending or self._spool is None:
             return
+        self._spooled = True
         with contextlib.suppress(OSError), self._spool.open("a") as fh:
             for row in self._pending:
                 fh.write(
@@ -221,6 +238,7 @@ class Ledger:
     def _load_spool(self, path: Path) -> None:
         if not path.exists():
             return
+        self._spooled = True
         for line in path.read_text().splitlines():
             if line.strip():
                 row = json.loads(line)
@@ -229,9 +247,10 @@ class Ledger:
                 self._pending.append(row)
 
     def _clear_spool(self) -> None:
-        if self._spool is not None:
+        if self._spooled and self._spool is not None:
             with contextlib.suppress(FileNotFoundError):
                 self._spool.unlink()
+            self._spooled = False
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -277,8 +296,7 @@ class Ledger:
             for row in self._iter_rows(session):
                 report.rows_checked += 1
                 if row.id != prev_id + 1:
-                    missing = f"{prev_id + 1}" if row.id == prev_id + 2 else f"{prev_id + 1}-{row.id - 1}"
-                    report.problems.append((prev_id + 1, f"row(s) {missing} deleted"))
+                    report.problems.append((prev_id + 1, _deleted(prev_id + 1, row.id - 1)))
                 elif row.prev_hash != prev_hash:
                     report.problems.append((row.id, "previous-hash link broken (row before it altered)"))
                 rec = {c: getattr(row, c) for c in self._content_columns()}
@@ -290,7 +308,7 @@ class Ledger:
                 report.problems.append((0, "ledger head missing"))
             elif head.last_id != prev_id or head.last_hash != prev_hash:
                 if head.last_id > prev_id:
-                    report.problems.append((prev_id + 1, f"row(s) {prev_id + 1}-{head.last_id} deleted"))
+                    report.problems.append((prev_id + 1, _deleted(prev_id + 1, head.last_id)))
                 else:
                     report.problems.append((prev_id, "ledger head does not match the last row"))
             elif prev_id and not hmac.compare_digest(head.mac, self._mac(f"{head.last_id}:{head.last_hash}")):

@@ -14,6 +14,8 @@ import json
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -107,6 +109,8 @@ class Invoker:
         self.ledger = ledger
         self.settings = settings
         self._slots = threading.BoundedSemaphore(settings.limits.max_concurrent)
+        # As many workers as slots: a worker only ever runs while holding one.
+        self._pool = ThreadPoolExecutor(settings.limits.max_concurrent, thread_name_prefix="skill")
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -245,32 +249,29 @@ class Invoker:
             raise _Outcome(Status.FAILED, f"{exc.__class__.__name__}: {exc}") from None
 
     def _route(self, skill: Skill, validated: Validated, call_id: str, timeout: float) -> Any:
-        """In-process execution in a worker thread, within a concurrency slot and the time limit."""
+        """In-process execution on a worker thread, within a concurrency slot and the time limit.
+
+        The slot is released by the worker when the skill really ends, so a skill still
+        running after its caller timed out keeps counting against the limit.
+        """
         waited = time.monotonic()
         if not self._slots.acquire(timeout=timeout):
             raise _Outcome(
                 Status.TIMED_OUT,
                 f"no free slot within {timeout:.1f}s: {self.settings.limits.max_concurrent} calls already running",
             )
+        remaining = max(0.05, timeout - (time.monotonic() - waited))
+        ctx = self._context(skill, validated.edge, call_id, remaining)
+
+        def work() -> Any:
+            try:
+                return self._guarded(lambda: skill.run(validated.value, ctx))
+            finally:
+                self._slots.release()
+
+        future = self._pool.submit(work)
         try:
-            remaining = max(0.05, timeout - (time.monotonic() - waited))
-            ctx = self._context(skill, validated.edge, call_id, remaining)
-            box: dict[str, Any] = {}
-
-            def work() -> None:
-                try:
-                    box["value"] = self._guarded(lambda: skill.run(validated.value, ctx))
-                except _Outcome as exc:
-                    box["outcome"] = exc
-
-            worker = threading.Thread(target=work, name=f"skill-{skill.key}", daemon=True)
-            worker.start()
-            worker.join(remaining)
-            if worker.is_alive():
-                ctx.cancel()
-                raise _Outcome(Status.TIMED_OUT, f"{skill.key} did not finish within {timeout:.1f}s")
-            if "outcome" in box:
-                raise box["outcome"]
-            return box["value"]
-        finally:
-            self._slots.release()
+            return future.result(timeout=remaining)
+        except FutureTimeout:
+            ctx.cancel()
+            raise _Outcome(Status.TIMED_OUT, f"{skill.key} did not finish within {timeout:.1f}s") from None

@@ -60,6 +60,7 @@ startretries=0
 """)
     proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+
         def status() -> str:
             argv = ["supervisorctl", "-c", str(conf), "status", "webapp"]
             return subprocess.run(argv, capture_output=True, text=True).stdout

@@ -51,6 +51,23 @@ def _target(params: KillProcessParams, ctx: SkillContext) -> psutil.Process:
     return proc
 
 
+def _gone(proc: psutil.Process) -> bool:
+    try:
+        # A zombie has exited; only its parent has not collected it yet.
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _wait_gone(proc: psutil.Process, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not _gone(proc):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def preview(params: KillProcessParams, ctx: SkillContext) -> Preview:
     proc = _target(params, ctx)
     with proc.oneshot():
@@ -87,11 +104,7 @@ def kill_process(params: KillProcessParams, ctx: SkillContext) -> dict[str, Any]
     if params.signal not in TERMINATING:
         alive = proc.is_running()
         return {"pid": params.pid, "name": name, "signal": params.signal, "exited": not alive, "waited_s": 0.0}
-    try:
-        proc.wait(timeout=min(params.wait_s, max(ctx.remaining() - 0.5, 0.1)))
-        exited = True
-    except psutil.TimeoutExpired:
-        exited = False
+    exited = _wait_gone(proc, min(params.wait_s, max(ctx.remaining() - 0.5, 0.1)))
     waited = round(time.monotonic() - t0, 2)
     if not exited:
         raise SkillFailed(

@@ -1,0 +1,103 @@
+"""`wk check`'s analysis: thresholds on real-shaped data, and a real run on this host."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.helpers import cpu_burner
+from watchkeeper.evidence.host_check import (
+    find_logs,
+    host_findings,
+    log_findings,
+    process_findings,
+    run_check,
+)
+from watchkeeper.runtime import Runtime
+
+GIB = 1024**3
+
+
+def host(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "hostname": "web-1",
+        "cpu_percent": 20.0,
+        "cpu_count": 4,
+        "load": {"1m": 1.0, "5m": 1.0, "15m": 1.0, "per_core_1m": 0.25},
+        "memory": {"total_bytes": 16 * GIB, "available_bytes": 8 * GIB, "used_bytes": 8 * GIB, "percent": 50.0},
+        "swap": {"total_bytes": 2 * GIB, "used_bytes": 0, "percent": 0.0},
+        "disks": [{"mount": "/", "percent": 40.0, "inodes_percent": 5.0}],
+    }
+    base.update(overrides)
+    return base
+
+
+def kinds(findings: list[Any]) -> dict[str, str]:
+    return {f.kind: f.severity for f in findings}
+
+
+def test_a_healthy_host_has_no_findings() -> None:
+    assert host_findings(host()) == []
+
+
+def test_disk_thresholds() -> None:
+    warn = host(disks=[{"mount": "/var", "percent": 91.0, "inodes_percent": 5.0}])
+    crit = host(disks=[{"mount": "/var", "percent": 97.0, "inodes_percent": 96.0}])
+    assert kinds(host_findings(warn)) == {"disk": "warn"}
+    assert kinds(host_findings(crit)) == {"disk": "crit", "inodes": "crit"}
+    assert host_findings(crit)[0].message == "disk /var at 97%"
+
+
+def test_memory_pressure_swap_cpu_and_load() -> None:
+    squeezed = host(
+        memory={"total_bytes": 16 * GIB, "available_bytes": int(0.6 * GIB), "used_bytes": 15 * GIB, "percent": 96},
+        swap={"total_bytes": 2 * GIB, "used_bytes": GIB, "percent": 60.0},
+        cpu_percent=99.0,
+        load={"1m": 20.0, "5m": 10.0, "15m": 5.0, "per_core_1m": 5.0},
+    )
+    assert kinds(host_findings(squeezed)) == {"memory": "crit", "swap": "warn", "cpu": "crit", "load": "crit"}
+
+
+def test_a_process_pinning_a_core() -> None:
+    procs = [
+        {"pid": 7, "name": "java", "user": "app", "cpu_percent": 99.5, "cmdline": "java -jar app.jar"},
+        {"pid": 8, "name": "sh", "user": "app", "cpu_percent": 3.0, "cmdline": "sh"},
+    ]
+    found = process_findings(procs)
+    assert len(found) == 1 and found[0].message == "java (pid 7) pinning a core at 100%"
+
+
+def test_error_bursts_only_in_recent_logs() -> None:
+    lines = [f"2026-11-22 ERROR db timeout {i}" for i in range(25)] + ["INFO ok"] * 100
+    summary, finding = log_findings("/var/log/app.log", lines, modified_ago_s=10)
+    assert summary["error_lines"] == 25 and finding is not None and finding.severity == "warn"
+    assert summary["newest_errors"][-1] == "2026-11-22 ERROR db timeout 24"
+    _, stale = log_findings("/var/log/app.log", lines, modified_ago_s=7200)
+    assert stale is None
+    _, noise = log_findings("/var/log/apt.log", ["Unpacking libgpg-error-dev (1.46-1)"] * 50, modified_ago_s=1)
+    assert noise is None
+
+
+def test_find_logs_picks_recent_log_files(log_dir: Path) -> None:
+    (log_dir / "app").mkdir()
+    (log_dir / "app" / "app.log").write_text("x\n")
+    (log_dir / "syslog").write_text("x\n")
+    (log_dir / "app.log.2.gz").write_bytes(b"")
+    (log_dir / "notes.txt").write_text("x\n")
+    found = {p.name for p, _ in find_logs([log_dir])}
+    assert found == {"app.log", "syslog"}
+
+
+def test_a_real_check_flags_a_burner_and_an_error_burst(rt: Runtime, log_dir: Path) -> None:
+    (log_dir / "app.log").write_text("".join(f"ERROR upstream timed out #{i}\n" for i in range(30)))
+    with cpu_burner() as burner:
+        report = run_check(rt.invoker, "tester")
+    found = {f.kind: f for f in report.findings}
+    assert "process_cpu" in found and found["process_cpu"].evidence["pid"] == burner.pid
+    assert "log_errors" in found and "burst of 30 error lines" in found["log_errors"].message
+    assert report.severity == "warn" and report.verdict.startswith("WARN: ")
+    assert report.errors == []
+    rows = rt.ledger.rows(session_id=report.session_id)
+    assert {r["tool_name"] for r in rows} == {"host_status", "top_processes", "listening_ports", "tail_file"}
+    assert all(r["status"] == "succeeded" for r in rows)
+    assert report.duration_s < 10
