@@ -151,3 +151,13 @@ def test_non_executable_command(packs: Path) -> None:
     registry = Registry()
     registry.load_packs([packs])
     assert "is not executable" in registry.load_errors[0]
+
+
+def test_relative_pack_dirs_resolve_from_where_wk_runs(
+    tmp_path: Path, log_dir: Path, packs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_pack(packs, "relative", "echo '{\"ran\": true}'")
+    monkeypatch.chdir(packs.parent)
+    rt = pack_runtime(tmp_path, log_dir, Path(packs.name))
+    result = call(rt, "relative")
+    assert result.ok and result.result == {"ran": True}

@@ -100,7 +100,7 @@ def load_pack(pack_dir: Path) -> Skill:
 def find_packs(dirs: Iterable[Path]) -> Iterator[Skill | str]:
     """Each pack under `dirs` (a pack dir itself, or a dir of packs), or an error message for it."""
     for base in dirs:
-        base = Path(base).expanduser()
+        base = Path(base).expanduser().resolve()
         if not base.is_dir():
             yield f"skill pack directory {base} does not exist"
             continue
