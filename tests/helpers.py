@@ -101,6 +101,25 @@ def cpu_burner() -> Iterator[subprocess.Popen[bytes]]:
         proc.wait()
 
 
+@contextlib.contextmanager
+def python_child(setup: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A Python child that runs `setup`, says it is ready, then idles until killed."""
+    code = f"{setup}\nimport time\nprint('ready', flush=True)\ntime.sleep(120)"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+        yield proc
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+LEDGER_COLUMNS = {
+    "id", "session_id", "tool_name", "args_json", "result_json", "error", "status", "edge_id",
+    "started_at", "finished_at", "duration_ms", "caller_user_id", "caller_role", "approved_by",
+}  # fmt: skip
+
+
 def wait_for(predicate: object, timeout: float = 10.0, interval: float = 0.1) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

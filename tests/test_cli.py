@@ -16,7 +16,7 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.helpers import cpu_burner
+from tests.helpers import LEDGER_COLUMNS, cpu_burner
 
 WK = str(Path(sys.executable).with_name("wk"))
 
@@ -163,22 +163,7 @@ def test_audit_listing_filters_and_columns(wk: Wk) -> None:
     wk("skills", "run", "listening_ports")
     rows = wk.json("audit")
     assert [r["tool_name"] for r in rows] == ["host_status", "listening_ports"]
-    assert set(rows[0]) >= {
-        "id",
-        "session_id",
-        "tool_name",
-        "args_json",
-        "result_json",
-        "error",
-        "status",
-        "edge_id",
-        "started_at",
-        "finished_at",
-        "duration_ms",
-        "caller_user_id",
-        "caller_role",
-        "approved_by",
-    }
+    assert set(rows[0]) >= LEDGER_COLUMNS
     assert [r["tool_name"] for r in wk.json("audit", "--tool", "listening_ports")] == ["listening_ports"]
     assert len(wk.json("audit", "--since", "1h")) == 2
     assert wk.json("audit", "--since", "2099-01-01") == []

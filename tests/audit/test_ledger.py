@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from tests.helpers import full_disk
+from tests.helpers import LEDGER_COLUMNS, full_disk
 from watchkeeper.audit.ledger import CallRecord, Ledger
 from watchkeeper.store.db import make_engine, open_engine
 
@@ -55,22 +55,7 @@ def test_rows_chain_and_verify(engine: Engine) -> None:
     rows = ledger.rows()
     assert rows[0]["prev_hash"] == "0" * 64
     assert all(rows[i]["prev_hash"] == rows[i - 1]["row_hash"] for i in range(1, 5))
-    assert set(rows[0]) >= {
-        "id",
-        "session_id",
-        "tool_name",
-        "args_json",
-        "result_json",
-        "error",
-        "status",
-        "edge_id",
-        "started_at",
-        "finished_at",
-        "duration_ms",
-        "caller_user_id",
-        "caller_role",
-        "approved_by",
-    }
+    assert set(rows[0]) >= LEDGER_COLUMNS
 
 
 def test_edited_row_is_named(engine: Engine) -> None:

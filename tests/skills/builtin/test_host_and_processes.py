@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 
 import psutil
 
 from tests.conftest import call
-from tests.helpers import cpu_burner
+from tests.helpers import cpu_burner, python_child
 from watchkeeper.runtime import Runtime
 from watchkeeper.skills.invoke import Status
 
@@ -45,17 +43,9 @@ def test_top_processes_finds_the_cpu_burner(rt: Runtime) -> None:
 
 
 def test_top_processes_by_memory_finds_a_big_allocation(rt: Runtime) -> None:
-    code = (
-        "import sys, time; b = bytearray(600 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096]); "
-        "print('ready', flush=True); time.sleep(60)"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+    setup = "b = bytearray(600 * 1024 * 1024)\nb[::4096] = b'x' * len(b[::4096])"
+    with python_child(setup) as proc:
         result = call(rt, "top_processes", by="memory", n=5)
-    finally:
-        proc.kill()
-        proc.wait()
     pids = [p["pid"] for p in result.result["processes"]]
     assert proc.pid in pids
     mine = next(p for p in result.result["processes"] if p["pid"] == proc.pid)

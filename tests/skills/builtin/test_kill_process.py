@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import psutil
 import pytest
 
 from tests.conftest import CLI, call, make_settings
+from tests.helpers import python_child
 from watchkeeper.policy.approvals import Approval, grant_at_terminal
 from watchkeeper.runtime import Runtime, open_runtime
 from watchkeeper.skills.invoke import Status
@@ -83,20 +83,11 @@ def test_denylisted_names_are_refused(rt: Runtime, tmp_path: Path) -> None:
 
 def test_a_process_that_ignores_term_is_reported(tmp_path: Path, log_dir: Path) -> None:
     rt = open_runtime(make_settings(tmp_path, log_dir))
-    code = (
-        "import signal, time, sys; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); "
-        "time.sleep(60)"
-    )
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+    with python_child("import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)") as proc:
         params, approval = approved(rt, {"pid": proc.pid, "wait_s": 1})
         result = rt.invoker.invoke("kill_process", params, CLI, approval)
         assert result.status is Status.FAILED and "still runs after" in (result.error or "")
         assert proc.poll() is None
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_missing_pid(rt: Runtime) -> None:
