@@ -95,7 +95,8 @@ def test_a_real_check_flags_a_burner_and_an_error_burst(rt: Runtime, log_dir: Pa
     found = {f.kind: f for f in report.findings}
     assert "process_cpu" in found and found["process_cpu"].evidence["pid"] == burner.pid
     assert "log_errors" in found and "burst of 30 error lines" in found["log_errors"].message
-    assert report.severity == "warn" and report.verdict.startswith("WARN: ")
+    # At least a warning; the host itself may add a critical finding while the suite loads it.
+    assert report.severity in ("warn", "crit") and report.verdict.startswith(f"{report.severity.upper()}: ")
     assert report.errors == []
     rows = rt.ledger.rows(session_id=report.session_id)
     assert {r["tool_name"] for r in rows} == {"host_status", "top_processes", "listening_ports", "tail_file"}
