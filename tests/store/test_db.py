@@ -1,0 +1,37 @@
+"""Engine set-up and migrations on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from watchkeeper.errors import StoreError
+from watchkeeper.store.db import make_engine, migrate, open_engine
+
+
+def test_migrations_create_the_schema_and_are_idempotent(db_url: str) -> None:
+    engine = open_engine(db_url)
+    migrate(engine)  # a second run is a no-op
+    tables = set(inspect(engine).get_table_names())
+    assert {"tool_calls", "ledger_head", "alembic_version"} <= tables
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        head = conn.execute(text("SELECT last_id, last_hash FROM ledger_head WHERE id = 1")).one()
+    assert head == (0, "0" * 64)
+
+
+def test_plain_postgresql_urls_use_psycopg() -> None:
+    engine = make_engine("postgresql://wk@127.0.0.1:1/wk")
+    assert engine.url.drivername == "postgresql+psycopg"
+
+
+def test_sqlite_files_get_their_directory(tmp_path: Path) -> None:
+    open_engine(f"sqlite:///{tmp_path / 'deep' / 'er' / 'wk.db'}")
+    assert (tmp_path / "deep" / "er" / "wk.db").exists()
+
+
+def test_an_unreachable_database_is_a_clear_error() -> None:
+    with pytest.raises(StoreError, match="cannot migrate the database"):
+        open_engine("postgresql://wk@127.0.0.1:1/wk?connect_timeout=2")
