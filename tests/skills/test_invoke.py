@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -187,3 +189,22 @@ def test_full_disk_mutating_fails_closed_while_safe_skills_run(lab: Runtime, tmp
     assert [r["tool_name"] for r in rows] == ["lab_echo", "lab_big", "lab_touch", "lab_echo"]
     assert [r["status"] for r in rows] == ["succeeded", "succeeded", "refused", "succeeded"]
     assert lab.ledger.verify().ok
+
+
+def test_a_stuck_skill_does_not_keep_the_process_alive(tmp_path: Path) -> None:
+    script = f"""
+import sys, time
+sys.path.insert(0, {str(Path(__file__).parents[2])!r})
+from pathlib import Path
+from tests.skills.lab import add_lab_skills
+from watchkeeper.config import Settings
+from watchkeeper.policy.risk import Caller, Role
+from watchkeeper.runtime import open_runtime
+rt = open_runtime(Settings(data_dir=Path({str(tmp_path / "d")!r})))
+add_lab_skills(rt.registry)
+print(rt.invoker.invoke("lab_sleep", {{"seconds": 60}}, Caller(Role.CLI)).status.value, flush=True)
+"""
+    t0 = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert done.stdout.strip() == "timed_out", done.stderr
+    assert time.monotonic() - t0 < 15

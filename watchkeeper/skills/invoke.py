@@ -14,7 +14,6 @@ import json
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,6 +41,7 @@ from watchkeeper.skills.context import SkillContext
 from watchkeeper.skills.output_cap import cap_output
 from watchkeeper.skills.params import Validated
 from watchkeeper.skills.registry import Registry
+from watchkeeper.skills.workers import Workers
 
 
 class Status(StrEnum):
@@ -110,7 +110,7 @@ class Invoker:
         self.settings = settings
         self._slots = threading.BoundedSemaphore(settings.limits.max_concurrent)
         # As many workers as slots: a worker only ever runs while holding one.
-        self._pool = ThreadPoolExecutor(settings.limits.max_concurrent, thread_name_prefix="skill")
+        self._pool = Workers(settings.limits.max_concurrent)
 
     # -- helpers ---------------------------------------------------------------------------
 
