@@ -30,6 +30,7 @@ test: install test-deps lint
 
 bench: install
 	$(BIN)/python bench/skill_overhead.py
+	$(BIN)/python bench/mcp.py
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache

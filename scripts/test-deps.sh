@@ -22,3 +22,12 @@ if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; the
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
   fi
 fi
+# The official MCP Inspector CLI and conformance suite (pinned: newer ones need Node >= 22).
+if command -v npm >/dev/null; then
+  tools="$(dirname "$0")/../.npm-tools"
+  if [ ! -x "$tools/node_modules/.bin/mcp-inspector" ] || [ ! -x "$tools/node_modules/.bin/conformance" ]; then
+    echo "installing the MCP Inspector and conformance suite into .npm-tools" >&2
+    npm install --silent --no-audit --no-fund --prefix "$tools" \
+      @modelcontextprotocol/inspector@0.15.0 @modelcontextprotocol/conformance@0.1.13 >/dev/null
+  fi
+fi

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import http.server
 import ipaddress
+import json
+import os
 import socket
 import ssl
 import subprocess
@@ -152,3 +154,25 @@ def full_disk(engine: Engine) -> dict[str, int]:
 
     engine.dispose()
     return limit
+
+
+WK = str(Path(sys.executable).with_name("wk"))
+
+
+class Wk:
+    """Runs the real `wk` binary with its own data directory and config file."""
+
+    def __init__(self, tmp_path: Path, log_dir: Path, extra_config: str = "") -> None:
+        self.data = tmp_path / "cli-data"
+        self.config = tmp_path / "config.toml"
+        self.config.write_text(f'[policy]\nread_allowlist = ["{log_dir}"]\n{extra_config}')
+        self.env = {**os.environ, "WK_DATA_DIR": str(self.data), "WK_CONFIG": str(self.config)}
+
+    def __call__(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [WK, *args], env=self.env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+        )
+
+    def json(self, *args: str) -> Any:
+        done = self(*args, "--json")
+        return json.loads(done.stdout)

@@ -8,34 +8,13 @@ import pty
 import select
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import psutil
 import pytest
 
-from tests.helpers import LEDGER_COLUMNS, cpu_burner
-
-WK = str(Path(sys.executable).with_name("wk"))
-
-
-class Wk:
-    def __init__(self, tmp_path: Path, log_dir: Path) -> None:
-        self.data = tmp_path / "cli-data"
-        self.config = tmp_path / "config.toml"
-        self.config.write_text(f'[policy]\nread_allowlist = ["{log_dir}"]\n')
-        self.env = {**os.environ, "WK_DATA_DIR": str(self.data), "WK_CONFIG": str(self.config)}
-
-    def __call__(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [WK, *args], env=self.env, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
-        )
-
-    def json(self, *args: str) -> Any:
-        done = self(*args, "--json")
-        return json.loads(done.stdout)
+from tests.helpers import LEDGER_COLUMNS, WK, Wk, cpu_burner
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import typing
 from pathlib import Path
 
 import typer
@@ -17,9 +18,10 @@ README = (Path(__file__).parents[1] / "README.md").read_text()
 def setting_names(model: type[BaseModel], prefix: str = "") -> list[str]:
     names = []
     for name, field in model.model_fields.items():
-        kind = field.annotation
-        if isinstance(kind, type) and issubclass(kind, BaseModel):
-            names += setting_names(kind, f"{prefix}{name}.")
+        kinds = [field.annotation, *typing.get_args(field.annotation)]  # list[Model] counts too
+        nested = [k for k in kinds if isinstance(k, type) and issubclass(k, BaseModel)]
+        if nested:
+            names += setting_names(nested[0], f"{prefix}{name}.")
         else:
             names.append(f"{prefix}{name}")
     return names

@@ -33,9 +33,11 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="watchkeeper:
 skills_app = typer.Typer(no_args_is_help=True, help="List, inspect and run skills.")
 audit_app = typer.Typer(invoke_without_command=True, help="Read and verify the tool-call ledger.")
 config_app = typer.Typer(no_args_is_help=True, help="Show the effective configuration.")
+mcp_app = typer.Typer(invoke_without_command=True, help="Serve the skills over MCP; list imported MCP servers.")
 app.add_typer(skills_app, name="skills")
 app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")
+app.add_typer(mcp_app, name="mcp")
 
 # Piped output gets room for whole rows instead of rich's 80-column default.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
@@ -129,9 +131,7 @@ def check(
 def skills_list(as_json: JsonFlag = False) -> None:
     """Every registered skill: built-ins and skill packs."""
     rt = runtime()
-    skills = rt.registry.all()
-    for problem in rt.registry.load_errors:
-        err.print(f"[yellow]warning:[/yellow] {problem}", highlight=False)
+    skills = rt.registry.all()  # load problems were already logged as warnings on stderr
     if as_json:
         emit_json([derive.summary(s) for s in skills])
         return
@@ -362,6 +362,64 @@ def doctor(as_json: JsonFlag = False) -> None:
             mark = "[green]ok[/green]  " if c.ok else "[red]FAIL[/red]"
             out.print(f"{mark} {c.name}: {c.detail}", highlight=False)
     raise typer.Exit(0 if all(c.ok for c in checks) else 1)
+
+
+# -- wk mcp ------------------------------------------------------------------------------------
+
+
+@mcp_app.callback()
+def mcp_serve(
+    ctx: typer.Context,
+    http: Annotated[bool, typer.Option("--http", help="Serve streamable HTTP instead of stdio.")] = False,
+    host: Annotated[str | None, typer.Option("--host", help="HTTP bind address (default mcp.host).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="HTTP port (default mcp.port).")] = None,
+) -> None:
+    """Serve every exposed skill as an MCP tool: stdio by default, --http for streamable HTTP at /mcp."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import anyio
+
+    from watchkeeper.mcp.http import serve_http
+    from watchkeeper.mcp.server import serve_stdio
+
+    rt = runtime()
+    if http:
+        bind, at = host or rt.settings.mcp.host, port or rt.settings.mcp.port
+        err.print(f"watchkeeper MCP on http://{bind}:{at}/mcp", highlight=False)
+        try:
+            serve_http(rt, bind, at)
+        except ConfigError as exc:
+            fail(str(exc))
+        return
+    anyio.run(serve_stdio, rt)
+
+
+@mcp_app.command("servers")
+def mcp_servers(
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Connect to every server and fetch its tools now.")
+    ] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Configured external MCP servers: state, last fetch, and the skills imported from each."""
+    from watchkeeper.mcp.imports import server_states
+
+    settings = runtime().settings
+    states = server_states(settings, refresh=refresh)
+    if as_json:
+        emit_json(states)
+        return
+    if not states:
+        out.print("no MCP servers configured (add [[mcp.servers]] to the config)", highlight=False)
+    for st in states:
+        mark = "[green]ok[/green]" if st["state"] == "ok" else f"[red]{st['state']}[/red]"
+        out.print(
+            f"[bold]{st['name']}[/bold] {mark} {st['transport']} fetched {st['fetched_at'] or 'never'}", highlight=False
+        )
+        if st["error"]:
+            out.print(f"  error: {st['error']}", highlight=False)
+        for tool in st["tools"]:
+            out.print(f"  {tool['key']:40} {tool['class']:9} {tool['description'][:60]}", highlight=False)
 
 
 def main() -> None:

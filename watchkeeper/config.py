@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -74,6 +74,46 @@ class LogsSettings(_Section):
     )
 
 
+RiskName = Literal["safe", "mutating", "dangerous"]
+
+
+class McpServerConfig(_Section):
+    """An external MCP server whose tools are imported as skills."""
+
+    name: str = Field(..., pattern=r"^[a-z][a-z0-9_]{0,30}$", description="Prefix of its imported skill keys.")
+    command: str | None = Field(None, description="stdio: the command that starts the server.")
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict, description="Extra environment (values may be env:/file:).")
+    cwd: Path | None = None
+    url: str | None = Field(None, description="Streamable HTTP: the server's MCP endpoint.")
+    headers: dict[str, str] = Field(default_factory=dict, description="HTTP headers (values may be env:/file:).")
+    trust_annotations: bool = Field(False, description="Treat tools it marks readOnlyHint as safe.")
+    classes: dict[str, RiskName] = Field(default_factory=dict, description="Risk class per tool name.")
+    timeout_s: float | None = Field(None, gt=0, description="Time limit of one call to its tools.")
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerConfig:
+        if (self.command is None) == (self.url is None):
+            raise ValueError(f"MCP server {self.name!r} needs exactly one of command (stdio) or url (HTTP)")
+        return self
+
+
+class McpSettings(_Section):
+    expose: list[RiskName] = Field(
+        default_factory=lambda: list[RiskName](["safe"]),
+        description="Risk classes the MCP server lists (and lets callers try).",
+    )
+    host: str = Field("127.0.0.1", description="Address `wk mcp --http` binds to.")
+    port: int = Field(8765, ge=1, le=65535)
+    token: str | None = Field(None, description="Bearer token HTTP clients must send (literal, env:NAME, file:PATH).")
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="Host headers accepted besides loopback (DNS-rebinding protection)."
+    )
+    allowed_origins: list[str] = Field(default_factory=list, description="Origins accepted besides loopback.")
+    refresh_s: int = Field(3600, ge=0, description="Age after which cached tool lists of servers are fetched again.")
+    servers: list[McpServerConfig] = Field(default_factory=list)
+
+
 def default_config_path() -> Path:
     env = os.environ.get("WK_CONFIG")
     return Path(env) if env else Path.home() / ".config" / "watchkeeper" / "config.toml"
@@ -94,6 +134,7 @@ class Settings(BaseSettings):
     skills: SkillsSettings = Field(default_factory=SkillsSettings)
     services: ServicesSettings = Field(default_factory=ServicesSettings)
     logs: LogsSettings = Field(default_factory=LogsSettings)
+    mcp: McpSettings = Field(default_factory=McpSettings)
 
     @classmethod
     def settings_customise_sources(

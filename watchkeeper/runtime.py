@@ -8,6 +8,8 @@ from sqlalchemy import Engine
 
 from watchkeeper.audit.ledger import Ledger, load_or_create_key
 from watchkeeper.config import Settings, load_settings
+from watchkeeper.mcp.client import Connections
+from watchkeeper.mcp.imports import add_imported_tools
 from watchkeeper.skills.invoke import Invoker
 from watchkeeper.skills.registry import Registry
 from watchkeeper.store.db import open_engine
@@ -22,10 +24,11 @@ class Runtime:
     invoker: Invoker
 
 
-def build_registry(settings: Settings) -> Registry:
+def build_registry(settings: Settings, connections: Connections | None = None) -> Registry:
     registry = Registry()
     registry.load_builtins()
     registry.load_packs(settings.skills.pack_dirs)
+    add_imported_tools(registry, settings, connections or Connections(settings.log_dir))
     return registry
 
 

@@ -15,6 +15,29 @@ GRANTING_ROLES: dict[RiskClass, frozenset[Role]] = {
 }
 
 
+NEEDS = {
+    RiskClass.SAFE: "nothing",
+    RiskClass.MUTATING: "one person's approval at the watchkeeper CLI (wk skills run prompts, or --yes)",
+    RiskClass.DANGEROUS: "a signed SOP and two distinct approvers",
+}
+
+
+def exposed(risk: RiskClass, caller: Caller) -> bool:
+    """Whether the caller's surface offers this class: the same answer hides a tool and blocks its call."""
+    return caller.exposed is None or risk in caller.exposed
+
+
+def check_exposed(risk: RiskClass, key: str, caller: Caller) -> None:
+    """Refuse a class the caller's surface does not offer, before anything about the call is looked at."""
+    if not exposed(risk, caller):
+        offered = ", ".join(sorted(c.value for c in caller.exposed or ()))
+        raise Refused(
+            f"{key} is a {risk} skill and needs {NEEDS[risk]}, which cannot be given over {caller.role}; "
+            f"the {caller.role} surface offers only {offered} skills",
+            rule="not_exposed",
+        )
+
+
 def check(
     risk: RiskClass,
     key: str,
@@ -24,6 +47,7 @@ def check(
     approval: Approval | None,
 ) -> None:
     """Return if the call may run; raise Refused naming the rule otherwise."""
+    check_exposed(risk, key, caller)
     if risk is RiskClass.SAFE:
         return
     if risk is RiskClass.DANGEROUS:

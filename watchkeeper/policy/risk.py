@@ -30,3 +30,5 @@ class Caller:
     role: Role
     user: str | None = None
     session_id: str | None = None
+    # Risk classes this caller's surface offers (e.g. an MCP server's `expose`); None: all.
+    exposed: frozenset[RiskClass] | None = None

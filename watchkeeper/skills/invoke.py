@@ -214,6 +214,10 @@ class Invoker:
         call.params, call.edge = validated.params, validated.edge
         timeout = self.timeout_for(skill)
         if skill.risk is not RiskClass.SAFE:
+            try:
+                gate.check_exposed(skill.risk, skill.key, caller)
+            except Refused as exc:
+                raise _Outcome(Status.REFUSED, str(exc), exc.rule) from None
             # Guardrails (allowlists, denylists, identity, rate limits) run before the gate,
             # so a refusal's audit row names the real reason.
             validated, _ = self._guarded(lambda: self._bind(skill, validated, raw))

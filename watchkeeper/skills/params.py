@@ -8,6 +8,7 @@ declared per skill.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -35,6 +36,20 @@ class ParamsSpec(Protocol):
 
 def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in loc) or "(params)"
+
+
+def _schema_problem(error: jsonschema.ValidationError) -> tuple[str, str]:
+    """Name the field even where jsonschema reports on the parent object (required, extra fields)."""
+    path = list(error.path)
+    if error.validator == "required":
+        missing = re.match(r"^'(.+)' is a required property$", error.message)
+        if missing:
+            return _field_path([*path, missing.group(1)]), "Field required"
+    if error.validator == "additionalProperties":
+        extra = re.findall(r"'([^']+)'", error.message.split("(", 1)[-1])
+        if extra:
+            return _field_path([*path, *extra[:1]]), "Extra inputs are not permitted"
+    return _field_path(path), error.message
 
 
 class ModelParams:
@@ -93,6 +108,6 @@ class SchemaParams:
             raise InvalidParams(key, [("(params)", "params must be a JSON object")])
         errors = sorted(self._validator.iter_errors(raw), key=lambda e: list(e.path))
         if errors:
-            raise InvalidParams(key, [(_field_path(list(e.path)), e.message) for e in errors])
+            raise InvalidParams(key, [_schema_problem(e) for e in errors])
         params = {k: v for k, v in raw.items() if k != "edge"}
         return Validated(params, params, raw.get("edge") or LOCAL_EDGE)

@@ -66,7 +66,7 @@ class Registry:
     def all(self) -> list[Skill]:
         return [self._skills[k] for k in sorted(self._skills)]
 
-    def _note(self, message: str) -> None:
+    def note(self, message: str) -> None:
         log.warning(message)
         self.load_errors.append(message)
 
@@ -76,7 +76,7 @@ class Registry:
                 try:
                     self.add(skill_from_function(value, source))
                 except SkillDefinitionError as exc:
-                    self._note(str(exc))
+                    self.note(str(exc))
 
     def load_builtins(self, package: str = "watchkeeper.skills.builtin") -> None:
         pkg = importlib.import_module(package)
@@ -85,7 +85,7 @@ class Registry:
             try:
                 module = importlib.import_module(name)
             except Exception as exc:  # a broken skill file must not take the others down
-                self._note(f"skill module {name} failed to import: {exc.__class__.__name__}: {exc}")
+                self.note(f"skill module {name} failed to import: {exc.__class__.__name__}: {exc}")
                 continue
             self.add_module(module, "builtin")
 
@@ -94,9 +94,9 @@ class Registry:
 
         for skill_or_error in find_packs(dirs):
             if isinstance(skill_or_error, str):
-                self._note(skill_or_error)
+                self.note(skill_or_error)
                 continue
             try:
                 self.add(skill_or_error)
             except SkillDefinitionError as exc:
-                self._note(str(exc))
+                self.note(str(exc))
