@@ -69,6 +69,12 @@ def run_doctor() -> list[Check]:
     )
     for pack_dir in settings.skills.pack_dirs:
         checks.append(Check("skill packs", pack_dir.is_dir(), str(pack_dir)))
+    if settings.mcp.servers:
+        from watchkeeper.mcp.imports import server_states
+
+        for state in server_states(settings, refresh=True):
+            detail = state["error"] or f"{len(state['tools'])} tools imported ({state['transport']})"
+            checks.append(Check(f"MCP server {state['name']}", state["state"] == "ok", detail))
     journal = shutil.which("journalctl")
     checks.append(Check("journal", True, journal or "journalctl absent: read_journal will say so"))
     systemd = Path("/run/systemd/system").is_dir()

@@ -159,6 +159,8 @@ def test_wk_mcp_servers(tmp_path: Path, log_dir: Path) -> None:
     assert classes["peer_echo"] == "mutating" and classes["peer_wipe_volume"] == "dangerous"
     human = wk("mcp", "servers", "--refresh")
     assert human.returncode == 0 and "peer" in human.stdout and "ghost" in human.stdout
+    doctor = wk("doctor")
+    assert doctor.returncode == 1 and "MCP server ghost" in doctor.stdout and "FAIL" in doctor.stdout
     listed = {s["key"] for s in wk.json("skills", "list")}
     assert "peer_echo" in listed
     ran = wk("skills", "run", "peer_echo", "-p", "text=hi", "--yes", "--json")
