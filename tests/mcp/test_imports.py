@@ -140,10 +140,12 @@ def http_peer(tmp_path: Path) -> Iterator[str]:
 
 
 def test_http_server_tools(tmp_path: Path, http_peer: str) -> None:
-    rt = peer_rt(tmp_path, {"name": "remote", "url": http_peer, "classes": {"echo": "safe"}})
+    server = {"name": "remote", "url": http_peer, "classes": {"echo": "safe"}, "headers": {"X-Api-Key": "lit-3r4l"}}
+    rt = peer_rt(tmp_path, server)
     result = call(rt, "remote_echo", text="over http")
     assert result.ok and result.result == {"echo": "over http"}
     assert rt.ledger.rows()[-1]["tool_name"] == "remote_echo"
+    assert "lit-3r4l" not in (tmp_path / "data" / "mcp-tools.json").read_text()
 
 
 def test_wk_mcp_servers(tmp_path: Path, log_dir: Path) -> None:

@@ -36,15 +36,11 @@ def describe_error(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {text}" if text != exc.__class__.__name__ else text
 
 
-def open_client(cfg: McpServerConfig, log_dir: Path | None = None) -> AbstractAsyncContextManager[Client]:
-    """An SDK client for the server; a stdio server's stderr goes to <log_dir>/mcp-<name>.log."""
+def open_client(cfg: McpServerConfig, errlog: TextIO | None = None) -> AbstractAsyncContextManager[Client]:
+    """An SDK client for the server; a stdio server's stderr goes to `errlog` (default: ours)."""
     if cfg.command is not None:
         env = {k: resolve_secret(v) for k, v in cfg.env.items()}
         params = StdioServerParameters(command=cfg.command, args=cfg.args, env=env or None, cwd=cfg.cwd)
-        errlog: TextIO | None = None
-        if log_dir is not None:
-            log_dir.mkdir(parents=True, exist_ok=True)
-            errlog = (log_dir / f"mcp-{cfg.name}.log").open("a")
         return Client(stdio_client(params, errlog=errlog) if errlog else stdio_client(params))
     headers = {k: resolve_secret(v) for k, v in cfg.headers.items()}
     return Client(streamable_http_client(str(cfg.url), http_client=create_mcp_http_client(headers=headers)))
@@ -64,8 +60,8 @@ async def list_all_tools(client: Client) -> list[types.Tool]:
 class _Session:
     """One server's session, owned by one task (anyio scopes must be left where they were entered)."""
 
-    def __init__(self, cfg: McpServerConfig, log_dir: Path | None) -> None:
-        self.cfg, self.log_dir = cfg, log_dir
+    def __init__(self, cfg: McpServerConfig, errlog: TextIO | None) -> None:
+        self.cfg, self.errlog = cfg, errlog
         self.requests: asyncio.Queue[tuple[str, dict[str, Any], asyncio.Future[types.CallToolResult]]] = asyncio.Queue()
         self.ready = asyncio.Event()
         self.broken: str | None = None
@@ -73,7 +69,7 @@ class _Session:
 
     async def _run(self) -> None:
         try:
-            async with open_client(self.cfg, self.log_dir) as client, anyio.create_task_group() as tg:
+            async with open_client(self.cfg, self.errlog) as client, anyio.create_task_group() as tg:
                 self.ready.set()
                 while self.broken is None:
                     name, args, reply = await self.requests.get()
@@ -123,6 +119,7 @@ class Connections:
 
     def __init__(self, log_dir: Path | None = None) -> None:
         self.log_dir = log_dir
+        self._logs: dict[str, TextIO] = {}  # one stderr log per stdio server, open for the process
         self._sessions: dict[str, _Session] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
@@ -139,10 +136,18 @@ class Connections:
             future.cancel()
             raise SkillTimeout(f"no answer within {timeout:.1f}s") from None
 
+    def _errlog(self, cfg: McpServerConfig) -> TextIO | None:
+        if self.log_dir is None or cfg.command is None:
+            return None
+        if cfg.name not in self._logs:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            self._logs[cfg.name] = (self.log_dir / f"mcp-{cfg.name}.log").open("a")
+        return self._logs[cfg.name]
+
     async def _call(self, cfg: McpServerConfig, tool: str, args: dict[str, Any]) -> types.CallToolResult:
         session = self._sessions.get(cfg.name)
         if session is None or session.broken is not None:
-            session = self._sessions[cfg.name] = _Session(cfg, self.log_dir)
+            session = self._sessions[cfg.name] = _Session(cfg, self._errlog(cfg))
         return await session.call(tool, args)
 
     def call_tool(self, cfg: McpServerConfig, tool: str, args: dict[str, Any], timeout: float) -> types.CallToolResult:
@@ -150,7 +155,7 @@ class Connections:
 
     def fetch_tools(self, cfg: McpServerConfig, timeout: float) -> list[types.Tool]:
         async def fetch() -> list[types.Tool]:
-            async with open_client(cfg, self.log_dir) as client:
+            async with open_client(cfg, self._errlog(cfg)) as client:
                 return await list_all_tools(client)
 
         return self._run(fetch(), timeout)

@@ -17,6 +17,7 @@ from typing import Any
 
 import mcp_types as types
 
+from watchkeeper.canonical import digest
 from watchkeeper.config import McpServerConfig, Settings
 from watchkeeper.errors import SkillDefinitionError, SkillFailed, WatchkeeperError
 from watchkeeper.mcp.client import Connections, describe_error
@@ -74,6 +75,11 @@ def imported_skill(cfg: McpServerConfig, tool: dict[str, Any], connections: Conn
     return Skill(meta, params, run, None, source=f"mcp:{cfg.name}")
 
 
+def _config_digest(cfg: McpServerConfig) -> str:
+    # A digest, not the config: headers and env may hold literal secrets.
+    return digest(cfg.model_dump(mode="json"))
+
+
 class ToolCache:
     """`<data_dir>/mcp-tools.json`: per server, when its tools were fetched, the tools, the last error."""
 
@@ -87,7 +93,7 @@ class ToolCache:
 
     def stale(self, cfg: McpServerConfig) -> bool:
         entry = self.entries.get(cfg.name)
-        if entry is None or entry.get("config") != cfg.model_dump(mode="json"):
+        if entry is None or entry.get("config_digest") != _config_digest(cfg):
             return True
         age = time.time() - float(entry["fetched_epoch"])
         return age > (RETRY_FAILED_AFTER_S if entry.get("error") else self.settings.mcp.refresh_s)
@@ -107,7 +113,7 @@ class ToolCache:
         entry.update(
             fetched_at=now.isoformat(timespec="seconds"),
             fetched_epoch=now.timestamp(),
-            config=cfg.model_dump(mode="json"),
+            config_digest=_config_digest(cfg),
         )
         self.entries[cfg.name] = entry
 
