@@ -1,0 +1,92 @@
+"""The `Report`: one shared type for the deterministic triage, the LLM agent and the senders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Severity = Literal["info", "warn", "crit"]
+CulpritKind = Literal["process", "service", "path", "port", "url", "host"]
+
+
+class Culprit(BaseModel):
+    kind: CulpritKind
+    name: str
+    pid: int | None = None
+    port: int | None = None
+    path: str | None = None
+    url: str | None = None
+
+
+class Finding(BaseModel):
+    """A typed fact with the audit ids of the skill calls that show it."""
+
+    kind: str
+    severity: Severity
+    message: str
+    entity: Culprit | None = None
+    audit_ids: list[int] = Field(default_factory=list)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Action(BaseModel):
+    """A recommended step: a skill with exact params and its risk class, or a manual step (skill None)."""
+
+    title: str
+    skill: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    risk_class: Literal["safe", "mutating", "dangerous", "manual"] = "manual"
+    reason: str = ""
+
+
+class Hypothesis(BaseModel):
+    category: str
+    title: str
+    confidence: float = Field(ge=0, le=1)
+    culprit: Culprit | None = None
+    evidence: list[str] = Field(default_factory=list, description="Short excerpts that convict the culprit.")
+    audit_ids: list[int] = Field(default_factory=list)
+    explanation: str = Field("", description="Why this score: the findings that raised or lowered it.")
+    actions: list[Action] = Field(default_factory=list)
+
+
+class Reference(BaseModel):
+    id: str
+    title: str
+    source: str | None = None
+
+
+class CallRecord(BaseModel):
+    skill: str
+    status: str
+    audit_id: int | None = None
+    duration_ms: float = 0.0
+
+
+class Symptom(BaseModel):
+    """What was asked: a question, an alert, or both."""
+
+    question: str | None = None
+    alertname: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    starts_at: datetime | None = None
+
+
+class Report(BaseModel):
+    id: str
+    summary: str
+    symptom: Symptom
+    mode: Literal["deterministic", "llm"] = "deterministic"
+    playbook: str | None = None
+    hypotheses: list[Hypothesis] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    actions: list[Action] = Field(default_factory=list)
+    references: list[Reference] = Field(default_factory=list)
+    calls: list[CallRecord] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    started_at: datetime
+    duration_s: float = 0.0
+    partial: bool = False
