@@ -12,6 +12,7 @@ import json
 import re
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -122,6 +123,70 @@ def check(
         raise typer.Exit(1 if severity == "warn" else 2)
     if fail_on == "crit" and severity == "crit":
         raise typer.Exit(2)
+
+
+# -- wk investigate ----------------------------------------------------------------------------
+
+
+def _read_alert(source: str) -> Any:
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text()
+    except OSError as exc:
+        fail(f"cannot read the alert {source}: {exc.strerror}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"the alert {source} is not valid JSON: {exc.msg} at line {exc.lineno}")
+
+
+@app.command()
+def investigate(
+    question: Annotated[str | None, typer.Argument(help="The symptom in words, e.g. 'CPU is at 98%, why?'")] = None,
+    alert: Annotated[
+        str | None,
+        typer.Option("--alert", help="An Alertmanager webhook payload or one alert (JSON file, - for stdin)."),
+    ] = None,
+    replay_id: Annotated[
+        str | None, typer.Option("--replay", help="Re-run the analysis of a recorded investigation.")
+    ] = None,
+    as_json: JsonFlag = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the report as Markdown.")] = False,
+    no_llm: Annotated[
+        bool, typer.Option("--no-llm", help="Deterministic triage (the only mode until an LLM is set up).")
+    ] = False,
+) -> None:
+    """Investigate a symptom through audited skills and print a diagnosis report with the fix."""
+    from watchkeeper.evidence.report import Report, Symptom
+    from watchkeeper.evidence.symptoms import from_alert_payload
+    from watchkeeper.evidence.triage import investigate as run_triage
+    from watchkeeper.evidence.triage import replay
+    from watchkeeper.notify.markdown import to_markdown
+    from watchkeeper.render import print_report
+
+    if not (question or alert or replay_id):
+        fail("give a question, --alert FILE or --replay ID")
+    rt = runtime()
+    reports: list[Report] = []
+    if replay_id:
+        reports.append(replay(rt.settings, replay_id))
+    else:
+        symptoms = from_alert_payload(_read_alert(alert)) if alert else [Symptom()]
+        live = sys.stderr.isatty() and not as_json
+        for symptom in symptoms:
+            if question:
+                symptom.question = question
+            progress = (lambda msg: err.print(f"[dim]… {msg}[/dim]", highlight=False)) if live else None
+            reports.append(run_triage(rt.invoker, symptom, progress))
+    if as_json:
+        emit_json(
+            reports[0].model_dump(mode="json") if len(reports) == 1 else [r.model_dump(mode="json") for r in reports]
+        )
+        return
+    for report in reports:
+        if markdown:
+            out.print(to_markdown(report), markup=False, highlight=False)
+        else:
+            print_report(out, report)
 
 
 # -- wk skills ---------------------------------------------------------------------------------

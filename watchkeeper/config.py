@@ -77,6 +77,20 @@ class LogsSettings(_Section):
 RiskName = Literal["safe", "mutating", "dangerous"]
 
 
+class ServiceInfo(_Section):
+    """Where a service's own evidence is, when the conventions (/var/log/<name>/, its unit) do not find it."""
+
+    logs: list[Path] = Field(default_factory=list, description="Its log files.")
+    url: str | None = Field(None, description="An endpoint to probe.")
+    unit: str | None = Field(None, description="Its systemd unit / supervisord program, if named otherwise.")
+
+
+class TriageSettings(_Section):
+    playbook_dirs: list[Path] = Field(default_factory=list, description="Extra playbook directories (YAML).")
+    services: dict[str, ServiceInfo] = Field(default_factory=dict, description="Per-service evidence locations.")
+    sample_seconds: float = Field(3.0, ge=0.5, le=60, description="Window for growth samples (memory, files).")
+
+
 class McpServerConfig(_Section):
     """An external MCP server whose tools are imported as skills."""
 
@@ -135,6 +149,7 @@ class Settings(BaseSettings):
     services: ServicesSettings = Field(default_factory=ServicesSettings)
     logs: LogsSettings = Field(default_factory=LogsSettings)
     mcp: McpSettings = Field(default_factory=McpSettings)
+    triage: TriageSettings = Field(default_factory=TriageSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -6,8 +6,9 @@ from rich.console import Console
 from rich.table import Table
 
 from watchkeeper.evidence.host_check import HostReport
+from watchkeeper.evidence.report import Report
 
-STYLE = {"ok": "green", "warn": "yellow", "crit": "bold red"}
+STYLE = {"ok": "green", "info": "cyan", "warn": "yellow", "crit": "bold red"}
 
 
 def _bytes(n: float | None) -> str:
@@ -72,3 +73,32 @@ def print_host_report(console: Console, report: HostReport) -> None:
     for f in report.findings:
         console.print(f"[{STYLE[f.severity]}]{f.severity.upper():4}[/] {f.message}", highlight=False)
     console.print(f"[{STYLE[report.severity]}]{report.verdict}[/]  ({report.duration_s}s)", highlight=False)
+
+
+def print_report(console: Console, report: Report) -> None:
+    s = report.symptom
+    console.print(f"[bold]{s.alertname or s.question or 'investigation'}[/bold]  ({report.id})", highlight=False)
+    console.print(report.summary, highlight=False)
+    if report.hypotheses:
+        table = Table("#", "conf", "root cause", "culprit", title="hypotheses", title_justify="left")
+        for i, h in enumerate(report.hypotheses, start=1):
+            culprit = f"{h.culprit.kind} {h.culprit.name}" if h.culprit else "-"
+            table.add_row(str(i), f"{h.confidence:.2f}", h.title, culprit)
+        console.print(table)
+        for line in report.hypotheses[0].evidence:
+            console.print(f"  evidence: {line}", highlight=False, markup=False)
+        console.print(f"  why: {report.hypotheses[0].explanation}", highlight=False, markup=False)
+    if report.actions:
+        table = Table("action", "skill", "params", "class", title="recommended actions", title_justify="left")
+        for a in report.actions[:6]:
+            table.add_row(a.title, a.skill or "manual", str(a.params or ""), a.risk_class)
+        console.print(table)
+    for f in report.findings[:10]:
+        console.print(f"[{STYLE.get(f.severity, 'white')}]{f.severity.upper():4}[/] {f.message}", highlight=False)
+    for note in report.notes:
+        console.print(f"[dim]note: {note}[/dim]", highlight=False)
+    console.print(
+        f"[dim]{len(report.calls)} skill calls, {report.duration_s:.1f}s, playbook {report.playbook}; "
+        f"replay with: wk investigate --replay {report.id}[/dim]",
+        highlight=False,
+    )

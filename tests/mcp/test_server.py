@@ -17,7 +17,7 @@ from watchkeeper.runtime import build_registry, open_runtime
 from watchkeeper.skills import derive
 
 SAFE = {
-    "disk_usage", "grep_file", "host_status", "listening_ports", "probe_dns", "probe_http", "probe_tcp",
+    "disk_usage", "file_users", "grep_file", "host_status", "listening_ports", "probe_dns", "probe_http", "probe_tcp",
     "process_detail", "read_journal", "service_status", "tail_file", "top_processes",
 }  # fmt: skip
 

@@ -28,6 +28,7 @@ BUILTINS = {
     "service_status",
     "restart_service",
     "kill_process",
+    "file_users",
 }
 
 

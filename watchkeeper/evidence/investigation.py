@@ -1,0 +1,162 @@
+"""One investigation: runs skills through `invoke` (or serves them from a recording), keeps
+every raw output, and collects findings.
+
+Recording: `<data_dir>/investigations/<id>.json` holds the symptom and each call's params,
+status, raw result and timing, so `wk investigate --replay ID` re-runs the analysis offline.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from watchkeeper.canonical import canonical_json
+from watchkeeper.errors import WatchkeeperError
+from watchkeeper.evidence.report import CallRecord, Finding, Symptom
+from watchkeeper.evidence.symptoms import Targets
+from watchkeeper.policy.risk import Caller, Role
+from watchkeeper.skills.invoke import Invoker
+
+Progress = Callable[[str], None]
+
+
+class RecordingError(WatchkeeperError):
+    """A recorded investigation cannot be found or read."""
+
+
+@dataclass
+class RecordedCall:
+    skill: str
+    params: dict[str, Any]
+    status: str
+    result: Any
+    error: str | None
+    audit_id: int | None
+    duration_ms: float
+    at: float  # seconds since the investigation started: growth samples need real spacing
+
+
+@dataclass
+class Investigation:
+    symptom: Symptom
+    targets: Targets
+    invoker: Invoker | None  # None when replaying
+    log_roots: list[Path]
+    services: dict[str, Any]
+    id: str = field(default_factory=lambda: f"inv-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}")
+    replay: list[RecordedCall] | None = None
+    progress: Progress = field(default=lambda _msg: None)
+    calls: list[RecordedCall] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    results: dict[str, Any] = field(default_factory=dict)  # named results gatherers share
+    notes: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- running skills ------------------------------------------------------------------------
+
+    def call(self, skill: str, **params: Any) -> Any:
+        """Run one skill (or serve it from the recording); the raw result, or None if it did not succeed."""
+        if self.replay is not None:
+            return self._replayed(skill, params)
+        assert self.invoker is not None
+        self.progress(f"{skill} {canonical_json(params) if params else ''}".strip())
+        caller = Caller(Role.SYSTEM, user="triage", session_id=self.id)
+        outcome = self.invoker.invoke(skill, params, caller)
+        record = RecordedCall(
+            skill,
+            params,
+            outcome.status.value,
+            outcome.result,
+            outcome.error,
+            outcome.audit_id,
+            outcome.duration_ms,
+            round(time.monotonic() - self.started, 3),
+        )
+        with self._lock:
+            self.calls.append(record)
+        return outcome.result if outcome.ok else None
+
+    def _replayed(self, skill: str, params: dict[str, Any]) -> Any:
+        assert self.replay is not None
+        key = canonical_json(params)
+        with self._lock:
+            for index, rec in enumerate(self.replay):
+                if rec.skill == skill and canonical_json(rec.params) == key:
+                    self.calls.append(self.replay.pop(index))
+                    return rec.result if rec.status == "succeeded" else None
+        self.notes.append(f"replay: no recorded output for {skill} {key}")
+        return None
+
+    def parallel(self, jobs: list[Callable[[], Any]]) -> list[Any]:
+        """Independent steps at once (invoke itself bounds concurrency)."""
+        if len(jobs) <= 1 or self.replay is not None:
+            return [job() for job in jobs]
+        with ThreadPoolExecutor(max_workers=min(len(jobs), 4)) as pool:
+            return list(pool.map(lambda job: job(), jobs))
+
+    def sleep(self, seconds: float) -> None:
+        if self.replay is None:
+            time.sleep(seconds)
+
+    def sample_times(self, skill: str) -> list[float]:
+        return [c.at for c in self.calls if c.skill == skill]
+
+    # -- findings ------------------------------------------------------------------------------
+
+    def audit_ids(self, skill: str) -> list[int]:
+        return [c.audit_id for c in self.calls if c.skill == skill and c.audit_id is not None]
+
+    def add(self, finding: Finding) -> None:
+        with self._lock:
+            self.findings.append(finding)
+
+    def call_records(self) -> list[CallRecord]:
+        return [
+            CallRecord(skill=c.skill, status=c.status, audit_id=c.audit_id, duration_ms=c.duration_ms)
+            for c in self.calls
+        ]
+
+    def raw_bytes(self) -> int:
+        return sum(len(json.dumps(c.result, default=str)) for c in self.calls)
+
+
+def recording_path(data_dir: Path, inv_id: str) -> Path:
+    return data_dir / "investigations" / f"{inv_id}.json"
+
+
+def save_recording(data_dir: Path, inv: Investigation, report: dict[str, Any]) -> Path:
+    path = recording_path(data_dir, inv.id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "id": inv.id,
+        "symptom": inv.symptom.model_dump(mode="json"),
+        "log_roots": [str(p) for p in inv.log_roots],
+        "services": inv.services,
+        "calls": [c.__dict__ for c in inv.calls],
+        "report": report,
+    }
+    path.write_text(json.dumps(payload, indent=1, default=str))
+    return path
+
+
+def load_recording(data_dir: Path, inv_id: str) -> dict[str, Any]:
+    path = recording_path(data_dir, inv_id)
+    if not path.exists():
+        known = sorted(p.stem for p in path.parent.glob("*.json"))[-5:] if path.parent.exists() else []
+        hint = f"; recent: {', '.join(known)}" if known else ""
+        raise RecordingError(f"no recorded investigation {inv_id} in {path.parent}{hint}")
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise RecordingError(f"recording {path} is not valid JSON: {exc.msg}") from None
+    data["calls"] = [RecordedCall(**c) for c in data["calls"]]
+    return data

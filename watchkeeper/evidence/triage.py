@@ -1,0 +1,117 @@
+"""Deterministic triage: symptom -> playbook -> skills through invoke -> findings -> ranked
+hypotheses -> `Report`. No LLM anywhere; the same report the LLM path will refine."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from watchkeeper.config import Settings
+from watchkeeper.evidence import gatherers
+from watchkeeper.evidence.hypotheses import rank
+from watchkeeper.evidence.investigation import Investigation, Progress, load_recording, save_recording
+from watchkeeper.evidence.playbooks import Playbook, choose, load_playbooks
+from watchkeeper.evidence.report import Action, Report, Symptom
+from watchkeeper.evidence.symptoms import targets
+from watchkeeper.skills.invoke import Invoker
+
+
+def playbooks_for(settings: Settings) -> dict[str, Playbook]:
+    return load_playbooks(settings.triage.playbook_dirs, set(gatherers.GATHERERS))
+
+
+def run_plan(inv: Investigation, playbook: Playbook) -> None:
+    """The playbook's steps at once, then its gatherers in order (each may build on the last)."""
+    inv.parallel([partial(gatherers.run_step, inv, step.skill, step.params) for step in playbook.steps])
+    for name in playbook.gather:
+        gatherers.GATHERERS[name](inv)
+
+
+def summarize(report: Report) -> str:
+    if not report.hypotheses:
+        return (
+            f"No root cause stands out after {len(report.calls)} skill calls; "
+            f"{len(report.findings)} findings are listed for a person to read."
+        )
+    top = report.hypotheses[0]
+    runner_up = (
+        f" Next: {report.hypotheses[1].title} ({report.hypotheses[1].confidence:.2f})."
+        if len(report.hypotheses) > 1
+        else ""
+    )
+    first = next((a for a in top.actions if a.skill), top.actions[0] if top.actions else None)
+    fix = f" Suggested fix: {first.title} ({first.risk_class})." if first else ""
+    return f"Most likely {top.title} (confidence {top.confidence:.2f}).{fix}{runner_up}"
+
+
+def build_report(inv: Investigation, playbook: Playbook, started_at: datetime, duration_s: float) -> Report:
+    hypotheses = rank(inv, playbook.name)
+    actions: list[Action] = []
+    for h in hypotheses:
+        actions += [a for a in h.actions if a not in actions]
+    severity = {"crit": 0, "warn": 1, "info": 2}
+    findings = sorted(inv.findings, key=lambda f: severity[f.severity])
+    report = Report(
+        id=inv.id,
+        summary="",
+        symptom=inv.symptom,
+        playbook=playbook.name,
+        hypotheses=hypotheses,
+        findings=findings,
+        actions=actions,
+        calls=inv.call_records(),
+        notes=inv.notes,
+        started_at=started_at,
+        duration_s=round(duration_s, 2),
+    )
+    report.summary = summarize(report)
+    return report
+
+
+def investigate(invoker: Invoker, symptom: Symptom, progress: Progress | None = None) -> Report:
+    settings = invoker.settings
+    playbook = choose(playbooks_for(settings), symptom)
+    services = {k: v.model_dump(mode="json") for k, v in settings.triage.services.items()}
+    inv = Investigation(
+        symptom, targets(symptom), invoker, settings.read_roots, services, progress=progress or (lambda _m: None)
+    )
+    inv.results["sample_seconds"] = settings.triage.sample_seconds
+    started_at, t0 = datetime.now(UTC), time.monotonic()
+    inv.progress(f"playbook {playbook.name}: {playbook.description}")
+    run_plan(inv, playbook)
+    report = build_report(inv, playbook, started_at, time.monotonic() - t0)
+    save_recording(settings.data_dir, inv, report.model_dump(mode="json"))
+    return report
+
+
+def replay(settings: Settings, inv_id: str) -> Report:
+    """Re-run the analysis on a recorded investigation's outputs, touching nothing on the host."""
+    data = load_recording(settings.data_dir, inv_id)
+    symptom = Symptom.model_validate(data["symptom"])
+    playbook = choose(playbooks_for(settings), symptom)
+    inv = Investigation(
+        symptom,
+        targets(symptom),
+        None,
+        [Path(p) for p in data["log_roots"]],
+        data["services"],
+        id=data["id"],
+        replay=list(data["calls"]),
+    )
+    inv.results["sample_seconds"] = settings.triage.sample_seconds
+    t0 = time.monotonic()
+    run_plan(inv, playbook)
+    report = build_report(inv, playbook, datetime.now(UTC), time.monotonic() - t0)
+    report.notes.append(f"replayed from the recording of {inv_id}")
+    return report
+
+
+def compression(report: Report, recording_path: Path) -> float:
+    """Raw bytes gathered / bytes in the report: how much the engine condensed."""
+    data: dict[str, Any] = json.loads(recording_path.read_text())
+    raw = sum(len(json.dumps(c["result"], default=str)) for c in data["calls"])
+    return raw / max(1, len(report.model_dump_json()))
