@@ -34,11 +34,15 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="watchkeeper:
 skills_app = typer.Typer(no_args_is_help=True, help="List, inspect and run skills.")
 audit_app = typer.Typer(invoke_without_command=True, help="Read and verify the tool-call ledger.")
 config_app = typer.Typer(no_args_is_help=True, help="Show the effective configuration.")
+scenario_app = typer.Typer(
+    no_args_is_help=True, help="Fault-injection scenarios: break this machine, investigate, score."
+)
 mcp_app = typer.Typer(invoke_without_command=True, help="Serve the skills over MCP; list imported MCP servers.")
 app.add_typer(skills_app, name="skills")
 app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")
 app.add_typer(mcp_app, name="mcp")
+app.add_typer(scenario_app, name="scenario")
 
 # Piped output gets room for whole rows instead of rich's 80-column default.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
@@ -187,6 +191,58 @@ def investigate(
             out.print(to_markdown(report), markup=False, highlight=False)
         else:
             print_report(out, report)
+
+
+# -- wk scenario -------------------------------------------------------------------------------
+
+
+@scenario_app.command("list")
+def scenario_list(as_json: JsonFlag = False) -> None:
+    """The fault-injection scenarios."""
+    from watchkeeper.scenarios.runner import all_scenarios
+
+    found = all_scenarios()
+    if as_json:
+        emit_json([{"name": n, "description": s.description} for n, s in found.items()])
+        return
+    for name, sc in found.items():
+        out.print(f"[bold]{name:18}[/bold] {sc.description}", highlight=False)
+
+
+@scenario_app.command("run")
+def scenario_run(
+    names: Annotated[list[str] | None, typer.Argument(help="Scenario names.")] = None,
+    run_all: Annotated[bool, typer.Option("--all", help="Run every scenario.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Inject each fault on this machine, investigate its alert without an LLM, score the report, clean up.
+
+    Exit 0 when every scenario named the right root cause, culprit and remediation and left nothing behind.
+    """
+    from watchkeeper.scenarios.runner import all_scenarios, run_scenario
+
+    found = all_scenarios()
+    chosen = list(found) if run_all else (names or [])
+    if not chosen:
+        fail("name scenarios to run or pass --all (wk scenario list shows them)")
+    unknown = [n for n in chosen if n not in found]
+    if unknown:
+        fail(f"unknown scenario(s): {', '.join(unknown)}; known: {', '.join(found)}")
+    outcomes = []
+    for name in chosen:
+        if not as_json:
+            err.print(f"[dim]… {name}: {found[name].description}[/dim]", highlight=False)
+        outcome = run_scenario(found[name])
+        outcomes.append(outcome)
+        if not as_json:
+            mark = "[green]PASS[/green]" if outcome.passed else "[red]FAIL[/red]"
+            top = outcome.report.summary if outcome.report else outcome.error
+            out.print(f"{mark} {name:18} {outcome.seconds_to_report:5.1f}s  {top}", highlight=False)
+            for problem in outcome.leftovers:
+                out.print(f"     left behind: {problem}", highlight=False)
+    if as_json:
+        emit_json([o.as_dict() for o in outcomes])
+    raise typer.Exit(0 if all(o.passed for o in outcomes) else 1)
 
 
 # -- wk skills ---------------------------------------------------------------------------------

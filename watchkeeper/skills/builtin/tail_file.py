@@ -18,7 +18,12 @@ class TailFileParams(SkillParams):
     include_rotated: bool = Field(
         False, description="Continue into rotated siblings (app.log.1, app.log.2.gz) when the file is short."
     )
-    max_bytes: int = Field(1_048_576, ge=1024, le=16_777_216, description="Most bytes read across all files.")
+    max_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        le=16_777_216,
+        description="Most bytes read across all files (at most 80 % of the output cap).",
+    )
 
 
 @skill(
@@ -43,7 +48,8 @@ def tail_file(params: TailFileParams, ctx: SkillContext) -> dict[str, Any]:
     chain = log_chain(ctx, params.path, params.include_rotated)
     collected: list[list[str]] = []
     used_files: list[str] = []
-    need, budget = params.lines, params.max_bytes
+    # Stay inside invoke's output cap here, where we know the newest lines are the ones to keep.
+    need, budget = params.lines, min(params.max_bytes, int(ctx.settings.limits.output_cap_bytes * 0.8))
     for path in chain:
         if need <= 0 or budget <= 0:
             break
@@ -58,6 +64,6 @@ def tail_file(params: TailFileParams, ctx: SkillContext) -> dict[str, Any]:
         "files": used_files,
         "lines": lines,
         "line_count": len(lines),
-        "bytes_read": params.max_bytes - max(budget, 0),
+        "bytes_read": sum(len(line) + 1 for line in lines),
         "budget_exhausted": budget <= 0,
     }

@@ -1,0 +1,119 @@
+"""Run scenarios: set up the fault, investigate the alert with no LLM, score, clean up, check."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from watchkeeper.evidence.investigation import recording_path
+from watchkeeper.evidence.report import Report
+from watchkeeper.evidence.symptoms import from_alert_payload
+from watchkeeper.evidence.triage import compression, investigate
+from watchkeeper.runtime import open_runtime
+from watchkeeper.scenarios import base
+from watchkeeper.scenarios.base import Scenario, Truth
+from watchkeeper.scenarios.world import World
+
+NOT_SCENARIOS = {"base", "world", "programs", "runner"}
+
+
+def all_scenarios() -> dict[str, Scenario]:
+    import watchkeeper.scenarios as package
+
+    found: dict[str, Scenario] = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.name in NOT_SCENARIOS:
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if issubclass(cls, base.Scenario) and cls is not base.Scenario and cls.__module__ == module.__name__:
+                found[cls.name] = cls()
+    return found
+
+
+@dataclass
+class Outcome:
+    scenario: str
+    truth: Truth
+    category_ok: bool = False
+    culprit_ok: bool = False
+    remediation_ok: bool = False
+    got_category: str | None = None
+    got_culprit: dict[str, Any] | None = None
+    got_remediation: tuple[str | None, str] | None = None
+    seconds_to_report: float = 0.0
+    skill_calls: int = 0
+    compression: float = 0.0
+    leftovers: list[str] = field(default_factory=list)
+    error: str | None = None
+    report: Report | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.category_ok and self.culprit_ok and self.remediation_ok and not self.leftovers and not self.error
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "passed": self.passed,
+            "category_ok": self.category_ok,
+            "culprit_ok": self.culprit_ok,
+            "remediation_ok": self.remediation_ok,
+            "expected": self.truth.__dict__,
+            "got_category": self.got_category,
+            "got_culprit": self.got_culprit,
+            "got_remediation": list(self.got_remediation) if self.got_remediation else None,
+            "seconds_to_report": self.seconds_to_report,
+            "skill_calls": self.skill_calls,
+            "compression": round(self.compression, 1),
+            "leftovers": self.leftovers,
+            "error": self.error,
+            "report_id": self.report.id if self.report else None,
+        }
+
+
+def score(outcome: Outcome, report: Report) -> None:
+    truth = outcome.truth
+    top = report.hypotheses[0] if report.hypotheses else None
+    if top is None:
+        return
+    outcome.got_category = top.category
+    outcome.category_ok = top.category == truth.category
+    c = top.culprit
+    if c is not None:
+        outcome.got_culprit = c.model_dump(exclude_none=True)
+        names = {c.name, c.path, c.url, str(c.port) if c.port else None}
+        outcome.culprit_ok = c.kind == truth.culprit_kind and truth.culprit in names
+    wanted_skill = truth.remediation_skill
+    action = (
+        next((a for a in top.actions if a.skill), None) if wanted_skill else (top.actions[0] if top.actions else None)
+    )
+    if action is not None:
+        outcome.got_remediation = (action.skill, action.risk_class)
+        outcome.remediation_ok = (action.skill, action.risk_class) == (wanted_skill, truth.remediation_class)
+
+
+def run_scenario(scenario: Scenario) -> Outcome:
+    world = World(scenario.name)
+    outcome = Outcome(scenario.name, Truth("?", "?", "?", None, "?"))
+    try:
+        scenario.setup(world)
+        outcome.truth = scenario.truth(world)
+        rt = open_runtime(world.settings())
+        symptom = from_alert_payload(scenario.alert(world))[0]
+        t0 = time.monotonic()
+        report = investigate(rt.invoker, symptom)
+        outcome.seconds_to_report = round(time.monotonic() - t0, 2)
+        outcome.report = report
+        outcome.skill_calls = len(report.calls)
+        outcome.compression = compression(report, recording_path(rt.settings.data_dir, report.id))
+        score(outcome, report)
+    except Exception as exc:  # a broken scenario is a scored failure, and the rest still run
+        outcome.error = f"{exc.__class__.__name__}: {exc}"
+    finally:
+        outcome.leftovers = world.cleanup()
+    return outcome
