@@ -29,8 +29,9 @@ test: install test-deps lint
 	$(BIN)/python -m pytest
 
 bench: install
-	$(BIN)/python bench/skill_overhead.py
-	$(BIN)/python bench/mcp.py
+	$(BIN)/python -m bench.skill_overhead
+	$(BIN)/python -m bench.mcp
+	$(BIN)/python -m bench.scenarios
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache

@@ -1,42 +1,33 @@
-# ruff: noqa: E402 - the import path is fixed before the SDK is imported
 """`tools/call` round trip of a trivial safe skill over MCP stdio and streamable HTTP, against
 calling `invoke` directly in the same process.
 
-Run: `.venv/bin/python bench/mcp.py [--calls N]`. The servers are this file started with
-`--serve stdio|http PORT`: the real watchkeeper MCP server plus one trivial skill.
+Run from the project root: `.venv/bin/python -m bench.mcp [--calls N]` (as a module, so this
+file does not shadow the `mcp` SDK). The servers are this module started with
+`--serve stdio|http DATA_DIR PORT`: the real watchkeeper MCP server plus one trivial skill.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# This file is named like the SDK package: keep its own directory off the import path.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-
 import argparse
-import importlib.util
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import anyio
 from mcp import Client, StdioServerParameters
 
+from bench.skill_overhead import bench_ping
 from watchkeeper.config import Settings
 from watchkeeper.policy.risk import Caller, Role
 from watchkeeper.runtime import Runtime, open_runtime
 from watchkeeper.skills.registry import skill_from_function
 
-_spec = importlib.util.spec_from_file_location("skill_overhead", HERE / "skill_overhead.py")
-assert _spec and _spec.loader
-_overhead = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_overhead)
-bench_ping = _overhead.bench_ping
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def bench_runtime(data_dir: str) -> Runtime:
@@ -97,12 +88,16 @@ def main() -> None:
             direct.append(time.perf_counter() - t0)
         print(f"calls: {args.calls} sequential per transport, trivial safe skill, SQLite ledger")
         base = summary("invoke (in process)", direct[20:])
-        stdio = StdioServerParameters(command=sys.executable, args=[__file__, "--serve", "stdio", f"{tmp}/stdio", "0"])
+        stdio = StdioServerParameters(
+            command=sys.executable, args=["-m", "bench.mcp", "--serve", "stdio", f"{tmp}/stdio", "0"], cwd=ROOT
+        )
         s = summary("MCP stdio", anyio.run(over_mcp, stdio, args.calls))
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        server = subprocess.Popen([sys.executable, __file__, "--serve", "http", f"{tmp}/http", str(port)])
+        server = subprocess.Popen(
+            [sys.executable, "-m", "bench.mcp", "--serve", "http", f"{tmp}/http", str(port)], cwd=ROOT
+        )
         try:
             for _ in range(100):
                 with socket.socket() as probe:

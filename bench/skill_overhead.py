@@ -2,7 +2,7 @@
 
 A trivial skill, SQLite ledger in a temporary data directory. Prints µs per call and the ratio
 to a direct call measured in the same process, sequentially and with 8 concurrent callers,
-plus where the time goes. Run: `.venv/bin/python bench/skill_overhead.py [--calls N]`.
+plus where the time goes. Run from the project root: `.venv/bin/python -m bench.skill_overhead [--calls N]`.
 """
 
 from __future__ import annotations

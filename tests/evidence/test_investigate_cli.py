@@ -1,0 +1,71 @@
+"""`wk investigate` as a user runs it: a question, an alert file, JSON, Markdown, replay, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import WK, Wk
+from watchkeeper.scenarios.world import World, alert_payload
+
+
+@pytest.fixture
+def wk(tmp_path: Path, log_dir: Path) -> Wk:
+    return Wk(tmp_path, log_dir)
+
+
+def test_question_json_replay_and_markdown(wk: Wk, tmp_path: Path) -> None:
+    world = World("cli-cpu")
+    try:
+        world.spawn("hog", "image_process", log=False)
+        done = wk("investigate", "CPU is at 98% on this server, find out why", "--no-llm", "--json")
+    finally:
+        assert world.cleanup() == []
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)  # only JSON on stdout
+    top = report["hypotheses"][0]
+    assert top["category"] == "cpu_hog" and top["culprit"]["name"] == "image_process"
+    assert top["audit_ids"] and report["calls"] and report["playbook"] == "cpu"
+    assert {"id", "summary", "hypotheses", "findings", "actions", "references", "duration_s", "calls"} <= set(report)
+    action = report["actions"][0]
+    assert action["skill"] == "kill_process" and action["risk_class"] == "mutating" and "pid" in action["params"]
+    rows = wk.json("audit", "--session", report["id"])
+    assert {r["tool_name"] for r in rows} >= {"host_status", "top_processes"}
+    again = wk("investigate", "--replay", report["id"], "--json")
+    replayed = json.loads(again.stdout)
+    assert replayed["hypotheses"][0]["category"] == "cpu_hog"
+    assert replayed["hypotheses"][0]["culprit"] == top["culprit"]
+    assert len(wk.json("audit", "--session", report["id"])) == len(rows), "a replay must not touch the host"
+    md = wk("investigate", "--replay", report["id"], "--markdown")
+    assert md.returncode == 0 and "### Root cause" in md.stdout and "image_process" in md.stdout
+
+
+def test_alert_file_and_stdin(wk: Wk, tmp_path: Path) -> None:
+    payload = alert_payload({"alertname": "TargetDown", "service": "ghost", "instance": "127.0.0.1:1"})
+    path = tmp_path / "alert.json"
+    path.write_text(json.dumps(payload))
+    done = wk("investigate", "--alert", str(path), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["hypotheses"][0]["category"] == "service_down"
+    assert report["hypotheses"][0]["culprit"]["name"] == "ghost"
+    piped = subprocess.run([WK, "investigate", "--alert", "-", "--markdown"], input=json.dumps(payload), env=wk.env,
+                           capture_output=True, text=True, timeout=60)
+    assert piped.returncode == 0 and "ghost is down" in piped.stdout
+
+
+def test_bad_input_is_a_clear_usage_error(wk: Wk, tmp_path: Path) -> None:
+    assert "give a question" in wk("investigate").stderr
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    done = wk("investigate", "--alert", str(bad))
+    assert done.returncode == 2 and "not valid JSON" in done.stderr
+    bad.write_text('{"alerts": []}')
+    done = wk("investigate", "--alert", str(bad))
+    assert done.returncode == 2 and "no firing alert" in done.stderr
+    missing = wk("investigate", "--replay", "inv-nope")
+    assert missing.returncode == 2 and "no recorded investigation inv-nope" in missing.stderr
+    assert wk("investigate", "--alert", str(tmp_path / "absent.json")).returncode == 2

@@ -1,0 +1,72 @@
+"""Alert payloads, targets, and playbook choice (including an operator's own playbook)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from watchkeeper.errors import ConfigError
+from watchkeeper.evidence.playbooks import choose, load_playbooks
+from watchkeeper.evidence.report import Symptom
+from watchkeeper.evidence.symptoms import AlertError, from_alert_payload, targets
+from watchkeeper.evidence.gatherers import GATHERERS
+from watchkeeper.scenarios.world import alert_payload
+
+BOOKS = load_playbooks([], set(GATHERERS))
+
+
+def test_alertmanager_payload_and_single_alert() -> None:
+    payload = alert_payload({"alertname": "TargetDown", "service": "orders", "instance": "10.0.0.5:8080"})
+    payload["alerts"].append({**payload["alerts"][0], "status": "resolved"})
+    symptoms = from_alert_payload(payload)
+    assert len(symptoms) == 1 and symptoms[0].alertname == "TargetDown" and symptoms[0].starts_at is not None
+    single = from_alert_payload({"labels": {"alertname": "X"}, "annotations": {"summary": "s"}})
+    assert single[0].annotations == {"summary": "s"}
+
+
+@pytest.mark.parametrize("bad", [[], {"alerts": []}, {"alerts": [{"status": "resolved", "labels": {}}]}, {"x": 1}])
+def test_bad_payloads_say_why(bad: object) -> None:
+    with pytest.raises(AlertError):
+        from_alert_payload(bad)
+
+
+def test_targets_from_labels_and_words() -> None:
+    t = targets(Symptom(labels={"job": "web", "instance": "127.0.0.1:8443", "mountpoint": "/data"}))
+    assert (t.service, t.host, t.port, t.mountpoint) == ("web", "127.0.0.1", 8443, "/data")
+    u = targets(Symptom(labels={"instance": "https://portal.internal/health"}))
+    assert u.url == "https://portal.internal/health" and u.port == 443 and u.host == "portal.internal"
+    q = targets(Symptom(question="is http://127.0.0.1:9000/ok slow? port 9000, pid 4242, disk /var/lib/pg"))
+    assert q.url == "http://127.0.0.1:9000/ok" and q.port == 9000 and q.pid == 4242 and q.mountpoint == "/var/lib/pg"
+
+
+@pytest.mark.parametrize(
+    ("symptom", "book"),
+    [
+        (Symptom(alertname="HostHighCpuLoad"), "cpu"),
+        (Symptom(question="CPU is at 98% on this server, find out why"), "cpu"),
+        (Symptom(alertname="HostOutOfMemory"), "memory"),
+        (Symptom(alertname="Whatever", labels={"mountpoint": "/data"}), "disk"),
+        (Symptom(alertname="TargetDown"), "service_down"),
+        (Symptom(alertname="HighHttp5xxRate"), "http_errors"),
+        (Symptom(question="checkout is slow, requests time out"), "latency"),
+        (Symptom(alertname="SSLCertExpiringSoon"), "tls"),
+        (Symptom(question="something feels off"), "generic"),
+    ],
+)
+def test_choice(symptom: Symptom, book: str) -> None:
+    assert choose(BOOKS, symptom).name == book
+
+
+def test_operators_add_and_replace_playbooks(tmp_path: Path) -> None:
+    (tmp_path / "queue.yaml").write_text(
+        "name: queue\nmatch:\n  alertnames: ['(?i)queue']\nsteps:\n  - skill: host_status\ngather: [service_logs]\n"
+    )
+    books = load_playbooks([tmp_path], set(GATHERERS))
+    assert choose(books, Symptom(alertname="RabbitmqQueueBacklog")).name == "queue"
+    (tmp_path / "bad.yaml").write_text("name: bad\ngather: [read_minds]\n")
+    with pytest.raises(ConfigError, match="unknown gatherers: read_minds"):
+        load_playbooks([tmp_path], set(GATHERERS))
+    (tmp_path / "bad.yaml").write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match="bad.yaml is invalid"):
+        load_playbooks([tmp_path], set(GATHERERS))

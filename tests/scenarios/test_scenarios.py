@@ -1,0 +1,46 @@
+"""Every fault scenario, for real on this machine: the report names the right root cause, culprit
+and remediation with no LLM, and nothing is left behind."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from watchkeeper.scenarios.runner import all_scenarios, run_scenario
+
+SCENARIOS = all_scenarios()
+
+
+def test_the_suite_covers_the_faults_an_sre_meets() -> None:
+    assert set(SCENARIOS) >= {"cpu_hog", "memory_leak", "disk_filling", "service_down", "upstream_502",
+                              "error_burst", "slow_dependency", "cert_expiry"}
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_scenario(name: str) -> None:
+    outcome = run_scenario(SCENARIOS[name])
+    detail = json.dumps(outcome.as_dict(), indent=1)
+    assert outcome.error is None, detail
+    assert outcome.leftovers == [], detail
+    assert outcome.category_ok, detail
+    assert outcome.culprit_ok, detail
+    assert outcome.remediation_ok, detail
+    report = outcome.report
+    assert report is not None and report.hypotheses[0].audit_ids, "the top hypothesis must cite its skill calls"
+    assert report.hypotheses[0].evidence and report.hypotheses[0].explanation
+
+
+def test_alerts_never_name_the_culprit() -> None:
+    from watchkeeper.scenarios.world import World
+
+    for name, scenario in SCENARIOS.items():
+        world = World(name)
+        try:
+            scenario.setup(world)
+            payload = json.dumps(scenario.alert(world))
+            truth = scenario.truth(world)
+            if truth.culprit_kind in ("process", "path") or name in ("upstream_502", "slow_dependency"):
+                assert truth.culprit not in payload, f"{name}'s alert gives the culprit away"
+        finally:
+            assert world.cleanup() == []
