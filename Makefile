@@ -13,9 +13,11 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-## Install into .venv and run the main job on embedded defaults: a health report of this host.
+## Install into .venv and run the main job on embedded defaults: a health report of this host, then
+## two short built-in faults (a CPU hog, a killed service) investigated without an LLM and cleaned up.
 run: install
 	$(BIN)/wk check
+	$(BIN)/wk scenario run cpu_hog service_down
 
 test-deps:
 	./scripts/test-deps.sh
