@@ -23,6 +23,7 @@ MASKS: list[tuple[str, str]] = [
     (r"[a-z][a-z0-9+.-]*://[^\s\"']+", "URL"),
     (r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b", "UUID"),
     (r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?(?![\w.])", "IP"),
+    (r"(?<![\w.-])[a-zA-Z][\w-]*(?:\.[\w-]+)+:\d+(?![\w.])", "ADDR"),
     (r"(?<![\w/])(?:/[\w.@%+-]+){2,}/?", "PATH"),
     (r"\b0x[0-9a-fA-F]+\b", "HEX"),
     (r"\b[0-9a-fA-F]{12,}\b", "HEX"),
@@ -108,3 +109,9 @@ def mine(lines: list[str], baseline: list[str] | None = None) -> list[Template]:
         tpl.baseline_count = seen_in_baseline.get(cid, 0)
         tpl.novel = baseline is not None and tpl.baseline_count == 0
     return sorted(templates.values(), key=lambda t: t.rank, reverse=True)
+
+
+def cluster_ids(lines: list[str]) -> list[int]:
+    """The template (cluster) each line falls in: Drain never merges clusters, so ids are final."""
+    miner = _miner()
+    return [int(miner.add_log_message(line.strip())["cluster_id"]) for line in lines]

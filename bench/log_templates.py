@@ -1,0 +1,69 @@
+"""Template mining (watchkeeper's drain3 set-up, generic masks) on the Loghub 2k samples.
+
+Run from the project root: `.venv/bin/python -m bench.log_templates`. Reads
+`../shared/datasets/loghub_2k/` (or $WK_LOGHUB); prints grouping accuracy per dataset next to
+the published Drain figure (ICSE'19, per-dataset tuned regexes) and lines per second.
+Grouping accuracy: the share of lines whose mined group is exactly their ground-truth group.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import statistics
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from watchkeeper.evidence.log_templates import cluster_ids
+
+ROOT = Path(os.environ.get("WK_LOGHUB", Path(__file__).resolve().parents[2] / "shared" / "datasets" / "loghub_2k"))
+
+
+def grouping_accuracy(truth: list[str], mined: list[int]) -> float:
+    true_groups: dict[str, set[int]] = defaultdict(set)
+    mined_groups: dict[int, set[int]] = defaultdict(set)
+    for i, (t, m) in enumerate(zip(truth, mined, strict=True)):
+        true_groups[t].add(i)
+        mined_groups[m].add(i)
+    correct = sum(len(g) for g in mined_groups.values() if any(g == t for t in true_groups.values()))
+    return correct / len(truth)
+
+
+def published() -> dict[str, float]:
+    path = ROOT / "published_results" / "icse19_grouping_accuracy_loghub2k.csv"
+    with path.open() as fh:
+        rows = {r["Parser"]: r for r in csv.DictReader(fh)}
+    return {k: float(v) for k, v in rows["Drain"].items() if k not in ("Parser", "Average_computed")}
+
+
+def main() -> None:
+    if not ROOT.is_dir():
+        print(f"SKIP: no Loghub 2k data at {ROOT} (set WK_LOGHUB); nothing measured")
+        sys.exit(0)
+    drain = published()
+    print(f"{'dataset':12} {'GA ours':>8} {'GA Drain':>9} {'diff':>7} {'lines/s':>9}")
+    ours_all, theirs_all, rates = [], [], []
+    for name in sorted(drain):
+        structured = ROOT / name / f"{name}_2k.log_structured.csv"
+        with structured.open(newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        lines = [r["Content"] for r in rows]
+        t0 = time.perf_counter()
+        mined = cluster_ids(lines)
+        rate = len(lines) / (time.perf_counter() - t0)
+        ga = grouping_accuracy([r["EventId"] for r in rows], mined)
+        ours_all.append(ga)
+        theirs_all.append(drain[name])
+        rates.append(rate)
+        print(f"{name:12} {ga:8.3f} {drain[name]:9.3f} {ga - drain[name]:+7.3f} {rate:9.0f}")
+    mean_ours, mean_drain = statistics.fmean(ours_all), statistics.fmean(theirs_all)
+    print(f"{'MEAN':12} {mean_ours:8.3f} {mean_drain:9.3f} {mean_ours - mean_drain:+7.3f} "
+          f"{statistics.median(rates):9.0f}")
+    print(f"SUMMARY grouping accuracy mean {mean_ours:.3f} over {len(ours_all)} Loghub-2k datasets vs published "
+          f"Drain {mean_drain:.3f} ({mean_ours / mean_drain:.2f}x); median {statistics.median(rates):.0f} lines/s")
+
+
+if __name__ == "__main__":
+    main()
