@@ -2,7 +2,8 @@
 # Installs the real system parts the tests run against, when missing (Debian packages).
 # supervisor: restart_service under a real supervisord; systemd-journal-remote: writes a real
 # journal file for read_journal; dnsmasq-base: a real DNS server for probe_dns; openssl: the
-# example skill pack.
+# example skill pack; prometheus, prometheus-alertmanager, prometheus-node-exporter: the
+# observability skills.
 set -euo pipefail
 need=()
 command -v supervisord >/dev/null || need+=(supervisor)
@@ -10,6 +11,9 @@ command -v supervisord >/dev/null || need+=(supervisor)
 command -v journalctl >/dev/null || need+=(systemd)
 command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
 command -v openssl >/dev/null || need+=(openssl)
+command -v prometheus >/dev/null || need+=(prometheus)
+command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
+command -v prometheus-node-exporter >/dev/null || need+=(prometheus-node-exporter)
 if ((${#need[@]})); then
   echo "installing test dependencies: ${need[*]}" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

@@ -85,6 +85,16 @@ class ServiceInfo(_Section):
     unit: str | None = Field(None, description="Its systemd unit / supervisord program, if named otherwise.")
 
 
+class ObservabilitySettings(_Section):
+    prometheus_url: str | None = Field(None, description="Prometheus base URL, e.g. http://127.0.0.1:9090.")
+    alertmanager_url: str | None = Field(None, description="Alertmanager base URL, e.g. http://127.0.0.1:9093.")
+    loki_url: str | None = Field(None, description="Grafana Loki base URL, e.g. http://127.0.0.1:3100.")
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="HTTP headers for these backends (values may be env:/file:)."
+    )
+    timeout_s: float = Field(15.0, gt=0, le=120, description="Time limit of one backend request.")
+
+
 class TriageSettings(_Section):
     playbook_dirs: list[Path] = Field(default_factory=list, description="Extra playbook directories (YAML).")
     services: dict[str, ServiceInfo] = Field(default_factory=dict, description="Per-service evidence locations.")
@@ -150,6 +160,7 @@ class Settings(BaseSettings):
     logs: LogsSettings = Field(default_factory=LogsSettings)
     mcp: McpSettings = Field(default_factory=McpSettings)
     triage: TriageSettings = Field(default_factory=TriageSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
     @classmethod
     def settings_customise_sources(

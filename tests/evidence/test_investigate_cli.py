@@ -52,8 +52,14 @@ def test_alert_file_and_stdin(wk: Wk, tmp_path: Path) -> None:
     report = json.loads(done.stdout)
     assert report["hypotheses"][0]["category"] == "service_down"
     assert report["hypotheses"][0]["culprit"]["name"] == "ghost"
-    piped = subprocess.run([WK, "investigate", "--alert", "-", "--markdown"], input=json.dumps(payload), env=wk.env,
-                           capture_output=True, text=True, timeout=60)
+    piped = subprocess.run(
+        [WK, "investigate", "--alert", "-", "--markdown"],
+        input=json.dumps(payload),
+        env=wk.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert piped.returncode == 0 and "ghost is down" in piped.stdout
 
 

@@ -6,8 +6,10 @@ from watchkeeper.evidence.log_templates import mine
 
 
 def test_variable_parts_are_masked_into_one_template() -> None:
-    lines = [f"2026-11-22T01:00:{i:02d}Z ERROR upstream timed out after {i}ms from 10.0.0.{i} for /api/v1/items/{i}"
-             for i in range(50)]
+    lines = [
+        f"2026-11-22T01:00:{i:02d}Z ERROR upstream timed out after {i}ms from 10.0.0.{i} for /api/v1/items/{i}"
+        for i in range(50)
+    ]
     templates = mine(lines)
     assert len(templates) == 1
     t = templates[0]

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from watchkeeper.errors import ConfigError
+from watchkeeper.evidence.gatherers import GATHERERS
 from watchkeeper.evidence.playbooks import choose, load_playbooks
 from watchkeeper.evidence.report import Symptom
 from watchkeeper.evidence.symptoms import AlertError, from_alert_payload, targets
-from watchkeeper.evidence.gatherers import GATHERERS
 from watchkeeper.scenarios.world import alert_payload
 
 BOOKS = load_playbooks([], set(GATHERERS))
@@ -68,5 +68,5 @@ def test_operators_add_and_replace_playbooks(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown gatherers: read_minds"):
         load_playbooks([tmp_path], set(GATHERERS))
     (tmp_path / "bad.yaml").write_text("name: [unclosed\n")
-    with pytest.raises(ConfigError, match="bad.yaml is invalid"):
+    with pytest.raises(ConfigError, match=r"bad\.yaml is invalid"):
         load_playbooks([tmp_path], set(GATHERERS))

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from watchkeeper.evidence.anomaly import forecast, level_shift, spikes, trend
+from watchkeeper.evidence.anomaly import forecast, level_shift, spikes
 from watchkeeper.evidence.timeparse import clock_skew, parse_timestamp
+from watchkeeper.series import trend
 
 NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 
@@ -17,7 +18,10 @@ NOW = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
     [
         ("2026-11-22T01:13:40.123Z ERROR x", datetime(2026, 11, 22, 1, 13, 40, 123000, tzinfo=UTC)),
         ("2026-11-22 09:13:40,5 +08:00 y", datetime(2026, 11, 22, 1, 13, 40, 500000, tzinfo=UTC)),
-        ('10.0.0.1 - - [22/Nov/2026:02:13:40 +0100] "GET / HTTP/1.1" 502', datetime(2026, 11, 22, 1, 13, 40, tzinfo=UTC)),
+        (
+            '10.0.0.1 - - [22/Nov/2026:02:13:40 +0100] "GET / HTTP/1.1" 502',
+            datetime(2026, 11, 22, 1, 13, 40, tzinfo=UTC),
+        ),
         ("[Sun Nov 22 01:13:40.123 2026] [proxy:error] AH00957", datetime(2026, 11, 22, 1, 13, 40, tzinfo=UTC)),
         ("Nov 22 01:13:40 web-1 sshd[812]: Accepted", datetime(2026, 11, 22, 1, 13, 40, tzinfo=UTC)),
         ("1795310020 level=error", datetime.fromtimestamp(1795310020, UTC)),

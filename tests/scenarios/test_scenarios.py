@@ -13,8 +13,16 @@ SCENARIOS = all_scenarios()
 
 
 def test_the_suite_covers_the_faults_an_sre_meets() -> None:
-    assert set(SCENARIOS) >= {"cpu_hog", "memory_leak", "disk_filling", "service_down", "upstream_502",
-                              "error_burst", "slow_dependency", "cert_expiry"}
+    assert set(SCENARIOS) >= {
+        "cpu_hog",
+        "memory_leak",
+        "disk_filling",
+        "service_down",
+        "upstream_502",
+        "error_burst",
+        "slow_dependency",
+        "cert_expiry",
+    }
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))

@@ -29,6 +29,9 @@ BUILTINS = {
     "restart_service",
     "kill_process",
     "file_users",
+    "query_promql",
+    "query_logql",
+    "prometheus_alerts",
 }
 
 

@@ -6,14 +6,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-MIN_POINTS = 4  # fewer points than this is "not enough data", said plainly
-
-
-@dataclass(frozen=True)
-class Trend:
-    slope_per_s: float
-    r2: float  # how well a straight line explains the points: the forecast's confidence
-    points: int
+from watchkeeper.series import MIN_POINTS, Trend, trend
 
 
 @dataclass(frozen=True)
@@ -21,21 +14,6 @@ class Forecast:
     seconds_to_threshold: float | None  # None: not heading there (flat or falling)
     trend: Trend
     note: str
-
-
-def trend(times: list[float], values: list[float]) -> Trend | None:
-    """Least-squares slope and R² of values over times; None when there is too little data."""
-    n = len(values)
-    if n < MIN_POINTS or len(times) != n or max(times) == min(times):
-        return None
-    mean_t, mean_v = statistics.fmean(times), statistics.fmean(values)
-    sxx = sum((t - mean_t) ** 2 for t in times)
-    sxy = sum((t - mean_t) * (v - mean_v) for t, v in zip(times, values, strict=True))
-    slope = sxy / sxx
-    ss_tot = sum((v - mean_v) ** 2 for v in values)
-    ss_res = sum((v - (mean_v + slope * (t - mean_t))) ** 2 for t, v in zip(times, values, strict=True))
-    r2 = 1.0 if ss_tot == 0 else max(0.0, 1 - ss_res / ss_tot)
-    return Trend(slope, r2, n)
 
 
 def forecast(times: list[float], values: list[float], threshold: float) -> Forecast:

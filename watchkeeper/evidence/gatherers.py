@@ -16,11 +16,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from watchkeeper.evidence import host_check
-from watchkeeper.evidence.anomaly import forecast, human_duration, trend
+from watchkeeper.evidence.anomaly import forecast, human_duration
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.log_templates import mine
 from watchkeeper.evidence.report import Culprit, Finding
 from watchkeeper.evidence.timeparse import clock_skew, parse_timestamp
+from watchkeeper.series import trend
 
 PROCESS_HOT_PCT = 80.0
 LEAK_MIN_BYTES_PER_S = 512 * 1024

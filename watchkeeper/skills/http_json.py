@@ -1,0 +1,48 @@
+"""GET a JSON API (Prometheus, Alertmanager, Loki) with the errors an operator can act on."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+from watchkeeper.config import resolve_secret
+from watchkeeper.errors import SkillFailed
+from watchkeeper.skills.context import SkillContext
+
+
+def backend_url(ctx: SkillContext, name: str) -> str:
+    url = getattr(ctx.settings.observability, f"{name}_url")
+    if not url:
+        raise SkillFailed(
+            f"no {name} configured: set observability.{name}_url (or WK_OBSERVABILITY__{name.upper()}_URL)"
+        )
+    return str(url).rstrip("/")
+
+
+def get_json(ctx: SkillContext, base: str, path: str, params: dict[str, Any], what: str) -> Any:
+    """The decoded body; a backend's own error message is passed through, an outage said plainly."""
+    query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
+    url = f"{base}{path}?{query}" if query else f"{base}{path}"
+    headers = {
+        "Accept": "application/json",
+        **{k: resolve_secret(v) for k, v in ctx.settings.observability.headers.items()},
+    }
+    timeout = min(ctx.settings.observability.timeout_s, max(ctx.remaining() - 0.5, 0.5))
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as resp:
+            return json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        body = exc.read().decode(errors="replace")
+        try:
+            detail = json.loads(body).get("error") or body
+        except (json.JSONDecodeError, AttributeError):
+            detail = body.strip()
+        raise SkillFailed(f"{what} rejected the request ({exc.code}): {str(detail)[:500]}") from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise SkillFailed(f"{what} at {base} is unreachable: {reason}") from None
+    except json.JSONDecodeError:
+        raise SkillFailed(f"{what} at {base} did not answer JSON (is that the right URL?)") from None
