@@ -158,6 +158,9 @@ def investigate(
     no_llm: Annotated[
         bool, typer.Option("--no-llm", help="Deterministic triage (the only mode until an LLM is set up).")
     ] = False,
+    notify: Annotated[
+        list[str] | None, typer.Option("--notify", help="Deliver the report here too (repeatable; see README).")
+    ] = None,
 ) -> None:
     """Investigate a symptom through audited skills and print a diagnosis report with the fix."""
     from watchkeeper.evidence.report import Report, Symptom
@@ -181,6 +184,20 @@ def investigate(
                 symptom.question = question
             progress = (lambda msg: err.print(f"[dim]… {msg}[/dim]", highlight=False)) if live else None
             reports.append(run_triage(rt.invoker, symptom, progress))
+    targets = [*rt.settings.notify.urls, *(notify or [])]
+    if targets:
+        from watchkeeper.notify.deliver import deliver
+
+        for report in reports:
+            for d in deliver(report, targets, rt.settings.notify, rt.settings.data_dir / "outbox"):
+                if d.ok:
+                    err.print(f"delivered to {d.target} (attempt {d.attempts})", highlight=False)
+                else:
+                    err.print(
+                        f"[red]delivery to {d.target} failed[/red] after {d.attempts} attempt(s): {d.error}; "
+                        f"the report is kept at {d.kept_at}",
+                        highlight=False,
+                    )
     if as_json:
         emit_json(
             reports[0].model_dump(mode="json") if len(reports) == 1 else [r.model_dump(mode="json") for r in reports]

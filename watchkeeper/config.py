@@ -85,6 +85,17 @@ class ServiceInfo(_Section):
     unit: str | None = Field(None, description="Its systemd unit / supervisord program, if named otherwise.")
 
 
+class NotifySettings(_Section):
+    urls: list[str] = Field(
+        default_factory=list,
+        description="Where reports go (dingtalk+https://…, feishu+…, slack+…, https://…, "
+        "or any apprise URL); each may be env:NAME or file:PATH since they hold tokens.",
+    )
+    retries: int = Field(3, ge=1, le=10, description="Attempts per target.")
+    backoff_s: float = Field(1.0, ge=0, le=60, description="First retry delay; doubles each attempt.")
+    timeout_s: float = Field(10.0, gt=0, le=120, description="Time limit of one delivery attempt.")
+
+
 class ObservabilitySettings(_Section):
     prometheus_url: str | None = Field(None, description="Prometheus base URL, e.g. http://127.0.0.1:9090.")
     alertmanager_url: str | None = Field(None, description="Alertmanager base URL, e.g. http://127.0.0.1:9093.")
@@ -161,6 +172,7 @@ class Settings(BaseSettings):
     mcp: McpSettings = Field(default_factory=McpSettings)
     triage: TriageSettings = Field(default_factory=TriageSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
 
     @classmethod
     def settings_customise_sources(

@@ -75,3 +75,20 @@ def test_bad_input_is_a_clear_usage_error(wk: Wk, tmp_path: Path) -> None:
     missing = wk("investigate", "--replay", "inv-nope")
     assert missing.returncode == 2 and "no recorded investigation inv-nope" in missing.stderr
     assert wk("investigate", "--alert", str(tmp_path / "absent.json")).returncode == 2
+
+
+def test_notify_delivers_and_keeps_what_fails(wk: Wk, tmp_path: Path) -> None:
+    from tests.notify.receivers import receiver
+
+    payload = alert_payload({"alertname": "TargetDown", "service": "ghost", "instance": "127.0.0.1:1"})
+    path = tmp_path / "alert.json"
+    path.write_text(json.dumps(payload))
+    with receiver() as r:
+        done = wk("investigate", "--alert", str(path), "--notify", f"slack+{r.url}/services/T1/B1/X1",
+                  "--notify", "http://127.0.0.1:1/nothing-listens", "--json")
+    assert done.returncode == 0
+    assert "delivered to slack+http://127.0.0.1" in done.stderr
+    assert "delivery to http://127.0.0.1" in done.stderr and "the report is kept at" in done.stderr
+    assert "ghost is down" in r.got[0].body["text"]
+    assert len(list((wk.data / "outbox").glob("*.json"))) == 1
+    assert json.loads(done.stdout)["hypotheses"][0]["category"] == "service_down"

@@ -1,0 +1,139 @@
+"""Each sender against a local receiver that checks its platform's wire format; retries; the outbox."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.notify.receivers import SECRET, receiver
+from watchkeeper.config import NotifySettings
+from watchkeeper.evidence.report import Action, Culprit, Finding, Hypothesis, Report, Symptom
+from watchkeeper.notify.deliver import deliver
+
+CFG = NotifySettings(retries=3, backoff_s=0.01, timeout_s=5)
+
+
+def report() -> Report:
+    return Report(
+        id="inv-test-1", summary="Most likely appserver has no free workers (confidence 0.85).",
+        symptom=Symptom(alertname="HighHttp5xxRate", labels={"service": "webfront"}),
+        hypotheses=[Hypothesis(category="upstream_exhausted", title="upstream appserver has no free workers",
+                               confidence=0.85, culprit=Culprit(kind="service", name="appserver", port=9001),
+                               evidence=["worker pool exhausted (2/2 busy)"], audit_ids=[3, 4],
+                               explanation="its own log says so (+0.50)",
+                               actions=[Action(title="restart appserver", skill="restart_service",
+                                               params={"unit": "appserver"}, risk_class="mutating")])],
+        findings=[Finding(kind="log_errors", severity="crit",
+                          message="db login failed: postgresql://app:hunter2@db/app password=hunter2")],
+        started_at=datetime.now(UTC),
+    )
+
+
+def sent(delivery_target: str, outbox: Path) -> Any:
+    return deliver(report(), [delivery_target], CFG, outbox)[0]
+
+
+def test_dingtalk_signed_markdown(tmp_path: Path) -> None:
+    with receiver() as r:
+        d = sent(f"dingtalk+{r.url}/robot/send?access_token=tok123&secret={SECRET}", tmp_path)
+        wrong = sent(f"dingtalk+{r.url}/robot/send?access_token=tok123&secret=WRONG", tmp_path)
+    assert d.ok and d.attempts == 1, d.error
+    body = r.got[0].body
+    assert body["msgtype"] == "markdown" and "appserver" in body["markdown"]["text"]
+    assert {"timestamp", "sign", "access_token"} <= set(r.got[0].query)
+    assert "secret" not in r.got[0].query, "our own option must not reach the platform"
+    assert not wrong.ok and "310000" in (wrong.error or "") and wrong.attempts == 1
+    assert "tok123" not in (wrong.error or "") and "tok123" not in wrong.target
+
+
+@pytest.mark.parametrize("fmt", ["card", "post"])
+def test_feishu_and_lark_signed(tmp_path: Path, fmt: str) -> None:
+    with receiver() as r:
+        d = sent(f"feishu+{r.url}/open-apis/bot/v2/hook/signed?secret={SECRET}&format={fmt}", tmp_path)
+        lark = sent(f"lark+{r.url}/open-apis/bot/v2/hook/abc?format={fmt}", tmp_path)
+        bad = sent(f"feishu+{r.url}/open-apis/bot/v2/hook/signed?secret=nope", tmp_path)
+    assert d.ok and lark.ok, (d.error, lark.error)
+    assert r.got[0].body["msg_type"] == ("interactive" if fmt == "card" else "post")
+    assert r.got[0].body["sign"] and "sign" not in r.got[1].body
+    assert not bad.ok and "19021" in (bad.error or "")
+
+
+def test_slack_and_generic_webhook(tmp_path: Path) -> None:
+    with receiver() as r:
+        slack = sent(f"slack+{r.url}/services/T1/B1/X1", tmp_path)
+        hook = sent(f"{r.url}/hooks/watchkeeper", tmp_path)
+    assert slack.ok and hook.ok
+    assert r.got[0].body["blocks"][0]["type"] == "header"
+    payload = r.got[1].body
+    assert payload["report"]["hypotheses"][0]["culprit"]["name"] == "appserver"
+    assert payload["summary"].startswith("Most likely appserver")
+
+
+def test_secrets_never_leave(tmp_path: Path) -> None:
+    with receiver() as r:
+        for target in (f"dingtalk+{r.url}/robot/send?access_token=tok123", f"slack+{r.url}/services/T1/B1/X1",
+                       f"{r.url}/hooks/x", f"feishu+{r.url}/open-apis/bot/v2/hook/abc"):
+            assert sent(target, tmp_path).ok
+    for got in r.got:
+        assert "hunter2" not in got.raw
+
+
+def test_retries_with_backoff_then_delivers(tmp_path: Path) -> None:
+    with receiver() as r:
+        r.failures_left["/hooks/flaky"] = 2
+        d = sent(f"{r.url}/hooks/flaky", tmp_path)
+    assert d.ok and d.attempts == 3 and len(r.got) == 3
+
+
+def test_a_failed_delivery_is_reported_and_kept(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    d = sent(f"slack+http://127.0.0.1:{port}/services/T/B/secret-part", tmp_path / "outbox")
+    assert not d.ok and d.attempts == 3 and "cannot reach" in (d.error or "")
+    kept = json.loads(Path(d.kept_at or "").read_text())
+    assert kept["report"]["id"] == "inv-test-1" and kept["error"] == d.error
+    assert "secret-part" not in json.dumps(kept) and "hunter2" not in json.dumps(kept)
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, list[Any]]]:
+    from aiosmtpd.controller import Controller
+
+    got: list[Any] = []
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            got.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, got
+    finally:
+        controller.stop()
+
+
+def test_email_through_apprise(tmp_path: Path, smtp: tuple[int, list[Any]]) -> None:
+    port, got = smtp
+    d = sent(f"mailto://example.com:{port}?smtp=127.0.0.1&from=wk@example.com&to=oncall@example.com&mode=insecure",
+             tmp_path)
+    assert d.ok, d.error
+    message = got[0].content.decode(errors="replace")
+    assert got[0].rcpt_tos == ["oncall@example.com"] and "Subject: [watchkeeper] HighHttp5xxRate" in message
+    assert "hunter2" not in message
+
+
+def test_unknown_scheme_is_a_clear_failure(tmp_path: Path) -> None:
+    d = sent("nosuchservice://whatever", tmp_path)
+    assert not d.ok and "apprise does not understand the target" in (d.error or "") and d.attempts == 1

@@ -1,0 +1,215 @@
+"""Deliver a redacted report to chat and webhooks.
+
+Targets are URLs. Our own senders, each with the platform's webhook URL (so Feishu vs Lark
+domains, private deployments and proxies all work):
+
+    dingtalk+https://oapi.dingtalk.com/robot/send?access_token=TOKEN&secret=SEC...   (signed, markdown)
+    feishu+https://open.feishu.cn/open-apis/bot/v2/hook/ID?secret=S&format=card|post (signed)
+    lark+https://open.larksuite.com/open-apis/bot/v2/hook/ID?secret=S
+    slack+https://hooks.slack.com/services/T/B/X                                      (blocks + text)
+    https://any.host/path  (or webhook+https://...)                                   (the report as JSON)
+
+Any other scheme (mailto://, tgram://, msteams://, ...) goes through apprise.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from watchkeeper.errors import WatchkeeperError
+from watchkeeper.evidence.report import Report
+from watchkeeper.notify.markdown import to_markdown
+from watchkeeper.redact import redact
+
+OWN_SCHEMES = ("dingtalk+", "feishu+", "lark+", "slack+", "webhook+")
+
+
+class DeliveryError(WatchkeeperError):
+    """A delivery failed; `retry` says whether trying again may help."""
+
+    def __init__(self, message: str, retry: bool) -> None:
+        self.retry = retry
+        super().__init__(message)
+
+
+def shown(url: str) -> str:
+    """A target as it may appear in messages: the scheme and host, never tokens or secrets."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}{'/…' if parts.path not in ('', '/') else ''}"
+
+
+def _split(url: str) -> tuple[str, dict[str, str]]:
+    """The real webhook URL (scheme prefix and our own options removed) and our options."""
+    scheme, _, rest = url.partition("+")
+    parts = urllib.parse.urlsplit(rest if scheme in {s.rstrip("+") for s in OWN_SCHEMES} else url)
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    ours = {k: v for k, v in query if k in ("secret", "format")}
+    kept = urllib.parse.urlencode([(k, v) for k, v in query if k not in ours])
+    return urllib.parse.urlunsplit(parts._replace(query=kept)), ours
+
+
+def post_json(url: str, payload: dict[str, Any], timeout: float) -> tuple[int, str]:
+    data = json.dumps(payload, ensure_ascii=False).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json; charset=utf-8"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return int(resp.status), resp.read().decode(errors="replace")
+    except urllib.error.HTTPError as exc:
+        body = exc.read().decode(errors="replace")[:300]
+        retry = exc.code >= 500 or exc.code == 429
+        raise DeliveryError(f"HTTP {exc.code}: {body}", retry=retry) from None
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        raise DeliveryError(f"cannot reach {shown(url)}: {getattr(exc, 'reason', exc)}", retry=True) from None
+
+
+def title(report: Report) -> str:
+    s = report.symptom
+    return f"[watchkeeper] {s.alertname or (s.question or 'investigation')[:60]}"
+
+
+class Sender(Protocol):
+    def send(self, report: Report, timeout: float) -> None: ...
+
+
+@dataclass
+class DingTalk:
+    url: str
+
+    def send(self, report: Report, timeout: float) -> None:
+        webhook, opts = _split(self.url)
+        if opts.get("secret"):
+            # DingTalk's signing: HMAC-SHA256 over "timestamp\nsecret", base64, URL-encoded.
+            ts = str(int(time.time() * 1000))
+            digest = hmac.new(opts["secret"].encode(), f"{ts}\n{opts['secret']}".encode(), hashlib.sha256).digest()
+            sign = urllib.parse.quote_plus(base64.b64encode(digest))
+            webhook += f"{'&' if '?' in webhook else '?'}timestamp={ts}&sign={sign}"
+        body = {"msgtype": "markdown", "markdown": {"title": title(report), "text": to_markdown(report)}}
+        _, text = post_json(webhook, body, timeout)
+        answer = json.loads(text or "{}")
+        if answer.get("errcode", 0) != 0:
+            # 130101: sending too fast; the rest (bad sign, keyword missing, ...) will not fix themselves.
+            raise DeliveryError(
+                f"DingTalk errcode {answer['errcode']}: {answer.get('errmsg')}", retry=answer["errcode"] == 130101
+            )
+
+
+@dataclass
+class Feishu:
+    url: str
+
+    def send(self, report: Report, timeout: float) -> None:
+        webhook, opts = _split(self.url)
+        md = to_markdown(report)
+        if opts.get("format", "card") == "post":
+            body: dict[str, Any] = {
+                "msg_type": "post",
+                "content": {
+                    "post": {
+                        "zh_cn": {
+                            "title": title(report),
+                            "content": [[{"tag": "text", "text": line}] for line in md.splitlines()],
+                        }
+                    }
+                },
+            }
+        else:
+            top = report.hypotheses[0] if report.hypotheses else None
+            template = "red" if top and top.confidence >= 0.7 else "orange"
+            body = {
+                "msg_type": "interactive",
+                "card": {
+                    "config": {"wide_screen_mode": True},
+                    "header": {"title": {"tag": "plain_text", "content": title(report)}, "template": template},
+                    "elements": [{"tag": "markdown", "content": md}],
+                },
+            }
+        if opts.get("secret"):
+            # Feishu/Lark signing: HMAC-SHA256 keyed with "timestamp\nsecret" over an empty message.
+            ts = str(int(time.time()))
+            key = f"{ts}\n{opts['secret']}".encode()
+            body = {
+                "timestamp": ts,
+                "sign": base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode(),
+                **body,
+            }
+        _, text = post_json(webhook, body, timeout)
+        answer = json.loads(text or "{}")
+        code = answer.get("code", answer.get("StatusCode", 0))
+        if code != 0:
+            raise DeliveryError(
+                f"Feishu/Lark code {code}: {answer.get('msg') or answer.get('StatusMessage')}", retry=code == 9499
+            )
+
+
+@dataclass
+class Slack:
+    url: str
+
+    def send(self, report: Report, timeout: float) -> None:
+        webhook, _ = _split(self.url)
+        md = to_markdown(report)
+        body = {
+            "text": f"{title(report)}: {report.summary}",
+            "blocks": [
+                {"type": "header", "text": {"type": "plain_text", "text": title(report)[:150]}},
+                {"type": "section", "text": {"type": "mrkdwn", "text": md[:2900]}},
+            ],
+        }
+        _, text = post_json(webhook, body, timeout)
+        if text.strip() != "ok":
+            raise DeliveryError(f"Slack answered {text.strip()[:200]!r}", retry=False)
+
+
+@dataclass
+class Webhook:
+    url: str
+
+    def send(self, report: Report, timeout: float) -> None:
+        webhook, _ = _split(self.url)
+        post_json(
+            webhook,
+            {
+                "title": title(report),
+                "summary": report.summary,
+                "markdown": to_markdown(report),
+                "report": redact(report.model_dump(mode="json")),
+            },
+            timeout,
+        )
+
+
+@dataclass
+class Apprise:
+    url: str
+
+    def send(self, report: Report, timeout: float) -> None:
+        import apprise
+
+        notifier = apprise.Apprise()
+        if not notifier.add(self.url):
+            raise DeliveryError(f"apprise does not understand the target {shown(self.url)}", retry=False)
+        if not notifier.notify(
+            title=title(report), body=to_markdown(report), body_format=apprise.NotifyFormat.MARKDOWN
+        ):
+            raise DeliveryError(f"apprise could not deliver to {shown(self.url)}", retry=True)
+
+
+def sender_for(url: str) -> Sender:
+    if url.startswith("dingtalk+"):
+        return DingTalk(url)
+    if url.startswith(("feishu+", "lark+")):
+        return Feishu(url)
+    if url.startswith("slack+"):
+        return Slack(url)
+    if url.startswith(("webhook+", "http://", "https://")):
+        return Webhook(url)
+    return Apprise(url)
