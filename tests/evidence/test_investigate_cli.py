@@ -84,11 +84,47 @@ def test_notify_delivers_and_keeps_what_fails(wk: Wk, tmp_path: Path) -> None:
     path = tmp_path / "alert.json"
     path.write_text(json.dumps(payload))
     with receiver() as r:
-        done = wk("investigate", "--alert", str(path), "--notify", f"slack+{r.url}/services/T1/B1/X1",
-                  "--notify", "http://127.0.0.1:1/nothing-listens", "--json")
+        done = wk(
+            "investigate",
+            "--alert",
+            str(path),
+            "--notify",
+            f"slack+{r.url}/services/T1/B1/X1",
+            "--notify",
+            "http://127.0.0.1:1/nothing-listens",
+            "--json",
+        )
     assert done.returncode == 0
     assert "delivered to slack+http://127.0.0.1" in done.stderr
     assert "delivery to http://127.0.0.1" in done.stderr and "the report is kept at" in done.stderr
     assert "ghost is down" in r.got[0].body["text"]
     assert len(list((wk.data / "outbox").glob("*.json"))) == 1
     assert json.loads(done.stdout)["hypotheses"][0]["category"] == "service_down"
+
+
+def test_progress_is_live_on_a_terminal(wk: Wk) -> None:
+    import os
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [WK, "investigate", "is the disk full?"],
+        env=wk.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+    )
+    os.close(slave)
+    shown = b""
+    while proc.poll() is None or select.select([master], [], [], 0.2)[0]:
+        if select.select([master], [], [], 0.2)[0]:
+            try:
+                shown += os.read(master, 4096)
+            except OSError:
+                break
+    os.close(master)
+    out, _ = proc.communicate(timeout=60)
+    text = shown.decode(errors="replace")
+    assert proc.returncode == 0 and "playbook disk" in text and "host_status" in text
+    assert b"Most likely" in out or b"No root cause" in out

@@ -71,8 +71,12 @@ def slack_answer(r: Received) -> tuple[int, Any]:
     return (200, "ok") if ok else (400, "invalid_payload")
 
 
-ANSWERS = {"/robot/send": dingtalk_answer, "/open-apis/bot/v2/hook/abc": feishu_answer,
-           "/open-apis/bot/v2/hook/signed": feishu_answer, "/services/T1/B1/X1": slack_answer}
+ANSWERS = {
+    "/robot/send": dingtalk_answer,
+    "/open-apis/bot/v2/hook/abc": feishu_answer,
+    "/open-apis/bot/v2/hook/signed": feishu_answer,
+    "/services/T1/B1/X1": slack_answer,
+}
 
 
 @contextmanager
@@ -80,7 +84,7 @@ def receiver() -> Iterator[Receiver]:
     state = Receiver("")
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             url = urlsplit(self.path)
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
             got = Received(url.path, {k: v[0] for k, v in parse_qs(url.query).items()}, json.loads(raw), raw)

@@ -21,16 +21,35 @@ CFG = NotifySettings(retries=3, backoff_s=0.01, timeout_s=5)
 
 def report() -> Report:
     return Report(
-        id="inv-test-1", summary="Most likely appserver has no free workers (confidence 0.85).",
+        id="inv-test-1",
+        summary="Most likely appserver has no free workers (confidence 0.85).",
         symptom=Symptom(alertname="HighHttp5xxRate", labels={"service": "webfront"}),
-        hypotheses=[Hypothesis(category="upstream_exhausted", title="upstream appserver has no free workers",
-                               confidence=0.85, culprit=Culprit(kind="service", name="appserver", port=9001),
-                               evidence=["worker pool exhausted (2/2 busy)"], audit_ids=[3, 4],
-                               explanation="its own log says so (+0.50)",
-                               actions=[Action(title="restart appserver", skill="restart_service",
-                                               params={"unit": "appserver"}, risk_class="mutating")])],
-        findings=[Finding(kind="log_errors", severity="crit",
-                          message="db login failed: postgresql://app:hunter2@db/app password=hunter2")],
+        hypotheses=[
+            Hypothesis(
+                category="upstream_exhausted",
+                title="upstream appserver has no free workers",
+                confidence=0.85,
+                culprit=Culprit(kind="service", name="appserver", port=9001),
+                evidence=["worker pool exhausted (2/2 busy)"],
+                audit_ids=[3, 4],
+                explanation="its own log says so (+0.50)",
+                actions=[
+                    Action(
+                        title="restart appserver",
+                        skill="restart_service",
+                        params={"unit": "appserver"},
+                        risk_class="mutating",
+                    )
+                ],
+            )
+        ],
+        findings=[
+            Finding(
+                kind="log_errors",
+                severity="crit",
+                message="db login failed: postgresql://app:hunter2@db/app password=hunter2",
+            )
+        ],
         started_at=datetime.now(UTC),
     )
 
@@ -77,8 +96,12 @@ def test_slack_and_generic_webhook(tmp_path: Path) -> None:
 
 def test_secrets_never_leave(tmp_path: Path) -> None:
     with receiver() as r:
-        for target in (f"dingtalk+{r.url}/robot/send?access_token=tok123", f"slack+{r.url}/services/T1/B1/X1",
-                       f"{r.url}/hooks/x", f"feishu+{r.url}/open-apis/bot/v2/hook/abc"):
+        for target in (
+            f"dingtalk+{r.url}/robot/send?access_token=tok123",
+            f"slack+{r.url}/services/T1/B1/X1",
+            f"{r.url}/hooks/x",
+            f"feishu+{r.url}/open-apis/bot/v2/hook/abc",
+        ):
             assert sent(target, tmp_path).ok
     for got in r.got:
         assert "hunter2" not in got.raw
@@ -109,7 +132,7 @@ def smtp() -> Iterator[tuple[int, list[Any]]]:
     got: list[Any] = []
 
     class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             got.append(envelope)
             return "250 OK"
 
@@ -126,8 +149,9 @@ def smtp() -> Iterator[tuple[int, list[Any]]]:
 
 def test_email_through_apprise(tmp_path: Path, smtp: tuple[int, list[Any]]) -> None:
     port, got = smtp
-    d = sent(f"mailto://example.com:{port}?smtp=127.0.0.1&from=wk@example.com&to=oncall@example.com&mode=insecure",
-             tmp_path)
+    d = sent(
+        f"mailto://example.com:{port}?smtp=127.0.0.1&from=wk@example.com&to=oncall@example.com&mode=insecure", tmp_path
+    )
     assert d.ok, d.error
     message = got[0].content.decode(errors="replace")
     assert got[0].rcpt_tos == ["oncall@example.com"] and "Subject: [watchkeeper] HighHttp5xxRate" in message

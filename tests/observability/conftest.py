@@ -7,6 +7,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,17 +52,18 @@ def first_scrape_done(prometheus: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def prom_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PromStack]:
+BLACKHOLE = "route: {receiver: blackhole, group_wait: 0s, group_interval: 1s}\nreceivers: [{name: blackhole}]\n"
+
+
+@contextmanager
+def running_stack(tmp: Path, rules: str = RULES, alertmanager_config: str = BLACKHOLE) -> Iterator[PromStack]:
+    """node-exporter, Alertmanager and Prometheus (1 s scrape and evaluation) on free loopback ports."""
     prom_bin = require_binary("prometheus")
     am_bin = require_binary("prometheus-alertmanager")
     ne_bin = require_binary("prometheus-node-exporter")
-    tmp: Path = tmp_path_factory.mktemp("prom")
     ne_port, am_port, prom_port = free_port(), free_port(), free_port()
-    (tmp / "am.yml").write_text(
-        "route: {receiver: blackhole, group_wait: 0s, group_interval: 1s}\nreceivers: [{name: blackhole}]\n"
-    )
-    (tmp / "rules.yml").write_text(RULES)
+    (tmp / "am.yml").write_text(alertmanager_config)
+    (tmp / "rules.yml").write_text(rules)
     (tmp / "prometheus.yml").write_text(f"""
 global: {{scrape_interval: 1s, evaluation_interval: 1s}}
 rule_files: [{tmp / "rules.yml"}]
@@ -71,31 +73,28 @@ scrape_configs:
   - job_name: node
     static_configs: [{{targets: ['127.0.0.1:{ne_port}']}}]
 """)
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     procs = [
-        subprocess.Popen(
-            [ne_bin, f"--web.listen-address=127.0.0.1:{ne_port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        ),
+        subprocess.Popen([ne_bin, f"--web.listen-address=127.0.0.1:{ne_port}"], **quiet),  # type: ignore[call-overload]
         subprocess.Popen(
             [
                 am_bin,
                 f"--config.file={tmp / 'am.yml'}",
-                f"--storage.path={tmp / 'am'}",
+                f"--storage.path={tmp / 'am'}",  # type: ignore[call-overload]
                 f"--web.listen-address=127.0.0.1:{am_port}",
                 "--cluster.listen-address=",
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            **quiet,
         ),
         subprocess.Popen(
             [
                 prom_bin,
                 f"--config.file={tmp / 'prometheus.yml'}",
-                f"--storage.tsdb.path={tmp / 'tsdb'}",
+                f"--storage.tsdb.path={tmp / 'tsdb'}",  # type: ignore[call-overload]
                 f"--web.listen-address=127.0.0.1:{prom_port}",
                 "--rules.alert.resend-delay=1s",
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            **quiet,
         ),
     ]
     stack = PromStack(f"http://127.0.0.1:{prom_port}", f"http://127.0.0.1:{am_port}", f"http://127.0.0.1:{ne_port}")
@@ -103,10 +102,16 @@ scrape_configs:
         assert wait_for(lambda: ready(f"{stack.prometheus}/-/ready"), timeout=30), "Prometheus did not start"
         assert wait_for(lambda: ready(f"{stack.alertmanager}/-/ready"), timeout=30), "Alertmanager did not start"
         assert wait_for(lambda: first_scrape_done(stack.prometheus), timeout=30), "no scrape of node-exporter"
-        time.sleep(3)  # a few samples for range queries, and the always-firing rule evaluated
         yield stack
     finally:
         for proc in procs:
             proc.terminate()
         for proc in procs:
             proc.wait(15)
+
+
+@pytest.fixture(scope="session")
+def prom_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PromStack]:
+    with running_stack(tmp_path_factory.mktemp("prom")) as stack:
+        time.sleep(3)  # a few samples for range queries, and the always-firing rule evaluated
+        yield stack

@@ -79,7 +79,11 @@ def investigate(invoker: Invoker, symptom: Symptom, progress: Progress | None = 
     inv = Investigation(
         symptom, targets(symptom), invoker, settings.read_roots, services, progress=progress or (lambda _m: None)
     )
-    inv.results["sample_seconds"] = settings.triage.sample_seconds
+    inv.results.update(
+        sample_seconds=settings.triage.sample_seconds,
+        playbook=playbook.name,
+        prometheus=bool(settings.observability.prometheus_url),
+    )
     started_at, t0 = datetime.now(UTC), time.monotonic()
     inv.progress(f"playbook {playbook.name}: {playbook.description}")
     run_plan(inv, playbook)
@@ -102,7 +106,11 @@ def replay(settings: Settings, inv_id: str) -> Report:
         id=data["id"],
         replay=list(data["calls"]),
     )
-    inv.results["sample_seconds"] = settings.triage.sample_seconds
+    inv.results.update(
+        sample_seconds=settings.triage.sample_seconds,
+        playbook=playbook.name,
+        prometheus=any(c.skill == "query_promql" for c in data["calls"]),
+    )
     t0 = time.monotonic()
     run_plan(inv, playbook)
     report = build_report(inv, playbook, datetime.now(UTC), time.monotonic() - t0)
