@@ -67,6 +67,10 @@ def kill(pid: int, name: str, why: str) -> Action:
     )
 
 
+def probe(url: str, title: str, why: str) -> Action:
+    return Action(title=title, skill="probe_http", params={"url": url}, risk_class="safe", reason=why)
+
+
 def manual(title: str, why: str) -> Action:
     return Action(title=title, risk_class="manual", reason=why)
 
@@ -255,19 +259,7 @@ def slow_dependency(inv: Investigation, family: str) -> Hypothesis | None:
     s.add(0.25, f"the dependency itself takes {dep.data['latency_ms']:.0f} ms" if dep else "", bool(dep))
     s.add(0.1, "the symptom is about latency", family == "latency")
     s.add(0.05, "the service's own endpoint is slow", bool(_of(inv, "http_slow", "target")))
-    actions = (
-        [
-            Action(
-                title=f"re-check {url}",
-                skill="probe_http",
-                params={"url": url},
-                risk_class="safe",
-                reason="confirm the latency before acting",
-            )
-        ]
-        if url
-        else []
-    )
+    actions = [probe(url, f"re-check {url}", "confirm the latency before acting")] if url else []
     if listener:
         actions.insert(0, restart(listener, "the slow dependency runs here; restart it if it is stuck"))
     name = culprit.name if culprit else "a dependency"
@@ -299,13 +291,7 @@ def cert_expiry(inv: Investigation, family: str) -> Hypothesis | None:
         certs,
         [
             manual(f"renew the certificate served at {url} and reload the server", "nothing else fixes expiry"),
-            Action(
-                title=f"verify {url} serves the new certificate",
-                skill="probe_http",
-                params={"url": url},
-                risk_class="safe",
-                reason="days_to_expiry should jump",
-            ),
+            probe(url, f"verify {url} serves the new certificate", "days_to_expiry should jump"),
         ],
     )
 
