@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import call, make_settings, require_binary
-from tests.helpers import http_server, pid_alive, self_signed, wait_for
+from tests.helpers import http_server, pid_alive, wait_for
 from watchkeeper.runtime import Runtime, open_runtime
+from watchkeeper.scenarios.certs import self_signed
 from watchkeeper.skills.invoke import Status
 from watchkeeper.skills.registry import Registry
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import call, require_binary
-from tests.helpers import free_port, http_server, self_signed, wait_for
+from tests.helpers import free_port, http_server, wait_for
 from watchkeeper.runtime import Runtime
+from watchkeeper.scenarios.certs import self_signed
 from watchkeeper.skills.invoke import Status
 
 
