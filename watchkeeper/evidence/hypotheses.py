@@ -102,7 +102,7 @@ def cpu_hog(inv: Investigation, family: str) -> Hypothesis | None:
 
 
 def memory_leak(inv: Investigation, family: str) -> Hypothesis | None:
-    growth = _of(inv, "process_memory_growth")
+    growth = sorted(_of(inv, "process_memory_growth"), key=lambda f: -f.data["bytes_per_s"])  # fastest first
     if growth and growth[0].entity and growth[0].entity.pid:
         g = growth[0]
         p = g.entity
