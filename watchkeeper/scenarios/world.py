@@ -38,6 +38,13 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _named(pid: int, name: str) -> bool:
+    try:
+        return psutil.Process(pid).name() == name[:15]
+    except psutil.NoSuchProcess:
+        return False
+
+
 class World:
     def __init__(self, name: str) -> None:
         self.root = Path(tempfile.mkdtemp(prefix=f"wk-scenario-{name}-"))
@@ -77,6 +84,9 @@ class World:
             self.ports.append(port)
         proc = subprocess.Popen(argv, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(proc)
+        # An alert fires long after a process started: wait until it carries its name, so nothing
+        # (psutil caches names) ever sees the interpreter it was a moment before.
+        self.wait_until(lambda: _named(proc.pid, name), 15, f"{name} did not start")
         if port is not None:
             self.wait_until(lambda: port_open(port), 15, f"{name} did not open port {port}")
         return proc.pid
