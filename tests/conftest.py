@@ -7,6 +7,7 @@ produced exactly one audit row (written, or pending while the store is down) wit
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import uuid
@@ -146,8 +147,14 @@ def pg_url(pg_server: str) -> Iterator[str]:
     with psycopg.connect(pg_server, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     yield pg_server.rsplit("/", 1)[0] + f"/{name}"
+    # Let the test's engines close their pooled connections first: a forced drop terminates them
+    # and leaves FATAL lines in the server's log, which `wk check` then rightly reports.
+    gc.collect()
     with psycopg.connect(pg_server, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        try:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        except psycopg.errors.ObjectInUse:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

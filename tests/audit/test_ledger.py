@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,10 @@ def fill(ledger: Ledger, count: int) -> None:
 
 
 @pytest.fixture
-def engine(db_url: str) -> Engine:
-    return open_engine(db_url)
+def engine(db_url: str) -> Iterator[Engine]:
+    engine = open_engine(db_url)
+    yield engine
+    engine.dispose()
 
 
 pytestmark = pytest.mark.ledger_tampering
