@@ -34,6 +34,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="watchkeeper:
 skills_app = typer.Typer(no_args_is_help=True, help="List, inspect and run skills.")
 audit_app = typer.Typer(invoke_without_command=True, help="Read and verify the tool-call ledger.")
 config_app = typer.Typer(no_args_is_help=True, help="Show the effective configuration.")
+kb_app = typer.Typer(no_args_is_help=True, help="The knowledge base: runbooks, notes and past incidents.")
 scenario_app = typer.Typer(
     no_args_is_help=True, help="Fault-injection scenarios: break this machine, investigate, score."
 )
@@ -43,6 +44,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")
 app.add_typer(mcp_app, name="mcp")
 app.add_typer(scenario_app, name="scenario")
+app.add_typer(kb_app, name="kb")
 
 # Piped output gets room for whole rows instead of rich's 80-column default.
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
@@ -208,6 +210,123 @@ def investigate(
             out.print(to_markdown(report), markup=False, highlight=False)
         else:
             print_report(out, report)
+
+
+# -- wk kb -------------------------------------------------------------------------------------
+
+
+def _kb() -> Any:
+    from watchkeeper.knowledge.skill import knowledge_base
+
+    return knowledge_base(runtime().settings.db_url)
+
+
+@kb_app.command("add")
+def kb_add(paths: Annotated[list[Path], typer.Argument(help="Files or directories (recursively).")]) -> None:
+    """Add or update markdown runbooks, text notes (one fact per paragraph) and JSON/YAML cases."""
+    from watchkeeper.knowledge.ingest import IngestError
+
+    try:
+        results = _kb().add_paths(paths)
+    except IngestError as exc:
+        fail(str(exc))
+    for source, what in results:
+        out.print(f"{what:10} {source}", highlight=False)
+    if any(what.startswith("error") for _, what in results):
+        raise typer.Exit(1)
+
+
+@kb_app.command("list")
+def kb_list(
+    kind: Annotated[str | None, typer.Option("--type", help="runbook, case or note.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Every entry: id, type, title, source."""
+    docs = _kb().documents(kind)
+    if as_json:
+        emit_json(docs)
+        return
+    table = Table("id", "type", "title", "source", "v")
+    for d in docs:
+        table.add_row(d["id"], d["type"], d["title"], d["source"], str(d["version"]))
+    out.print(table)
+
+
+@kb_app.command("show")
+def kb_show(kb_id: str, as_json: JsonFlag = False) -> None:
+    """One entry with its chunks."""
+    doc = _kb().get(kb_id)
+    if doc is None:
+        fail(f"no knowledge entry {kb_id} (wk kb list shows them)")
+    if as_json:
+        emit_json(doc)
+        return
+    out.print(f"[bold]{doc['title']}[/bold]  {doc['type']} {doc['id']} v{doc['version']}  {doc['source']}")
+    for chunk in doc["chunks"]:
+        out.print(f"\n[bold]{chunk['heading']}[/bold]\n{chunk['text']}", highlight=False)
+
+
+@kb_app.command("forget")
+def kb_forget(kb_id: str) -> None:
+    """Remove an entry."""
+    if not _kb().forget(kb_id):
+        fail(f"no knowledge entry {kb_id}")
+    out.print(f"forgot {kb_id}", highlight=False)
+
+
+@kb_app.command("search")
+def kb_search(
+    query: str,
+    service: Annotated[str | None, typer.Option("--service", help="Only entries about this service.")] = None,
+    kind: Annotated[str | None, typer.Option("--type", help="runbook, case or note.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many hits.")] = 5,
+    as_json: JsonFlag = False,
+) -> None:
+    """Search through the query_knowledge skill (audited, like every read)."""
+    params: dict[str, Any] = {"query": query, "service": service, "type": kind, "limit": limit}
+    call = runtime().invoker.invoke("query_knowledge", params, cli_caller())
+    if not call.ok:
+        report_invocation(call, as_json)
+    hits = call.result["hits"]
+    if as_json:
+        emit_json(hits)
+        return
+    for i, h in enumerate(hits, start=1):
+        out.print(f"{i}. [bold]{h['title']}[/bold] ({h['type']} {h['id']}, score {h['score']:.2f})", highlight=False)
+        out.print(f"   {h['heading']}: {h['passage'][:200]}", highlight=False, markup=False)
+
+
+@kb_app.command("learn")
+def kb_learn(
+    report_path: Annotated[Path, typer.Option("--report", help="A report from wk investigate --json.")],
+    fix: Annotated[str, typer.Option("--fix", help="What was done.")],
+    worked: Annotated[str, typer.Option("--worked", help="yes, no or partly.")],
+) -> None:
+    """Turn a resolved incident into a case (or count a recurrence of a known one)."""
+    from pydantic import ValidationError
+
+    from watchkeeper.evidence.report import Report
+    from watchkeeper.knowledge.learn import learn
+
+    if worked not in ("yes", "no", "partly"):
+        fail("--worked takes yes, no or partly")
+    try:
+        report = Report.model_validate_json(report_path.read_text())
+    except (OSError, ValidationError) as exc:
+        fail(f"{report_path} is not a report from wk investigate --json: {str(exc).splitlines()[0]}")
+    case_id, merged = learn(_kb(), report, fix, worked)  # type: ignore[arg-type]
+    out.print(f"{'merged into' if merged else 'learned'} case {case_id}", highlight=False)
+
+
+@kb_app.command("feedback")
+def kb_feedback(case_id: str, worked: Annotated[str, typer.Option("--worked", help="yes, no or partly.")]) -> None:
+    """Record another outcome of a case's fix: it moves the case up or down in retrieval."""
+    from watchkeeper.knowledge.learn import feedback
+
+    if worked not in ("yes", "no", "partly"):
+        fail("--worked takes yes, no or partly")
+    meta = feedback(_kb(), case_id, worked)  # type: ignore[arg-type]
+    out.print(f"{case_id}: outcomes {meta['outcomes']}", highlight=False)
 
 
 # -- wk scenario -------------------------------------------------------------------------------

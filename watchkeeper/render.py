@@ -93,6 +93,8 @@ def print_report(console: Console, report: Report) -> None:
         for a in report.actions[:6]:
             table.add_row(a.title, a.skill or "manual", str(a.params or ""), a.risk_class)
         console.print(table)
+    for ref in report.references:
+        console.print(f"[dim]see:[/dim] {ref.title} ({ref.id})", highlight=False)
     for f in report.findings[:10]:
         console.print(f"[{STYLE.get(f.severity, 'white')}]{f.severity.upper():4}[/] {f.message}", highlight=False)
     for note in report.notes:

@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from watchkeeper.audit.ledger import Ledger, load_or_create_key
 from watchkeeper.config import Settings, load_settings
+from watchkeeper.knowledge import skill as knowledge_skill
 from watchkeeper.mcp.client import Connections
 from watchkeeper.mcp.imports import add_imported_tools
 from watchkeeper.skills.invoke import Invoker
@@ -28,6 +29,7 @@ def build_registry(settings: Settings, connections: Connections | None = None) -
     registry = Registry()
     registry.load_builtins()
     registry.load_packs(settings.skills.pack_dirs)
+    registry.add_module(knowledge_skill, "builtin")
     add_imported_tools(registry, settings, connections or Connections(settings.log_dir))
     return registry
 

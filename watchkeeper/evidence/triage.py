@@ -15,7 +15,7 @@ from watchkeeper.evidence import gatherers
 from watchkeeper.evidence.hypotheses import rank
 from watchkeeper.evidence.investigation import Investigation, Progress, load_recording, save_recording
 from watchkeeper.evidence.playbooks import Playbook, choose, load_playbooks
-from watchkeeper.evidence.report import Action, Report, Symptom
+from watchkeeper.evidence.report import Action, Reference, Report, Symptom
 from watchkeeper.evidence.symptoms import targets
 from watchkeeper.skills.invoke import Invoker
 
@@ -48,8 +48,22 @@ def summarize(report: Report) -> str:
     return f"Most likely {top.title} (confidence {top.confidence:.2f}).{fix}{runner_up}"
 
 
+def cite_knowledge(inv: Investigation, hypotheses: list[Any]) -> list[Reference]:
+    """Runbooks and similar past cases for the symptom and the top hypothesis, through query_knowledge."""
+    s = inv.symptom
+    words = [s.alertname or "", s.question or "", *s.annotations.values()]
+    if hypotheses:
+        words += [hypotheses[0].title, hypotheses[0].category.replace("_", " ")]
+    query = " ".join(w for w in words if w).strip()
+    if not query:
+        return []
+    found = inv.call("query_knowledge", query=query[:500], limit=4) or {}
+    return [Reference(id=h["id"], title=h["title"], source=h["source"]) for h in found.get("hits", [])]
+
+
 def build_report(inv: Investigation, playbook: Playbook, started_at: datetime, duration_s: float) -> Report:
     hypotheses = rank(inv, playbook.name)
+    references = cite_knowledge(inv, hypotheses)
     actions: list[Action] = []
     for h in hypotheses:
         actions += [a for a in h.actions if a not in actions]
@@ -63,6 +77,7 @@ def build_report(inv: Investigation, playbook: Playbook, started_at: datetime, d
         hypotheses=hypotheses,
         findings=findings,
         actions=actions,
+        references=references,
         calls=inv.call_records(),
         notes=inv.notes,
         started_at=started_at,

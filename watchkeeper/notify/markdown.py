@@ -39,6 +39,10 @@ def to_markdown(report: Report, max_findings: int = 8) -> str:
             how = f"`{a.skill}` {a.params}" if a.skill else "manual"
             lines.append(f"- {a.title} — {how}, **{a.risk_class}**: {a.reason}")
         lines.append("")
+    if report.references:
+        lines += ["### References", ""]
+        lines += [f"- {r.title} (`{r.id}`{', ' + r.source if r.source else ''})" for r in report.references]
+        lines.append("")
     if report.findings:
         lines += ["### Findings", ""]
         lines += [f"- [{f.severity}] {f.message}" for f in report.findings[:max_findings]]

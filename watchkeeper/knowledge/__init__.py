@@ -1,0 +1,1 @@
+"""Knowledge: runbooks and past incidents, retrieval, learning from outcomes."""

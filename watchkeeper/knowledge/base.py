@@ -1,0 +1,226 @@
+"""The knowledge base: documents and chunks in the main database, lexical retrieval (BM25),
+metadata filters, and cases that learn from how their fixes worked."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import numpy as np
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.orm import Session
+
+from watchkeeper.knowledge.ingest import Chunk, Document, IngestError, doc_id, parse_file, walk
+from watchkeeper.store.models import KbChunk, KbDocument
+
+STARTER = Path(__file__).parent / "starter"
+PREFIX = {"runbook": "rb", "note": "note", "case": "case"}
+
+
+@dataclass
+class Hit:
+    id: str
+    title: str
+    source: str
+    type: str
+    score: float
+    heading: str
+    passage: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def effectiveness(meta: dict[str, Any]) -> float | None:
+    """Share of times a case's fix worked (partly counts half); None before any feedback."""
+    outcomes = meta.get("outcomes") or {}
+    total = sum(outcomes.values())
+    return None if not total else (outcomes.get("yes", 0) + 0.5 * outcomes.get("partly", 0)) / total
+
+
+def _tokens(texts: list[str]) -> Any:
+    return bm25s.tokenize(texts, stopwords="en", show_progress=False)
+
+
+class _Index:
+    """BM25 over every chunk, rebuilt when the knowledge base changes."""
+
+    def __init__(self, rows: list[tuple[int, str, str, str]]) -> None:
+        self.chunk_ids = [r[0] for r in rows]
+        self.doc_ids = [r[1] for r in rows]
+        self.texts = [f"{r[2]}\n{r[3]}" for r in rows]
+        self.bm25: bm25s.BM25 | None = None
+        if rows:
+            self.bm25 = bm25s.BM25()
+            self.bm25.index(_tokens(self.texts), show_progress=False)
+
+    def scores(self, query: str) -> np.ndarray:
+        if self.bm25 is None:
+            return np.zeros(0)
+        terms = bm25s.tokenize([query], stopwords="en", return_ids=False, show_progress=False)[0]
+        return np.asarray(self.bm25.get_scores(terms))
+
+
+class KnowledgeBase:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._index: _Index | None = None
+        self._generation: tuple[Any, ...] | None = None
+        self._lock = threading.Lock()
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def add_document(self, doc: Document, source: str | None = None) -> str:
+        """Insert, update (new version) or leave alone; returns "added", "updated" or "unchanged"."""
+        source = source or doc.source
+        now = datetime.now(UTC)
+        with Session(self.engine) as session, session.begin():
+            row = session.scalar(select(KbDocument).where(KbDocument.source == source))
+            if row is not None and row.content_hash == doc.content_hash:
+                return "unchanged"
+            if row is None:
+                row = KbDocument(id=doc_id(PREFIX[doc.type], source), source=source, created_at=now, version=0)
+                session.add(row)
+                status = "added"
+            else:
+                session.execute(delete(KbChunk).where(KbChunk.doc_id == row.id))
+                status = "updated"
+            row.type, row.title, row.content_hash = doc.type, doc.title, doc.content_hash
+            row.meta_json, row.version, row.updated_at = json.dumps(doc.meta, sort_keys=True), row.version + 1, now
+            session.flush()
+            session.add_all(
+                KbChunk(doc_id=row.id, ordinal=i, heading=c.heading, text=c.text) for i, c in enumerate(doc.chunks)
+            )
+        return status
+
+    def add_paths(self, paths: list[Path]) -> list[tuple[str, str]]:
+        """(file, what happened) for each file under `paths`; a bad file is reported, the rest go in."""
+        results = []
+        for path in walk(paths):
+            try:
+                docs = parse_file(path)
+            except IngestError as exc:
+                results.append((str(path), f"error: {exc}"))
+                continue
+            if not docs:
+                results.append((str(path), "skipped: front matter only, nothing to retrieve"))
+            for doc in docs:
+                results.append((doc.source, self.add_document(doc)))
+        return results
+
+    def ensure_starter(self) -> None:
+        """The runbooks shipped with watchkeeper, so a new user has knowledge out of the box."""
+        for path in sorted(STARTER.glob("*.md")):
+            for doc in parse_file(path):
+                self.add_document(doc, source=f"starter:{path.name}")
+
+    def forget(self, kb_id: str) -> bool:
+        with Session(self.engine) as session, session.begin():
+            session.execute(delete(KbChunk).where(KbChunk.doc_id == kb_id))
+            row = session.get(KbDocument, kb_id)
+            if row is None:
+                return False
+            session.delete(row)
+            return True
+
+    def update_meta(self, kb_id: str, meta: dict[str, Any], chunks: list[Chunk] | None = None) -> None:
+        with Session(self.engine) as session, session.begin():
+            row = session.get_one(KbDocument, kb_id)
+            row.meta_json = json.dumps(meta, sort_keys=True)
+            row.updated_at = datetime.now(UTC)
+            row.version += 1
+            if chunks is not None:
+                session.execute(delete(KbChunk).where(KbChunk.doc_id == kb_id))
+                session.add_all(
+                    KbChunk(doc_id=kb_id, ordinal=i, heading=c.heading, text=c.text) for i, c in enumerate(chunks)
+                )
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def documents(self, type: str | None = None) -> list[dict[str, Any]]:
+        with Session(self.engine) as session:
+            query = select(KbDocument).order_by(KbDocument.type, KbDocument.title)
+            if type:
+                query = query.where(KbDocument.type == type)
+            return [self._doc(row) for row in session.scalars(query)]
+
+    @staticmethod
+    def _doc(row: KbDocument) -> dict[str, Any]:
+        return {
+            "id": row.id,
+            "type": row.type,
+            "title": row.title,
+            "source": row.source,
+            "version": row.version,
+            "meta": json.loads(row.meta_json),
+            "updated_at": row.updated_at.isoformat(),
+        }
+
+    def get(self, kb_id: str) -> dict[str, Any] | None:
+        with Session(self.engine) as session:
+            row = session.get(KbDocument, kb_id)
+            if row is None:
+                return None
+            chunks = session.scalars(select(KbChunk).where(KbChunk.doc_id == kb_id).order_by(KbChunk.ordinal))
+            return {**self._doc(row), "chunks": [{"heading": c.heading, "text": c.text} for c in chunks]}
+
+    def _current_index(self) -> tuple[_Index, dict[str, dict[str, Any]]]:
+        with Session(self.engine) as session:
+            generation = tuple(
+                session.execute(
+                    select(func.count(KbDocument.id), func.max(KbDocument.updated_at), func.count(KbChunk.id))
+                    .select_from(KbDocument)
+                    .outerjoin(KbChunk, KbChunk.doc_id == KbDocument.id)
+                ).one()
+            )
+            docs = {row.id: self._doc(row) for row in session.scalars(select(KbDocument))}
+            with self._lock:
+                if self._index is None or generation != self._generation:
+                    rows = session.execute(
+                        select(KbChunk.id, KbChunk.doc_id, KbChunk.heading, KbChunk.text).order_by(KbChunk.id)
+                    ).all()
+                    self._index = _Index([tuple(r) for r in rows])  # type: ignore[misc]
+                    self._generation = generation
+                return self._index, docs
+
+    def search(
+        self, query: str, service: str | None = None, type: str | None = None, alert: str | None = None, limit: int = 5
+    ) -> list[Hit]:
+        """Best documents for `query`, each with its best-matching passage; cases weighted by how well
+        their fix worked (a failed fix counts half, a fix that worked one and a half)."""
+        index, docs = self._current_index()
+        scores = index.scores(query)
+        best: dict[str, tuple[float, int]] = {}
+        for pos in np.argsort(-scores):
+            score = float(scores[pos])
+            if score <= 0:
+                break
+            doc = docs.get(index.doc_ids[pos])
+            if doc is None or not _passes(doc, service, type, alert):
+                continue
+            if doc["type"] == "case":
+                eff = effectiveness(doc["meta"])
+                score *= 1.0 if eff is None else 0.5 + eff
+            if doc["id"] not in best or score > best[doc["id"]][0]:
+                best[doc["id"]] = (score, pos)
+        ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:limit]
+        hits = []
+        for kb_id, (score, pos) in ranked:
+            doc = docs[kb_id]
+            heading, _, text = index.texts[pos].partition("\n")
+            hits.append(Hit(kb_id, doc["title"], doc["source"], doc["type"], round(score, 4), heading, text[:500]))
+        return hits
+
+
+def _passes(doc: dict[str, Any], service: str | None, type: str | None, alert: str | None) -> bool:
+    meta = doc["meta"]
+    if type and doc["type"] != type:
+        return False
+    if service and service.lower() not in [s.lower() for s in meta.get("services", [])]:
+        return False
+    return not (alert and alert not in meta.get("alerts", []))

@@ -1,0 +1,61 @@
+"""query_knowledge: the same retrieval for the triage, the LLM agent and people."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from watchkeeper.knowledge.base import KnowledgeBase
+from watchkeeper.policy.risk import RiskClass
+from watchkeeper.skills.base import Scope, SkillParams, skill
+from watchkeeper.skills.context import SkillContext
+from watchkeeper.store.db import open_engine
+
+_bases: dict[str, KnowledgeBase] = {}
+
+
+def knowledge_base(db_url: str) -> KnowledgeBase:
+    """One knowledge base per database, its index kept warm, the starter runbooks loaded once."""
+    if db_url not in _bases:
+        kb = KnowledgeBase(open_engine(db_url))
+        kb.ensure_starter()
+        _bases[db_url] = kb
+    return _bases[db_url]
+
+
+class QueryKnowledgeParams(SkillParams):
+    query: str = Field(..., min_length=1, description="What to look for: a symptom, an alert, a log line.")
+    service: str | None = Field(None, description="Only entries about this service.")
+    type: Literal["runbook", "case", "note"] | None = Field(None, description="Only this kind of entry.")
+    alert: str | None = Field(None, description="Only entries written for this alert name.")
+    limit: int = Field(5, ge=1, le=50, description="How many entries.")
+
+
+@skill(
+    key="query_knowledge",
+    name="Search the knowledge base",
+    description="Runbooks, notes and past incidents (cases) that match a symptom, alert or log line, best "
+    "first, each with its id, title, type, score and the matching passage. Cases whose fix worked rank higher.",
+    risk=RiskClass.SAFE,
+    scope=Scope.MANAGER,
+    category="knowledge",
+    idempotent=True,
+    result_example={
+        "hits": [
+            {
+                "id": "rb-1a2b3c4d5e",
+                "title": "Disk full",
+                "source": "starter:disk-full.md",
+                "type": "runbook",
+                "score": 7.1,
+                "heading": "Disk full > Fix",
+                "passage": "Stop the writer of the flood ...",
+            }
+        ]
+    },
+)
+def query_knowledge(params: QueryKnowledgeParams, ctx: SkillContext) -> dict[str, Any]:
+    kb = knowledge_base(ctx.settings.db_url)
+    hits = kb.search(params.query, params.service, params.type, params.alert, params.limit)
+    return {"query": params.query, "hits": [h.as_dict() for h in hits]}
