@@ -30,6 +30,8 @@ def test_question_json_replay_and_markdown(wk: Wk, tmp_path: Path) -> None:
     assert top["category"] == "cpu_hog" and top["culprit"]["name"] == "image_process"
     assert top["audit_ids"] and report["calls"] and report["playbook"] == "cpu"
     assert {"id", "summary", "hypotheses", "findings", "actions", "references", "duration_s", "calls"} <= set(report)
+    cited = {r["title"] for r in report["references"]}
+    assert cited & {"High CPU use", "Runaway process pinning a core"}, cited
     action = report["actions"][0]
     assert action["skill"] == "kill_process" and action["risk_class"] == "mutating" and "pid" in action["params"]
     rows = wk.json("audit", "--session", report["id"])

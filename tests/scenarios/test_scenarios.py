@@ -37,6 +37,7 @@ def test_scenario(name: str) -> None:
     report = outcome.report
     assert report is not None and report.hypotheses[0].audit_ids, "the top hypothesis must cite its skill calls"
     assert report.hypotheses[0].evidence and report.hypotheses[0].explanation
+    assert report.references, "the report cites the knowledge base"
 
 
 def test_alerts_never_name_the_culprit() -> None:
