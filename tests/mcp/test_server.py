@@ -18,8 +18,8 @@ from watchkeeper.skills import derive
 
 SAFE = {
     "disk_usage", "file_users", "grep_file", "host_status", "listening_ports", "probe_dns", "probe_http", "probe_tcp",
-    "process_detail", "prometheus_alerts", "query_knowledge", "query_logql", "query_promql", "read_journal", "service_status",
-    "tail_file", "top_processes",
+    "process_detail", "prometheus_alerts", "query_knowledge", "query_logql", "query_promql", "read_journal",
+    "service_status", "tail_file", "top_processes",
 }  # fmt: skip
 
 
