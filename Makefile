@@ -34,6 +34,8 @@ bench: install
 	$(BIN)/python -m bench.skill_overhead
 	$(BIN)/python -m bench.mcp
 	$(BIN)/python -m bench.scenarios
+	$(BIN)/python -m bench.log_templates
+	$(BIN)/python -m bench.retrieval
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache

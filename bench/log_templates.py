@@ -59,10 +59,13 @@ def main() -> None:
         rates.append(rate)
         print(f"{name:12} {ga:8.3f} {drain[name]:9.3f} {ga - drain[name]:+7.3f} {rate:9.0f}")
     mean_ours, mean_drain = statistics.fmean(ours_all), statistics.fmean(theirs_all)
-    print(f"{'MEAN':12} {mean_ours:8.3f} {mean_drain:9.3f} {mean_ours - mean_drain:+7.3f} "
-          f"{statistics.median(rates):9.0f}")
-    print(f"SUMMARY grouping accuracy mean {mean_ours:.3f} over {len(ours_all)} Loghub-2k datasets vs published "
-          f"Drain {mean_drain:.3f} ({mean_ours / mean_drain:.2f}x); median {statistics.median(rates):.0f} lines/s")
+    print(
+        f"{'MEAN':12} {mean_ours:8.3f} {mean_drain:9.3f} {mean_ours - mean_drain:+7.3f} {statistics.median(rates):9.0f}"
+    )
+    print(
+        f"SUMMARY grouping accuracy mean {mean_ours:.3f} over {len(ours_all)} Loghub-2k datasets vs published "
+        f"Drain {mean_drain:.3f} ({mean_ours / mean_drain:.2f}x); median {statistics.median(rates):.0f} lines/s"
+    )
 
 
 if __name__ == "__main__":

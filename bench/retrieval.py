@@ -1,0 +1,145 @@
+"""Knowledge retrieval quality and latency.
+
+Run from the project root: `.venv/bin/python -m bench.retrieval`.
+
+Public set (not ours): the kube-prometheus alerts whose `runbook_url` points at a runbook in
+`../shared/datasets/runbooks/` — queried by their summary and description, never their name —
+against those runbooks ingested into a scratch knowledge base. Second set: on-call phrasings
+and log lines written for watchkeeper's starter runbooks. Prints recall@1, recall@5 and MRR
+for random and lexical (BM25) ranking, and p50/p95 query latency with 10 000 chunks loaded.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+from watchkeeper.knowledge.base import KnowledgeBase
+from watchkeeper.knowledge.ingest import Chunk, Document
+from watchkeeper.store.db import open_engine
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "runbooks"
+RULES = DATA / "kube-prometheus-alert-rules" / "manifests"
+BOOKS = DATA / "prometheus-operator-runbooks" / "content" / "runbooks"
+
+# On-call phrasings and log lines for the starter runbooks: (query, expected title).
+STARTER_QUERIES = [
+    ("the box is pegged at 100% cpu and everything is slow", "High CPU use"),
+    ("one python process is spinning at 100% of a core forever", "Runaway process pinning a core"),
+    ("RSS of the worker keeps climbing every hour", "Memory leak"),
+    ("kernel: Out of memory: Killed process 4242 (java)", "OOM killer fired"),
+    ("machine is thrashing, swap in/out through the roof", "Swap storm"),
+    ("write failed: No space left on device", "Disk full"),
+    ("df -h shows free space but touch says no space left; df -i at 100%", "Out of inodes"),
+    ("/var/log filled up because of debug logging", "Log partition full"),
+    ("connection refused on port 8080, the orders api is down", "Service down"),
+    ("the service keeps restarting every few seconds", "Crash loop"),
+    ("nginx returns 502 bad gateway, upstream timed out", "502/504 from a reverse proxy"),
+    ("worker pool exhausted (32/32 busy), rejecting request", "Upstream worker pool exhausted"),
+    ("certificate expires in 3 days on the portal", "TLS certificate about to expire"),
+    ("curl: unable to get local issuer certificate", "Certificate chain errors"),
+    ("Temporary failure in name resolution for db.internal", "DNS resolution failure"),
+    ("accept: Too many open files", "Too many open files"),
+    ("bind: Address already in use when starting the api", "Port conflict"),
+    ("log timestamps are 10 minutes in the future, ntp not syncing", "Clock drift"),
+    ("FATAL: remaining connection slots are reserved for superuser", "Database connection exhaustion"),
+    ("some select statements take 30 seconds, requests pile up", "Slow queries"),
+    ("replica is 20 minutes behind the primary", "Replication lag"),
+    ("rabbitmq queue depth keeps growing, consumers cannot keep up", "Queue backlog"),
+    ("checkout times out calling the pricing service", "Slow dependency"),
+]
+
+
+def strip_templates(text: str) -> str:
+    return re.sub(r"\{\{.*?\}\}", " ", text)
+
+
+def public_set() -> tuple[list[Path], list[tuple[str, str]]]:
+    books = {p.stem.lower(): p for p in BOOKS.rglob("*.md") if p.name != "_index.md"}
+    queries: dict[tuple[str, str], str] = {}
+    for manifest in sorted(RULES.glob("*.yaml")):
+        spec = yaml.safe_load(manifest.read_text()).get("spec", {})
+        for group in spec.get("groups", []):
+            for rule in group.get("rules", []):
+                notes = rule.get("annotations", {})
+                url = notes.get("runbook_url", "")
+                book = books.get(url.rstrip("/").rsplit("/", 1)[-1].lower())
+                if "alert" not in rule or book is None:
+                    continue
+                query = strip_templates(f"{notes.get('summary', '')} {notes.get('description', '')}").strip()
+                queries[(rule["alert"], query)] = str(book)
+    return sorted(set(books.values())), [(q, src) for (_, q), src in sorted(queries.items())]
+
+
+def evaluate(rank: list[list[str]], expected: list[str]) -> tuple[float, float, float]:
+    r1 = sum(e in r[:1] for r, e in zip(rank, expected, strict=True)) / len(expected)
+    r5 = sum(e in r[:5] for r, e in zip(rank, expected, strict=True)) / len(expected)
+    mrr = statistics.fmean(1 / (r.index(e) + 1) if e in r else 0.0 for r, e in zip(rank, expected, strict=True))
+    return r1, r5, mrr
+
+
+def run(kb: KnowledgeBase, queries: list[tuple[str, str]], key: str, docs: list[str], name: str) -> list[str]:
+    rng = random.Random(7)
+    expected = [e for _, e in queries]
+    lexical = [[getattr(h, key) for h in kb.search(q, type="runbook", limit=10)] for q, _ in queries]
+    randomly = [rng.sample(docs, k=min(10, len(docs))) for _ in queries]
+    rows = []
+    for method, ranking in (("random", randomly), ("lexical", lexical)):
+        r1, r5, mrr = evaluate(ranking, expected)
+        rows.append(f"{name:8} {method:8} {len(queries):5d} {r1:9.3f} {r5:9.3f} {mrr:7.3f}")
+    for method in ("dense", "hybrid"):
+        rows.append(f"{name:8} {method:8} {len(queries):5d}       n/a       n/a     n/a  (no embedding model yet)")
+    return rows
+
+
+def main() -> None:
+    if not BOOKS.is_dir():
+        print(f"SKIP: no public runbooks at {DATA}; nothing measured")
+        sys.exit(0)
+    paths, public = public_set()
+    print(f"{'set':8} {'method':8} {'n':>5} {'recall@1':>9} {'recall@5':>9} {'MRR':>7}")
+    with tempfile.TemporaryDirectory() as tmp:
+        kb = KnowledgeBase(open_engine(f"sqlite:///{tmp}/kb.db"))
+        kb.add_paths(paths)
+        rows = run(kb, public, "source", [str(p) for p in paths], "public")
+        lexical_public = evaluate(
+            [[h.source for h in kb.search(q, type="runbook", limit=10)] for q, _ in public], [e for _, e in public]
+        )
+        kb.ensure_starter()
+        starter_titles = [d["title"] for d in kb.documents("runbook") if d["source"].startswith("starter:")]
+        rows += run(kb, STARTER_QUERIES, "title", starter_titles, "starter")
+        print("\n".join(rows))
+        # Latency with 10 000 chunks: pad with synthetic notes the size of real runbook sections.
+        words = " ".join(p.read_text() for p in paths).split()
+        rng = random.Random(1)
+        have = sum(len(kb.get(d["id"])["chunks"]) for d in kb.documents())  # type: ignore[index]
+        for i in range((10_000 - have) // 50 + 1):
+            chunks = [Chunk(f"filler {i}.{j}", " ".join(rng.choices(words, k=80))) for j in range(50)]
+            kb.add_document(Document(f"filler-{i}", "note", f"filler {i}", {"services": []}, chunks, str(i)))
+        total = sum(len(kb.get(d["id"])["chunks"]) for d in kb.documents())  # type: ignore[index]
+        kb.search("warm up the index")
+        times = []
+        for q, _ in (public + STARTER_QUERIES) * 2:
+            t0 = time.perf_counter()
+            kb.search(q, limit=5)
+            times.append(time.perf_counter() - t0)
+        times.sort()
+        p50, p95 = statistics.median(times) * 1000, times[int(0.95 * (len(times) - 1))] * 1000
+        print(f"latency with {total} chunks: p50 {p50:.1f} ms, p95 {p95:.1f} ms (lexical, SQLite)")
+    r1, r5, mrr = lexical_public
+    print(
+        f"SUMMARY public set ({len(public)} alert queries): lexical recall@1 {r1:.3f}, recall@5 {r5:.3f}, "
+        f"MRR {mrr:.3f} (target recall@5 >= 0.8); dense/hybrid not measured yet; "
+        f"query p50 {p50:.1f} ms with {total} chunks"
+    )
+
+
+if __name__ == "__main__":
+    main()
