@@ -15,6 +15,7 @@ import numpy as np
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
+from watchkeeper.knowledge.embeddings import MiniLM, embed_cached
 from watchkeeper.knowledge.ingest import Chunk, Document, IngestError, doc_id, parse_file, walk
 from watchkeeper.store.models import KbChunk, KbDocument
 
@@ -50,10 +51,16 @@ def _tokens(texts: list[str]) -> Any:
 class _Index:
     """BM25 over every chunk, rebuilt when the knowledge base changes."""
 
-    def __init__(self, rows: list[tuple[int, str, str, str]]) -> None:
+    def __init__(self, rows: list[tuple[int, str, str, str, bytes | None]]) -> None:
         self.chunk_ids = [r[0] for r in rows]
         self.doc_ids = [r[1] for r in rows]
         self.texts = [f"{r[2]}\n{r[3]}" for r in rows]
+        # Vectors as one matrix: a top-k by dot product is milliseconds at 10 k chunks.
+        self.vectors = (
+            np.vstack([np.frombuffer(r[4] or b"", dtype=np.float32) for r in rows])
+            if rows and all(r[4] is not None for r in rows)
+            else None
+        )
         self.bm25: bm25s.BM25 | None = None
         if rows:
             self.bm25 = bm25s.BM25()
@@ -66,9 +73,27 @@ class _Index:
         return np.asarray(self.bm25.get_scores(terms))
 
 
+RRF_K = 60  # reciprocal rank fusion constant (Cormack et al.): damps the weight of top ranks
+Method = str  # "lexical" | "dense" | "hybrid"
+
+
+def _rows(chunks: list[Chunk], vectors: np.ndarray | None, doc: str) -> list[KbChunk]:
+    return [
+        KbChunk(
+            doc_id=doc,
+            ordinal=i,
+            heading=c.heading,
+            text=c.text,
+            embedding=None if vectors is None else vectors[i].tobytes(),
+        )
+        for i, c in enumerate(chunks)
+    ]
+
+
 class KnowledgeBase:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, embedder: MiniLM | None = None) -> None:
         self.engine = engine
+        self.embedder = embedder
         self._index: _Index | None = None
         self._generation: tuple[Any, ...] | None = None
         self._lock = threading.Lock()
@@ -93,10 +118,25 @@ class KnowledgeBase:
             row.type, row.title, row.content_hash = doc.type, doc.title, doc.content_hash
             row.meta_json, row.version, row.updated_at = json.dumps(doc.meta, sort_keys=True), row.version + 1, now
             session.flush()
-            session.add_all(
-                KbChunk(doc_id=row.id, ordinal=i, heading=c.heading, text=c.text) for i, c in enumerate(doc.chunks)
-            )
+            session.add_all(_rows(doc.chunks, self._embed(doc.chunks), row.id))
         return status
+
+    def _embed(self, chunks: list[Chunk]) -> np.ndarray | None:
+        if self.embedder is None or not chunks:
+            return None
+        return embed_cached(self.embedder, [f"{c.heading}\n{c.text}" for c in chunks])
+
+    def backfill_embeddings(self) -> int:
+        """Embed chunks stored before the model was installed; returns how many."""
+        if self.embedder is None:
+            return 0
+        with Session(self.engine) as session, session.begin():
+            missing = list(session.scalars(select(KbChunk).where(KbChunk.embedding.is_(None))))
+            if missing:
+                vectors = embed_cached(self.embedder, [f"{c.heading}\n{c.text}" for c in missing])
+                for chunk, vector in zip(missing, vectors, strict=True):
+                    chunk.embedding = vector.tobytes()
+            return len(missing)
 
     def add_paths(self, paths: list[Path]) -> list[tuple[str, str]]:
         """(file, what happened) for each file under `paths`; a bad file is reported, the rest go in."""
@@ -136,9 +176,7 @@ class KnowledgeBase:
             row.version += 1
             if chunks is not None:
                 session.execute(delete(KbChunk).where(KbChunk.doc_id == kb_id))
-                session.add_all(
-                    KbChunk(doc_id=kb_id, ordinal=i, heading=c.heading, text=c.text) for i, c in enumerate(chunks)
-                )
+                session.add_all(_rows(chunks, self._embed(chunks), kb_id))
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -182,19 +220,45 @@ class KnowledgeBase:
             with self._lock:
                 if self._index is None or generation != self._generation:
                     rows = session.execute(
-                        select(KbChunk.id, KbChunk.doc_id, KbChunk.heading, KbChunk.text).order_by(KbChunk.id)
+                        select(KbChunk.id, KbChunk.doc_id, KbChunk.heading, KbChunk.text, KbChunk.embedding).order_by(
+                            KbChunk.id
+                        )
                     ).all()
                     self._index = _Index([tuple(r) for r in rows])  # type: ignore[misc]
                     self._generation = generation
                 return self._index, docs
 
+    def default_method(self) -> Method:
+        return "hybrid" if self.embedder is not None else "lexical"
+
+    def _chunk_scores(self, index: _Index, query: str, method: Method) -> np.ndarray:
+        """One score per chunk: BM25, cosine, or reciprocal-rank fusion of both."""
+        lexical = index.scores(query)
+        if method == "lexical" or self.embedder is None or index.vectors is None:
+            return lexical
+        dense = np.asarray(index.vectors @ self.embedder.encode([query])[0])
+        if method == "dense":
+            return dense
+        fused = np.zeros(len(dense))
+        for scores in (lexical, dense):
+            ranks = np.empty(len(scores), dtype=np.int64)
+            ranks[np.argsort(-scores)] = np.arange(len(scores))
+            fused += np.where(scores > 0, 1.0 / (RRF_K + ranks + 1), 0.0)
+        return fused
+
     def search(
-        self, query: str, service: str | None = None, type: str | None = None, alert: str | None = None, limit: int = 5
+        self,
+        query: str,
+        service: str | None = None,
+        type: str | None = None,
+        alert: str | None = None,
+        limit: int = 5,
+        method: Method | None = None,
     ) -> list[Hit]:
         """Best documents for `query`, each with its best-matching passage; cases weighted by how well
         their fix worked (a failed fix counts half, a fix that worked one and a half)."""
         index, docs = self._current_index()
-        scores = index.scores(query)
+        scores = self._chunk_scores(index, query, method or self.default_method())
         best: dict[str, tuple[float, int]] = {}
         for pos in np.argsort(-scores):
             score = float(scores[pos])
@@ -213,7 +277,7 @@ class KnowledgeBase:
         for kb_id, (score, pos) in ranked:
             doc = docs[kb_id]
             heading, _, text = index.texts[pos].partition("\n")
-            hits.append(Hit(kb_id, doc["title"], doc["source"], doc["type"], round(score, 4), heading, text[:500]))
+            hits.append(Hit(kb_id, doc["title"], doc["source"], doc["type"], round(score, 6), heading, text[:500]))
         return hits
 
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from watchkeeper.knowledge.base import KnowledgeBase
+from watchkeeper.knowledge.embeddings import load_model
 from watchkeeper.policy.risk import RiskClass
 from watchkeeper.skills.base import Scope, SkillParams, skill
 from watchkeeper.skills.context import SkillContext
@@ -18,8 +19,9 @@ _bases: dict[str, KnowledgeBase] = {}
 def knowledge_base(db_url: str) -> KnowledgeBase:
     """One knowledge base per database, its index kept warm, the starter runbooks loaded once."""
     if db_url not in _bases:
-        kb = KnowledgeBase(open_engine(db_url))
+        kb = KnowledgeBase(open_engine(db_url), load_model())
         kb.ensure_starter()
+        kb.backfill_embeddings()  # chunks stored before the model was installed
         _bases[db_url] = kb
     return _bases[db_url]
 

