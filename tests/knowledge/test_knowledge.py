@@ -171,3 +171,15 @@ def test_ingesting_the_starter_twice_changes_nothing(kb: KnowledgeBase) -> None:
     before = json.dumps(kb.documents(), sort_keys=True)
     kb.ensure_starter()
     assert json.dumps(kb.documents(), sort_keys=True) == before
+
+
+def test_the_skill_on_postgresql(tmp_path: Path, log_dir: Path, pg_url: str) -> None:
+    from tests.conftest import call, make_settings
+    from watchkeeper.runtime import open_runtime
+
+    rt = open_runtime(make_settings(tmp_path, log_dir, database_url=pg_url))
+    result = call(rt, "query_knowledge", query="nginx answers 502 bad gateway", limit=2)
+    assert result.ok, result.error
+    assert result.result["hits"][0]["title"] == "502/504 from a reverse proxy"
+    assert rt.ledger.rows()[-1]["tool_name"] == "query_knowledge"
+    rt.engine.dispose()
