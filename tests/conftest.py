@@ -48,7 +48,7 @@ _calls: dict[int, tuple[Ledger, list[int | None]]] = {}
 
 
 @pytest.fixture(autouse=True)
-def one_audit_row_per_call(request: pytest.FixtureRequest) -> Iterator[None]:
+def count_invoke_calls() -> Iterator[None]:
     original = Invoker.invoke
 
     def counted(self: Invoker, *args: Any, **kwargs: Any) -> Invocation:
@@ -62,14 +62,20 @@ def one_audit_row_per_call(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
     finally:
         Invoker.invoke = original  # type: ignore[method-assign]
-    if request.node.get_closest_marker("ledger_tampering"):
-        return
-    for ledger, ids in _calls.values():
-        written = [i for i in ids if i is not None]
-        assert len(set(written)) == len(written), "two calls shared one audit row"
-        assert ledger.total() + ledger.pending_count == len(ids), (
-            f"{len(ids)} invoke calls but {ledger.total()} rows + {ledger.pending_count} pending"
-        )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Right after each test body (before fixtures tear databases down): one audit row per invoke call."""
+    result = yield
+    if not item.get_closest_marker("ledger_tampering"):
+        for ledger, ids in _calls.values():
+            written = [i for i in ids if i is not None]
+            assert len(set(written)) == len(written), "two calls shared one audit row"
+            assert ledger.total() + ledger.pending_count == len(ids), (
+                f"{len(ids)} invoke calls but {ledger.total()} rows + {ledger.pending_count} pending"
+            )
+    return result
 
 
 def pytest_configure(config: pytest.Config) -> None:
