@@ -8,16 +8,17 @@ import pytest
 from sqlalchemy import inspect, text
 
 from watchkeeper.errors import StoreError
-from watchkeeper.store.db import make_engine, migrate, open_engine
+from watchkeeper.store.db import MIGRATIONS, make_engine, migrate, open_engine
 
 
 def test_migrations_create_the_schema_and_are_idempotent(db_url: str) -> None:
     engine = open_engine(db_url)
     migrate(engine)  # a second run is a no-op
     tables = set(inspect(engine).get_table_names())
-    assert {"tool_calls", "ledger_head", "alembic_version"} <= tables
+    assert {"tool_calls", "ledger_head", "alembic_version", "kb_documents", "kb_chunks"} <= tables
+    newest = max(p.name[:4] for p in (MIGRATIONS / "versions").glob("[0-9]*.py"))
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == newest
         head = conn.execute(text("SELECT last_id, last_hash FROM ledger_head WHERE id = 1")).one()
     assert head == (0, "0" * 64)
 
