@@ -191,6 +191,7 @@ def test_config_show_doctor_and_bad_config(wk: Wk, log_dir: Path) -> None:
     assert shown["config_file_exists"] is True
     doctor = wk("doctor")
     assert doctor.returncode == 0 and "audit ledger" in doctor.stdout
+    assert "knowledge: 23 entries, hybrid retrieval" in doctor.stdout
     wk.config.write_text("[audit]\nkey = 'literal-secret-value'\n")
     assert "literal-secret-value" not in wk("config", "show").stdout
     wk.config.write_text("[limits]\ntimeout_s = 'soon'\n")

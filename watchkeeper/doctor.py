@@ -75,6 +75,12 @@ def run_doctor() -> list[Check]:
         for state in server_states(settings, refresh=True):
             detail = state["error"] or f"{len(state['tools'])} tools imported ({state['transport']})"
             checks.append(Check(f"MCP server {state['name']}", state["state"] == "ok", detail))
+    from watchkeeper.knowledge.skill import knowledge_base
+
+    kb = knowledge_base(settings.db_url)
+    method = kb.default_method()
+    note = "" if kb.embedder else " (install the embedding model for hybrid: make embeddings)"
+    checks.append(Check("knowledge", True, f"{len(kb.documents())} entries, {method} retrieval{note}"))
     journal = shutil.which("journalctl")
     checks.append(Check("journal", True, journal or "journalctl absent: read_journal will say so"))
     systemd = Path("/run/systemd/system").is_dir()
