@@ -96,6 +96,7 @@ class KnowledgeBase:
         self.embedder = embedder
         self._index: _Index | None = None
         self._generation: tuple[Any, ...] | None = None
+        self._docs: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     # -- writing ---------------------------------------------------------------------------------
@@ -216,9 +217,10 @@ class KnowledgeBase:
                     .outerjoin(KbChunk, KbChunk.doc_id == KbDocument.id)
                 ).one()
             )
-            docs = {row.id: self._doc(row) for row in session.scalars(select(KbDocument))}
             with self._lock:
+                # Documents and index are rebuilt together, only when the knowledge base changed.
                 if self._index is None or generation != self._generation:
+                    self._docs = {row.id: self._doc(row) for row in session.scalars(select(KbDocument))}
                     rows = session.execute(
                         select(KbChunk.id, KbChunk.doc_id, KbChunk.heading, KbChunk.text, KbChunk.embedding).order_by(
                             KbChunk.id
@@ -226,7 +228,7 @@ class KnowledgeBase:
                     ).all()
                     self._index = _Index([tuple(r) for r in rows])  # type: ignore[misc]
                     self._generation = generation
-                return self._index, docs
+                return self._index, self._docs
 
     def default_method(self) -> Method:
         return "hybrid" if self.embedder is not None else "lexical"

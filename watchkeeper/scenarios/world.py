@@ -4,6 +4,8 @@ proof that all of it is gone afterwards."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import shutil
 import signal
@@ -154,7 +156,7 @@ def alert_payload(
         "startsAt": starts,
         "endsAt": "0001-01-01T00:00:00Z",
         "generatorURL": "http://prometheus:9090/graph",
-        "fingerprint": format(abs(hash(tuple(sorted(labels.items())))), "016x")[:16],
+        "fingerprint": hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest()[:16],
     }
     return {
         "version": "4",
