@@ -79,6 +79,10 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # No test reaches a real model API unless it says so (the local fake and llama.cpp servers do).
+    import pydantic_ai.models
+
+    pydantic_ai.models.ALLOW_MODEL_REQUESTS = False
     config.addinivalue_line("markers", "ledger_tampering: the test edits the ledger on purpose; skip row accounting")
 
 

@@ -85,7 +85,7 @@ def python_child(setup: str) -> Iterator[subprocess.Popen[bytes]]:
 
 LEDGER_COLUMNS = {
     "id", "session_id", "tool_name", "args_json", "result_json", "error", "status", "edge_id",
-    "started_at", "finished_at", "duration_ms", "caller_user_id", "caller_role", "approved_by",
+    "started_at", "finished_at", "duration_ms", "caller_user_id", "caller_role", "approved_by", "proposed_by",
 }  # fmt: skip
 
 

@@ -149,6 +149,58 @@ class McpSettings(_Section):
     servers: list[McpServerConfig] = Field(default_factory=list)
 
 
+LlmPreset = Literal["openai", "deepseek", "ollama", "vllm", "llamacpp"]
+
+# Where each well-known server listens by default and a model it usually serves.
+LLM_PRESETS: dict[str, tuple[str, str]] = {
+    "openai": ("https://api.openai.com/v1", "gpt-4o-mini"),
+    "deepseek": ("https://api.deepseek.com/v1", "deepseek-chat"),
+    "ollama": ("http://127.0.0.1:11434/v1", "qwen2.5:7b-instruct"),
+    "vllm": ("http://127.0.0.1:8000/v1", "Qwen/Qwen2.5-7B-Instruct"),
+    "llamacpp": ("http://127.0.0.1:8080/v1", "local"),
+}
+
+
+class LlmSettings(_Section):
+    """An OpenAI-compatible model. Unset (no base_url and no preset): investigations use triage only."""
+
+    preset: LlmPreset | None = Field(None, description="Fills base_url and model for a well-known server.")
+    base_url: str | None = Field(None, description="Chat Completions base URL, e.g. http://127.0.0.1:8080/v1.")
+    model: str | None = Field(None, description="Model name the server knows.")
+    api_key: str | None = Field(None, description="API key (literal, env:NAME or file:PATH); local servers need none.")
+    language: str = Field("English", description="Language of the report's prose, e.g. Chinese for DingTalk teams.")
+    max_requests: int = Field(8, ge=1, le=100, description="Model requests one investigation may make.")
+    max_tokens: int = Field(60000, ge=1000, description="Tokens (in + out) one investigation may use.")
+    wall_s: float = Field(180.0, gt=0, description="Wall time one investigation may take with the model.")
+    request_timeout_s: float = Field(120.0, gt=0, description="Time limit of one model request.")
+    tool_result_bytes: int = Field(4000, ge=500, description="Largest tool result shown to the model.")
+    temperature: float = Field(0.1, ge=0, le=2)
+    multi_agent: bool = Field(
+        False, description="Coordinator + specialist roles (off: not yet measured better with a real model)."
+    )
+
+    @property
+    def resolved(self) -> tuple[str, str] | None:
+        """(base_url, model) when a model is configured, else None."""
+        preset = LLM_PRESETS.get(self.preset or "")
+        base_url = self.base_url or (preset[0] if preset else None)
+        model = self.model or (preset[1] if preset else None)
+        return (base_url, model) if base_url and model else None
+
+
+class _LlmEnv(PydanticBaseSettingsSource):
+    """WK_LLM_BASE_URL, WK_LLM_MODEL and WK_LLM_API_KEY: the flat names every OpenAI-style tool documents."""
+
+    NAMES = {"WK_LLM_BASE_URL": "base_url", "WK_LLM_MODEL": "model", "WK_LLM_API_KEY": "api_key"}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found = {key: os.environ[name] for name, key in self.NAMES.items() if os.environ.get(name)}
+        return {"llm": found} if found else {}
+
+
 def default_config_path() -> Path:
     env = os.environ.get("WK_CONFIG")
     return Path(env) if env else Path.home() / ".config" / "watchkeeper" / "config.toml"
@@ -173,6 +225,7 @@ class Settings(BaseSettings):
     triage: TriageSettings = Field(default_factory=TriageSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    llm: LlmSettings = Field(default_factory=LlmSettings)
 
     @classmethod
     def settings_customise_sources(
@@ -183,7 +236,12 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, default_config_path()))
+        return (
+            init_settings,
+            env_settings,
+            _LlmEnv(settings_cls),
+            TomlConfigSettingsSource(settings_cls, default_config_path()),
+        )
 
     @property
     def db_url(self) -> str:

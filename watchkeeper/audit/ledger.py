@@ -47,6 +47,7 @@ _MOVE_HEAD = (
     .where(HEAD.c.id == 1)
     .values(last_id=bindparam("new_id"), last_hash=bindparam("new_hash"), mac=bindparam("new_mac"))
 )
+_LATER_COLUMNS = frozenset({"proposed_by"})
 STATUSES = ("succeeded", "failed", "refused", "timed_out", "invalid")
 
 
@@ -75,6 +76,7 @@ class CallRecord:
     edge_id: str | None = None
     caller_user_id: str | None = None
     approved_by: str | None = None
+    proposed_by: str | None = None
 
     @property
     def duration_ms(self) -> float:
@@ -111,11 +113,16 @@ def _deleted(first: int, last: int) -> str:
 
 
 def _content(row_id: int, rec: dict[str, Any]) -> str:
-    """The canonical text a row's hash covers: every column but the hashes themselves."""
+    """The canonical text a row's hash covers: every column but the hashes themselves. Columns added
+    after the first schema count only when set, so rows written before them still verify."""
     return canonical_json(
         {
             "id": row_id,
-            **{k: rec[k] for k in sorted(rec) if k not in ("started_at", "finished_at")},
+            **{
+                k: rec[k]
+                for k in sorted(rec)
+                if k not in ("started_at", "finished_at") and not (k in _LATER_COLUMNS and rec[k] is None)
+            },
             "started_at": _iso(rec["started_at"]),
             "finished_at": _iso(rec["finished_at"]),
         }
@@ -153,6 +160,7 @@ class Ledger:
             "caller_user_id": record.caller_user_id,
             "caller_role": record.caller_role,
             "approved_by": record.approved_by,
+            "proposed_by": record.proposed_by,
         }
 
     def _mac(self, data: str) -> str:

@@ -39,6 +39,11 @@ class Action(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     risk_class: Literal["safe", "mutating", "dangerous", "manual"] = "manual"
     reason: str = ""
+    edge: str = "local"
+    proposed_by: Literal["triage", "model"] = "triage"
+    untrusted: str | None = Field(
+        None, description="Set when the proposal traces back to suspicious untrusted content: the line it echoes."
+    )
 
 
 class Hypothesis(BaseModel):
@@ -75,6 +80,22 @@ class Symptom(BaseModel):
     starts_at: datetime | None = None
 
 
+class Suspicious(BaseModel):
+    """A line of untrusted content (log, alert, file, HTTP body) that reads like an instruction to the agent."""
+
+    source: str
+    line: str
+    why: str
+
+
+class ModelUsage(BaseModel):
+    model: str
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    tool_calls: int = 0
+
+
 class Report(BaseModel):
     id: str
     summary: str
@@ -90,3 +111,5 @@ class Report(BaseModel):
     started_at: datetime
     duration_s: float = 0.0
     partial: bool = False
+    suspicious: list[Suspicious] = Field(default_factory=list)
+    usage: ModelUsage | None = None

@@ -32,3 +32,5 @@ class Caller:
     session_id: str | None = None
     # Risk classes this caller's surface offers (e.g. an MCP server's `expose`); None: all.
     exposed: frozenset[RiskClass] | None = None
+    # Set when a person runs what someone else proposed (a model in chat): kept in the audit row.
+    proposed_by: str | None = None

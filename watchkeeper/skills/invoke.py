@@ -197,6 +197,7 @@ class Invoker:
                 edge_id=call.edge,
                 caller_user_id=caller.user,
                 approved_by=approval.approved_by if approval and call.rule is None else None,
+                proposed_by=caller.proposed_by,
             )
         )
         return call

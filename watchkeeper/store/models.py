@@ -35,6 +35,8 @@ class ToolCall(Base):
     caller_user_id: Mapped[str | None] = mapped_column(String(200))
     caller_role: Mapped[str] = mapped_column(String(32))
     approved_by: Mapped[str | None] = mapped_column(String(200))
+    # Who proposed the call when it was not the caller, e.g. "model:qwen2.5" for a chat proposal a person ran.
+    proposed_by: Mapped[str | None] = mapped_column(String(200))
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
 
@@ -77,3 +79,21 @@ class KbChunk(Base):
     heading: Mapped[str] = mapped_column(Text)
     text: Mapped[str] = mapped_column(Text)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class ModelRequest(Base):
+    """One request to a language model, kept beside the tool calls of the same session."""
+
+    __tablename__ = "model_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    model: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16))
+    input_tokens: Mapped[int] = mapped_column(Integer)
+    output_tokens: Mapped[int] = mapped_column(Integer)
+    tool_calls: Mapped[int] = mapped_column(Integer)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

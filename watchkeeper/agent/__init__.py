@@ -1,0 +1,1 @@
+"""The LLM investigator: any OpenAI-compatible model, a tool loop over the skills, structured reports."""

@@ -1,0 +1,104 @@
+"""An investigation with a model: triage first, then the tool loop over the skills, then one
+`Report`. Whatever the model does - garbage, invented tools, a dead endpoint, a spent budget - a
+report comes back: the model's, a partial one, or the triage's with a note saying why."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import Any
+
+from pydantic_ai import Agent, ToolOutput, UsageLimits
+from pydantic_ai.exceptions import AgentRunError, UsageLimitExceeded
+from pydantic_ai.models import Model
+from pydantic_ai.usage import RunUsage
+
+from watchkeeper.agent.diagnosis import Diagnosis, merge
+from watchkeeper.agent.guard import GuardedModel, Show
+from watchkeeper.agent.prompt import briefing, instructions
+from watchkeeper.agent.provider import build_model
+from watchkeeper.agent.roles import coordinator
+from watchkeeper.agent.tools import LoopState, tools_for
+from watchkeeper.audit.model_log import ModelLog
+from watchkeeper.evidence import triage
+from watchkeeper.evidence.report import ModelUsage, Report, Symptom
+from watchkeeper.skills.invoke import Invoker
+
+log = logging.getLogger(__name__)
+
+
+def single_agent(state: LoopState, model: GuardedModel, language: str) -> Agent[None, Diagnosis]:
+    return Agent(
+        model,
+        instructions=instructions(language),
+        output_type=ToolOutput(Diagnosis, name="submit_report"),
+        tools=tools_for(state),
+        retries=1,
+    )
+
+
+def _fallback_note(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0][:300] if str(exc) else ""
+    return f"the model failed ({type(exc).__name__}: {text}); this is the deterministic triage report"
+
+
+def investigate(
+    invoker: Invoker,
+    symptom: Symptom,
+    *,
+    model: Model | None = None,
+    show: Show | None = None,
+    base: Report | None = None,
+    multi_agent: bool | None = None,
+) -> Report:
+    """Triage (unless `base` is given), then the model's loop; always returns a report."""
+    settings = invoker.settings
+    llm = settings.llm
+    show = show or (lambda _m: None)
+    base = base or triage.investigate(invoker, symptom, show)
+    raw_model = model or build_model(llm)
+    session_id = base.id if base.id else f"inv-{uuid.uuid4().hex[:12]}"
+    state = LoopState(invoker, session_id, raw_model.model_name, llm.tool_result_bytes, show)
+    guarded = GuardedModel(raw_model, ModelLog(invoker.ledger.engine), session_id, "investigator", show)
+    use_roles = llm.multi_agent if multi_agent is None else multi_agent
+    agent = (
+        coordinator(state, guarded, llm.language, instructions(llm.language))
+        if use_roles
+        else single_agent(state, guarded, llm.language)
+    )
+    usage = RunUsage()
+    notes: list[str] = []
+    diagnosis: Diagnosis | None = None
+    partial = False
+    try:
+        prompt = briefing(state, base)
+        diagnosis = asyncio.run(_run(agent, prompt, llm.max_requests, llm.max_tokens, llm.wall_s, usage))
+    except UsageLimitExceeded as exc:
+        partial = True
+        notes.append(f"partial: the model's budget ran out ({exc})")
+    except TimeoutError:
+        partial = True
+        notes.append(f"partial: the model did not finish within {llm.wall_s:g}s")
+    except (AgentRunError, OSError, ValueError) as exc:
+        notes.append(_fallback_note(exc))
+    except Exception as exc:  # never lose the investigation to an unexpected model or client failure
+        log.exception("model loop failed")
+        notes.append(_fallback_note(exc))
+    used = ModelUsage(
+        model=raw_model.model_name,
+        requests=usage.requests,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        tool_calls=usage.tool_calls,
+    )
+    return merge(base, diagnosis, state, used, notes, partial)
+
+
+async def _run(
+    agent: Agent[None, Diagnosis], prompt: str, max_requests: int, max_tokens: int, wall_s: float, usage: RunUsage
+) -> Diagnosis:
+    limits = UsageLimits(request_limit=max_requests, total_tokens_limit=max_tokens)
+    result: Any = await asyncio.wait_for(agent.run(prompt, usage_limits=limits, usage=usage), wall_s)
+    output: Diagnosis = result.output
+    return output

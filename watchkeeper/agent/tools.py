@@ -1,0 +1,124 @@
+"""The model's tools, derived from the skill registry: tool name = skill key, schema = the skill's.
+Safe skills run through `invoke` as the LLM caller; mutating and dangerous skills are proposal-only:
+a call is validated against the skill's schema and becomes a proposed action, never an invocation."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic_ai import ModelRetry, Tool
+from pydantic_ai.framing import register_tag, wrap
+
+from watchkeeper.agent.injection import scan
+from watchkeeper.agent.shrink import shrink
+from watchkeeper.errors import InvalidParams
+from watchkeeper.evidence.report import Action, CallRecord, Suspicious
+from watchkeeper.policy.risk import Caller, RiskClass, Role
+from watchkeeper.skills.base import Skill
+from watchkeeper.skills.derive import params_schema, tool_description
+from watchkeeper.skills.invoke import Invoker, Status
+
+UNTRUSTED = register_tag("untrusted_data")
+Show = Callable[[str], None]
+
+
+@dataclass
+class LoopState:
+    """What one investigation or chat has gathered through its tools."""
+
+    invoker: Invoker
+    session_id: str
+    model_name: str
+    result_limit: int
+    show: Show = field(default=lambda _m: None)
+    calls: list[CallRecord] = field(default_factory=list)
+    proposals: list[Action] = field(default_factory=list)
+    suspicious: list[Suspicious] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def skill_keys(self) -> set[str]:
+        return {s.key for s in self.invoker.registry.all()}
+
+    def untrusted(self, source: str, text: str, **attrs: str) -> str:
+        """`text` framed as data for the model, its suspicious lines noted for the report."""
+        found = scan(source, text, self.skill_keys)
+        with self._lock:
+            self.suspicious += [s for s in found if s not in self.suspicious]
+        return wrap(UNTRUSTED, text, source=source, **attrs)
+
+
+def _run_safe(state: LoopState, skill: Skill) -> Callable[..., str]:
+    def run(**params: Any) -> str:
+        state.show(f"tool {skill.key} {json.dumps(params, ensure_ascii=False)}")
+        caller = Caller(Role.LLM, user=f"model:{state.model_name}", session_id=state.session_id)
+        call = state.invoker.invoke(skill.key, params, caller)
+        with state._lock:
+            state.calls.append(CallRecord(skill=skill.key, status=call.status.value, audit_id=call.audit_id))
+        state.show(f"tool {skill.key}: {call.status.value} (audit #{call.audit_id})")
+        if call.status is Status.INVALID:
+            raise ModelRetry(f"{call.error}. Call {skill.key} again with arguments that match its schema.")
+        if not call.ok:
+            return f"{skill.key} {call.status.value}: {call.error}"
+        text = shrink(json.dumps(call.result, indent=1, ensure_ascii=False, default=str), state.result_limit)
+        return state.untrusted(f"tool:{skill.key}", text, audit_id=str(call.audit_id))
+
+    return run
+
+
+def _propose(state: LoopState, skill: Skill) -> Callable[..., str]:
+    def propose(**params: Any) -> str:
+        reason = str(params.pop("reason", "") or "")
+        state.show(f"proposal {skill.key} {json.dumps(params, ensure_ascii=False)} (not run)")
+        try:
+            validated = skill.params.validate(skill.key, params)
+        except InvalidParams as exc:
+            raise ModelRetry(f"{exc}. Propose {skill.key} again with arguments that match its schema.") from None
+        action = Action(
+            title=f"{skill.key} {json.dumps(validated.params, ensure_ascii=False)}",
+            skill=skill.key,
+            params=validated.params,
+            risk_class=skill.risk.value,
+            reason=reason,
+            edge=validated.edge,
+            proposed_by="model",
+        )
+        with state._lock:
+            if action not in state.proposals:
+                state.proposals.append(action)
+            number = state.proposals.index(action) + 1
+        return (
+            f"Proposal #{number} recorded: {skill.key} with {json.dumps(validated.params)}. It has NOT run: "
+            "a person decides. Do not assume its effect; finish the investigation."
+        )
+
+    return propose
+
+
+def proposal_schema(skill: Skill) -> dict[str, Any]:
+    schema = json.loads(json.dumps(params_schema(skill)))
+    schema.setdefault("properties", {})["reason"] = {
+        "type": "string",
+        "description": "Why this action fixes the root cause, citing the evidence.",
+    }
+    return schema
+
+
+def tool_for(state: LoopState, skill: Skill) -> Tool[Any]:
+    if skill.risk is RiskClass.SAFE:
+        return Tool.from_schema(_run_safe(state, skill), skill.key, tool_description(skill), params_schema(skill))
+    description = (
+        f"PROPOSAL ONLY - calling this does not run anything; it records a proposed action for a person "
+        f"to approve. {tool_description(skill)}"
+    )
+    return Tool.from_schema(_propose(state, skill), skill.key, description, proposal_schema(skill))
+
+
+def tools_for(state: LoopState, keys: set[str] | None = None) -> list[Tool[Any]]:
+    """Every registry skill (or those in `keys`) as a model tool."""
+    skills = sorted(state.invoker.registry.all(), key=lambda s: s.key)
+    return [tool_for(state, s) for s in skills if keys is None or s.key in keys]
