@@ -60,7 +60,7 @@ def test_safe_tool_runs_through_invoke_and_the_report_is_the_models(rt: Runtime)
     assert out.usage is not None and out.usage.requests == 2 and out.usage.tool_calls == 1
     # The tool result reached the model framed as untrusted data.
     returned = tool_returns(script.requests[1])
-    assert returned[0].content.startswith("<untrusted_data source=\"tool:host_status\"")
+    assert returned[0].content.startswith('<untrusted_data source="tool:host_status"')
 
 
 def test_tools_are_the_registry_and_mutating_ones_are_proposal_only(rt: Runtime) -> None:
@@ -203,12 +203,13 @@ def _barrier_skill(barrier: threading.Barrier) -> Any:
 def test_independent_tool_calls_in_one_response_run_in_parallel(rt: Runtime) -> None:
     barrier = threading.Barrier(2, timeout=10)
     rt.registry.add(skill_from_function(_barrier_skill(barrier), source="test"))
-    script = Script(
-        [calls(call("meet_at_barrier", name="a"), call("meet_at_barrier", name="b")), report("both met")]
-    )
+    script = Script([calls(call("meet_at_barrier", name="a"), call("meet_at_barrier", name="b")), report("both met")])
     out = run(rt, script)
-    statuses = [r["status"] for r in rt.ledger.rows(tool="meet_at_barrier")]
-    assert statuses == ["succeeded", "succeeded"]  # serial calls would each time out at the barrier
+    rows = rt.ledger.rows(tool="meet_at_barrier")
+    statuses = [r["status"] for r in rows]
+    assert statuses == ["succeeded", "succeeded"], [
+        (r["error"], r["duration_ms"]) for r in rows
+    ]  # serial calls would each time out at the barrier
     assert out.summary == "both met"
 
 

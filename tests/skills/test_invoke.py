@@ -208,3 +208,15 @@ print(rt.invoker.invoke("lab_sleep", {{"seconds": 60}}, Caller(Role.CLI)).status
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
     assert done.stdout.strip() == "timed_out", done.stderr
     assert time.monotonic() - t0 < 15
+
+
+def test_two_jobs_submitted_at_once_never_share_one_idle_worker() -> None:
+    import threading
+
+    from watchkeeper.skills.workers import Workers
+
+    workers = Workers(4)
+    workers.submit(lambda: None).result(timeout=5)  # leaves one idle worker
+    barrier = threading.Barrier(2, timeout=5)
+    jobs = [workers.submit(barrier.wait), workers.submit(barrier.wait)]
+    assert sorted(j.result(timeout=10) for j in jobs) == [0, 1]  # both met: they ran at the same time

@@ -27,9 +27,7 @@ def merge(
 ) -> Report:
     """The triage report refined by the model: its diagnosis first, its proposals marked when they
     echo suspicious untrusted content, every call and model request accounted for."""
-    proposals = [
-        a.model_copy(update={"untrusted": trace(a, state.suspicious)}) for a in state.proposals
-    ]
+    proposals = [a.model_copy(update={"untrusted": trace(a, state.suspicious)}) for a in state.proposals]
     # Proposals that echo injected text go last, so the first fix a person reads is never one.
     proposals.sort(key=lambda a: a.untrusted is not None)
     report = base.model_copy(deep=True)

@@ -48,7 +48,9 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "fake tool call",
-        re.compile(r"\"?(tool_calls?|function_call)\"?\s*[:=]|\"name\"\s*:\s*\"\w+\".{0,80}\"(arguments|parameters)\"", re.I),
+        re.compile(
+            r"\"?(tool_calls?|function_call)\"?\s*[:=]|\"name\"\s*:\s*\"\w+\".{0,80}\"(arguments|parameters)\"", re.I
+        ),
     ),
     (
         "Chinese instruction to the agent",
@@ -64,7 +66,8 @@ def scan(source: str, text: str, skill_keys: set[str]) -> list[Suspicious]:
     """Lines of `text` that read like instructions to the agent, or name one of its tools as a call."""
     found: list[Suspicious] = []
     keys = "|".join(sorted(map(re.escape, skill_keys))) or "(?!)"
-    named_tool = re.compile(rf"[\"'`]\s*({keys})\s*[\"'`]|\b({keys})\s*\(", re.I)
+    # Quoted or called like code; not `backticked`, which is how runbooks mention tools.
+    named_tool = re.compile(rf"[\"']\s*({keys})\s*[\"']|\b({keys})\s*\(", re.I)
     for raw in text.splitlines():
         line = raw.strip()
         if not line:
@@ -75,6 +78,17 @@ def scan(source: str, text: str, skill_keys: set[str]) -> list[Suspicious]:
         if why:
             found.append(Suspicious(source=source, line=line[:300], why=why))
     return found
+
+
+def strings(value: Any) -> list[str]:
+    """Every string inside a JSON-like value, unescaped, so a line quoted inside JSON scans as written."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in strings(v)]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in strings(v)]
+    return []
 
 
 def _values(params: dict[str, Any]) -> list[str]:

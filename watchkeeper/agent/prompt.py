@@ -51,7 +51,9 @@ def briefing(state: LoopState, report: Report, max_findings: int = 12) -> str:
     s = report.symptom
     parts = [f"Incident: {s.question or s.alertname or 'unspecified symptom'}"]
     if s.labels or s.annotations:
-        alert = "\n".join([*(f"{k}={v}" for k, v in s.labels.items()), *(f"{k}: {v}" for k, v in s.annotations.items())])
+        alert = "\n".join(
+            [*(f"{k}={v}" for k, v in s.labels.items()), *(f"{k}: {v}" for k, v in s.annotations.items())]
+        )
         parts.append("Alert:\n" + state.untrusted("alert", alert))
     parts.append("Triage findings:\n" + state.untrusted("triage", _triage_text(report, max_findings)))
     knowledge = knowledge_text(state, report)

@@ -16,8 +16,7 @@ def build_model(llm: LlmSettings) -> Model:
     resolved = llm.resolved
     if resolved is None:
         raise ConfigError(
-            "no model configured: set llm.base_url and llm.model (or llm.preset), "
-            "or WK_LLM_BASE_URL and WK_LLM_MODEL"
+            "no model configured: set llm.base_url and llm.model (or llm.preset), or WK_LLM_BASE_URL and WK_LLM_MODEL"
         )
     base_url, model_name = resolved
     # Local servers take any key; the SDK insists on one.

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic_ai import ModelRetry, Tool
 from pydantic_ai.framing import register_tag, wrap
 
-from watchkeeper.agent.injection import scan
+from watchkeeper.agent.injection import scan, strings
 from watchkeeper.agent.shrink import shrink
 from watchkeeper.errors import InvalidParams
 from watchkeeper.evidence.report import Action, CallRecord, Suspicious
@@ -44,9 +44,11 @@ class LoopState:
     def skill_keys(self) -> set[str]:
         return {s.key for s in self.invoker.registry.all()}
 
-    def untrusted(self, source: str, text: str, **attrs: str) -> str:
-        """`text` framed as data for the model, its suspicious lines noted for the report."""
-        found = scan(source, text, self.skill_keys)
+    def untrusted(self, source: str, text: str, raw: Any = None, **attrs: str) -> str:
+        """`text` framed as data for the model; the suspicious lines of `raw` (the value `text` shows,
+        default `text` itself) noted for the report."""
+        keys = self.skill_keys
+        found = [s for part in strings(raw if raw is not None else text) for s in scan(source, part, keys)]
         with self._lock:
             self.suspicious += [s for s in found if s not in self.suspicious]
         return wrap(UNTRUSTED, text, source=source, **attrs)
@@ -65,7 +67,7 @@ def _run_safe(state: LoopState, skill: Skill) -> Callable[..., str]:
         if not call.ok:
             return f"{skill.key} {call.status.value}: {call.error}"
         text = shrink(json.dumps(call.result, indent=1, ensure_ascii=False, default=str), state.result_limit)
-        return state.untrusted(f"tool:{skill.key}", text, audit_id=str(call.audit_id))
+        return state.untrusted(f"tool:{skill.key}", text, call.result, audit_id=str(call.audit_id))
 
     return run
 

@@ -25,7 +25,11 @@ class Workers:
     def submit(self, fn: Callable[[], Any]) -> Future[Any]:
         future: Future[Any] = Future()
         with self._lock:
-            if self._idle == 0 and self._started < self._size:
+            # Reserve an idle worker for this job, or start one: two jobs submitted at once must
+            # never both count on the same idle worker (the second would wait for the first).
+            if self._idle > 0:
+                self._idle -= 1
+            elif self._started < self._size:
                 self._started += 1
                 threading.Thread(target=self._loop, name=f"{self._name}-{self._started}", daemon=True).start()
         self._jobs.put((fn, future))
@@ -33,14 +37,11 @@ class Workers:
 
     def _loop(self) -> None:
         while True:
+            fn, future = self._jobs.get()
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn())
+                except BaseException as exc:  # handed to the caller, who decides
+                    future.set_exception(exc)
             with self._lock:
                 self._idle += 1
-            fn, future = self._jobs.get()
-            with self._lock:
-                self._idle -= 1
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(fn())
-            except BaseException as exc:  # handed to the caller, who decides
-                future.set_exception(exc)
