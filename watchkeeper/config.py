@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
@@ -191,7 +191,11 @@ class LlmSettings(_Section):
 class _LlmEnv(PydanticBaseSettingsSource):
     """WK_LLM_BASE_URL, WK_LLM_MODEL and WK_LLM_API_KEY: the flat names every OpenAI-style tool documents."""
 
-    NAMES = {"WK_LLM_BASE_URL": "base_url", "WK_LLM_MODEL": "model", "WK_LLM_API_KEY": "api_key"}
+    NAMES: ClassVar[dict[str, str]] = {
+        "WK_LLM_BASE_URL": "base_url",
+        "WK_LLM_MODEL": "model",
+        "WK_LLM_API_KEY": "api_key",
+    }
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False

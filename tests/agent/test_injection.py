@@ -1,3 +1,4 @@
+# ruff: noqa: E501, RUF001  (the variants are real log lines, full-width punctuation included)
 """Prompt injection: untrusted text in logs, alert annotations, files and HTTP bodies, read by a
 scripted model that obeys it. Nothing runs, every proposal that echoes the text is marked, and
 the report lists the suspicious lines."""

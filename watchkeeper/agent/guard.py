@@ -18,9 +18,9 @@ from pydantic_ai.messages import (
     ToolCallPart,
 )
 from pydantic_ai.models import Model, ModelRequestParameters, StreamedResponse
-from pydantic_ai.tools import RunContext
 from pydantic_ai.models.wrapper import WrapperModel
 from pydantic_ai.settings import ModelSettings
+from pydantic_ai.tools import RunContext
 
 from watchkeeper.agent.salvage import tool_calls_in_text
 from watchkeeper.audit.model_log import ModelLog, ModelRequestRecord

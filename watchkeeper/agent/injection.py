@@ -24,7 +24,7 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
     (
         "fake system or assistant message",
         re.compile(
-            r"(^|[\s\"'>])(system|assistant|developer)\s*(message|prompt)?\s*[:：]|<\|?(im_start|im_end|system|"
+            r"(^|[\s\"'>])(system|assistant|developer)\s*(message|prompt)?\s*[:\uff1a]|<\|?(im_start|im_end|system|"
             r"assistant)\|?>|\[/?INST\]|<</?SYS>>|\bBEGIN (SYSTEM|ADMIN)\b|\bnew instructions?\b|系统(提示|消息|指令)",
             re.I,
         ),

@@ -4,6 +4,7 @@ a call is validated against the skill's schema and becomes a proposed action, ne
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 from collections.abc import Callable
@@ -102,7 +103,7 @@ def _propose(state: LoopState, skill: Skill) -> Callable[..., str]:
 
 
 def proposal_schema(skill: Skill) -> dict[str, Any]:
-    schema = json.loads(json.dumps(params_schema(skill)))
+    schema: dict[str, Any] = copy.deepcopy(params_schema(skill))
     schema.setdefault("properties", {})["reason"] = {
         "type": "string",
         "description": "Why this action fixes the root cause, citing the evidence.",
