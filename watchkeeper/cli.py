@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from watchkeeper import __version__
+from watchkeeper.audit.model_log import ModelLog
 from watchkeeper.config import Settings, default_config_path, load_settings
 from watchkeeper.errors import ConfigError, StoreError, WatchkeeperError
 from watchkeeper.policy.approvals import Approval, grant_at_terminal
@@ -157,9 +158,13 @@ def investigate(
     ] = None,
     as_json: JsonFlag = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the report as Markdown.")] = False,
-    no_llm: Annotated[
-        bool, typer.Option("--no-llm", help="Deterministic triage (the only mode until an LLM is set up).")
-    ] = False,
+    llm: Annotated[
+        bool | None,
+        typer.Option(
+            "--llm/--no-llm",
+            help="Refine the triage with the configured model (default when one is configured) or force triage only.",
+        ),
+    ] = None,
     notify: Annotated[
         list[str] | None, typer.Option("--notify", help="Deliver the report here too (repeatable; see README).")
     ] = None,
@@ -175,17 +180,26 @@ def investigate(
     if not (question or alert or replay_id):
         fail("give a question, --alert FILE or --replay ID")
     rt = runtime()
+    use_llm = rt.settings.llm.resolved is not None if llm is None else llm
+    if use_llm and not replay_id and rt.settings.llm.resolved is None:
+        fail("--llm needs a model: set llm.base_url and llm.model (or llm.preset), or WK_LLM_BASE_URL and WK_LLM_MODEL")
     reports: list[Report] = []
     if replay_id:
         reports.append(replay(rt.settings, replay_id))
     else:
         symptoms = from_alert_payload(_read_alert(alert)) if alert else [Symptom()]
-        live = sys.stderr.isatty() and not as_json
+        # With a model every request and tool call shows on stderr; stdout keeps only the report.
+        live = use_llm or (sys.stderr.isatty() and not as_json)
         for symptom in symptoms:
             if question:
                 symptom.question = question
             progress = (lambda msg: err.print(f"[dim]… {msg}[/dim]", highlight=False)) if live else None
-            reports.append(run_triage(rt.invoker, symptom, progress))
+            if use_llm:
+                from watchkeeper.agent.investigator import investigate as run_agent
+
+                reports.append(run_agent(rt.invoker, symptom, show=progress))
+            else:
+                reports.append(run_triage(rt.invoker, symptom, progress))
     targets = [*rt.settings.notify.urls, *(notify or [])]
     if targets:
         from watchkeeper.notify.deliver import deliver
@@ -210,6 +224,72 @@ def investigate(
             out.print(to_markdown(report), markup=False, highlight=False)
         else:
             print_report(out, report)
+
+
+@app.command()
+def chat() -> None:
+    """Talk to the configured model with the skills as tools; /run N runs proposal N after you confirm it."""
+    from watchkeeper.agent.chat import Chat
+
+    rt = runtime()
+    if rt.settings.llm.resolved is None:
+        fail("chat needs a model: set llm.base_url and llm.model (or llm.preset), or WK_LLM_BASE_URL and WK_LLM_MODEL")
+    session = Chat(rt.invoker, show=lambda msg: err.print(f"[dim]… {msg}[/dim]", highlight=False))
+    err.print(
+        f"watchkeeper chat with {session.model_name}, session {session.session_id}. "
+        "Commands: /proposals, /run N, /quit.",
+        highlight=False,
+    )
+    shown = 0
+    while True:
+        err.print("[bold]you>[/bold] ", end="")
+        line = sys.stdin.readline()
+        if not line or line.strip() in ("/quit", "/exit"):
+            break
+        text = line.strip()
+        if not text:
+            continue
+        if text == "/proposals" or text.startswith("/run"):
+            _chat_command(rt, session, text)
+            continue
+        out.print(session.ask(text), markup=False, highlight=False)
+        for n, action in enumerate(session.proposals[shown:], start=shown + 1):
+            warn = f"  [red]echoes untrusted text: {action.untrusted}[/red]" if action.untrusted else ""
+            err.print(f"proposal {n}: {action.title} ({action.risk_class}); /run {n} to run it{warn}", highlight=False)
+        shown = len(session.proposals)
+    session.close()
+    err.print(f"session {session.session_id}: wk audit --session {session.session_id}", highlight=False)
+
+
+def _chat_command(rt: Runtime, session: Any, text: str) -> None:
+    proposals = session.proposals
+    if text == "/proposals":
+        for n, a in enumerate(proposals, start=1):
+            err.print(f"{n}. {a.title} ({a.risk_class}) {a.reason}", highlight=False)
+        if not proposals:
+            err.print("no proposals yet", highlight=False)
+        return
+    arg = text.removeprefix("/run").strip()
+    if not arg.isdigit() or not 1 <= int(arg) <= len(proposals):
+        err.print(f"/run takes a proposal number from 1 to {len(proposals)}", highlight=False)
+        return
+    action = proposals[int(arg) - 1]
+    skill = rt.registry.get(action.skill)
+    if action.untrusted:
+        err.print(f"[red]warning:[/red] this proposal echoes untrusted text: {action.untrusted}", highlight=False)
+        err.print(f"type the skill name ({skill.key}) to go on: ", end="", highlight=False)
+        if sys.stdin.readline().strip() != skill.key:
+            err.print("not confirmed", highlight=False)
+            return
+    params = {**action.params, "edge": action.edge} if action.edge != "local" else dict(action.params)
+    params, approval = approve(rt, skill, params, yes=False)
+    if skill.risk is RiskClass.MUTATING and approval is None:
+        return
+    call = session.run(action, params, person(), approval)
+    message = f"{call.status.value} (audit #{call.audit_id})"
+    err.print(f"{action.skill}: {message}{': ' + call.error if call.error else ''}", highlight=False)
+    if call.ok:
+        out.print_json(data=call.result)
 
 
 # -- wk kb -------------------------------------------------------------------------------------
@@ -540,8 +620,14 @@ def audit(
         return
     rt = runtime()
     rows = rt.ledger.rows(tool=tool, since=parse_since(since) if since else None, session_id=session, limit=limit)
+    requests = ModelLog(rt.engine).rows(session_id=session, limit=limit) if session else []
     if as_json:
-        emit_json(rows)
+        # A session is a whole investigation: its tool calls and model requests, in time order.
+        if session:
+            merged = [{"kind": "tool_call", **r} for r in rows] + [{"kind": "model_request", **r} for r in requests]
+            emit_json(sorted(merged, key=lambda r: str(r["started_at"])))
+        else:
+            emit_json(rows)
         return
     table = Table("id", "started", "tool", "status", "caller", "approved by", "ms", "error")
     for r in rows:
@@ -558,6 +644,21 @@ def audit(
             error,
         )
     out.print(table)
+    if requests:
+        models = Table("started", "model", "role", "status", "tokens in", "tokens out", "tool calls", "ms", "error")
+        for r in requests:
+            models.add_row(
+                r["started_at"][:19],
+                r["model"],
+                r["role"],
+                r["status"],
+                str(r["input_tokens"]),
+                str(r["output_tokens"]),
+                str(r["tool_calls"]),
+                f"{r['latency_ms']:.0f}",
+                (r["error"] or "")[:60],
+            )
+        out.print(models)
 
 
 @audit_app.command("verify")
