@@ -89,16 +89,26 @@ def print_report(console: Console, report: Report) -> None:
             console.print(f"  evidence: {line}", highlight=False, markup=False)
         console.print(f"  why: {report.hypotheses[0].explanation}", highlight=False, markup=False)
     if report.actions:
-        table = Table("action", "skill", "params", "class", title="recommended actions", title_justify="left")
+        table = Table("action", "skill", "params", "class", "by", title="recommended actions", title_justify="left")
         for a in report.actions[:6]:
-            table.add_row(a.title, a.skill or "manual", str(a.params or ""), a.risk_class)
+            by = f"{a.proposed_by} [red](echoes untrusted text)[/red]" if a.untrusted else a.proposed_by
+            table.add_row(a.title, a.skill or "manual", str(a.params or ""), a.risk_class, by)
         console.print(table)
     for ref in report.references:
         console.print(f"[dim]see:[/dim] {ref.title} ({ref.id})", highlight=False)
     for f in report.findings[:10]:
         console.print(f"[{STYLE.get(f.severity, 'white')}]{f.severity.upper():4}[/] {f.message}", highlight=False)
+    for sus in report.suspicious[:8]:
+        console.print(f"[red]suspicious[/red] {sus.source}: {sus.why}: {sus.line[:160]}", highlight=False, markup=False)
     for note in report.notes:
         console.print(f"[dim]note: {note}[/dim]", highlight=False)
+    if report.usage:
+        u = report.usage
+        console.print(
+            f"[dim]model {u.model}: {u.requests} requests, {u.input_tokens} tokens in, {u.output_tokens} out, "
+            f"{u.tool_calls} tool calls{' (partial)' if report.partial else ''}[/dim]",
+            highlight=False,
+        )
     console.print(
         f"[dim]{len(report.calls)} skill calls, {report.duration_s:.1f}s, playbook {report.playbook}; "
         f"replay with: wk investigate --replay {report.id}[/dim]",

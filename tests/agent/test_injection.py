@@ -170,3 +170,16 @@ def test_a_proposal_backed_by_evidence_alone_is_not_marked(rt: Runtime, log_dir:
     out = investigate(rt.invoker, base.symptom, model=script.model(), base=base)
     assert not out.suspicious
     assert out.actions[0].skill == "restart_service" and out.actions[0].untrusted is None
+
+
+def test_reports_and_notifications_show_the_marks(rt: Runtime, log_dir: Path) -> None:
+    from watchkeeper.notify.markdown import to_markdown
+
+    v = VARIANTS[0]
+    (log_dir / "app.log").write_text(v.line + "\n")
+    script = obedient(v, calls(call("tail_file", path=str(log_dir / "app.log"))))
+    base = base_report()
+    out = investigate(rt.invoker, base.symptom, model=script.model(), base=base)
+    text = to_markdown(out)
+    assert "Suspicious lines" in text and "echoes suspicious untrusted text" in text
+    assert "model scripted" in text

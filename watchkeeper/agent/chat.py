@@ -45,7 +45,11 @@ class Chat:
         )
         guarded = GuardedModel(raw, ModelLog(invoker.ledger.engine), self.session_id, "chat", show)
         self.agent = Agent(
-            guarded, instructions=chat_instructions(llm.language), tools=tools_for(self.state), retries=1
+            guarded,
+            instructions=chat_instructions(llm.language),
+            tools=tools_for(self.state),
+            retries=1,
+            model_settings={"temperature": llm.temperature},
         )
         self.limits = UsageLimits(request_limit=llm.max_requests, total_tokens_limit=llm.max_tokens)
         self.history: list[ModelMessage] = []

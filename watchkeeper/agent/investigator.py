@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -28,13 +29,14 @@ from watchkeeper.skills.invoke import Invoker
 log = logging.getLogger(__name__)
 
 
-def single_agent(state: LoopState, model: GuardedModel, language: str) -> Agent[None, Diagnosis]:
+def single_agent(state: LoopState, model: GuardedModel, language: str, temperature: float) -> Agent[None, Diagnosis]:
     return Agent(
         model,
         instructions=instructions(language),
         output_type=ToolOutput(Diagnosis, name="submit_report"),
         tools=tools_for(state),
         retries=1,
+        model_settings={"temperature": temperature},
     )
 
 
@@ -63,11 +65,12 @@ def investigate(
     guarded = GuardedModel(raw_model, ModelLog(invoker.ledger.engine), session_id, "investigator", show)
     use_roles = llm.multi_agent if multi_agent is None else multi_agent
     agent = (
-        coordinator(state, guarded, llm.language, instructions(llm.language))
+        coordinator(state, guarded, llm.language, instructions(llm.language), llm.temperature)
         if use_roles
-        else single_agent(state, guarded, llm.language)
+        else single_agent(state, guarded, llm.language, llm.temperature)
     )
     usage = RunUsage()
+    t0 = time.monotonic()
     notes: list[str] = []
     diagnosis: Diagnosis | None = None
     partial = False
@@ -92,7 +95,9 @@ def investigate(
         output_tokens=usage.output_tokens,
         tool_calls=usage.tool_calls,
     )
-    return merge(base, diagnosis, state, used, notes, partial)
+    report = merge(base, diagnosis, state, used, notes, partial)
+    report.duration_s = round(base.duration_s + time.monotonic() - t0, 2)
+    return report
 
 
 async def _run(

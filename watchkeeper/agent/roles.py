@@ -55,7 +55,7 @@ ROLES: dict[str, Role] = {
 }
 
 
-def specialist(state: LoopState, model: GuardedModel, name: str, language: str) -> Agent[None, str]:
+def specialist(state: LoopState, model: GuardedModel, name: str, language: str, temperature: float) -> Agent[None, str]:
     role = ROLES[name]
     return Agent(
         model.for_role(name),
@@ -66,16 +66,19 @@ def specialist(state: LoopState, model: GuardedModel, name: str, language: str) 
         ),
         tools=tools_for(state, set(role.skills)),
         retries=1,
+        model_settings={"temperature": temperature},
     )
 
 
-def coordinator(state: LoopState, model: GuardedModel, language: str, base_instructions: str) -> Agent[None, Diagnosis]:
+def coordinator(
+    state: LoopState, model: GuardedModel, language: str, base_instructions: str, temperature: float
+) -> Agent[None, Diagnosis]:
     """The coordinator: a delegation tool plus the proposal-only tools; specialists hold the reads."""
 
     async def delegate(ctx: RunContext[None], role: RoleName, question: str) -> str:
         """Ask a specialist (metrics, logs or knowledge) one focused question; returns its findings."""
         state.show(f"delegate to {role}: {question}")
-        agent = specialist(state, model, role, language)
+        agent = specialist(state, model, role, language, temperature)
         try:
             result = await agent.run(question, usage_limits=UsageLimits(request_limit=ROLES[role].max_requests))
         except AgentRunError as exc:
@@ -93,4 +96,5 @@ def coordinator(state: LoopState, model: GuardedModel, language: str, base_instr
         output_type=ToolOutput(Diagnosis, name="submit_report"),
         tools=tools,
         retries=1,
+        model_settings={"temperature": temperature},
     )

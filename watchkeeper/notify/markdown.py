@@ -37,7 +37,12 @@ def to_markdown(report: Report, max_findings: int = 8) -> str:
         lines += ["### Recommended actions", ""]
         for a in report.actions[:5]:
             how = f"`{a.skill}` {a.params}" if a.skill else "manual"
-            lines.append(f"- {a.title} — {how}, **{a.risk_class}**: {a.reason}")
+            warn = " ⚠️ _echoes suspicious untrusted text: check before approving_" if a.untrusted else ""
+            lines.append(f"- {a.title} — {how}, **{a.risk_class}**: {a.reason}{warn}")
+        lines.append("")
+    if report.suspicious:
+        lines += ["### Suspicious lines (read like instructions to the agent)", ""]
+        lines += [f"- {x.source}: `{x.line[:160]}` ({x.why})" for x in report.suspicious[:5]]
         lines.append("")
     if report.references:
         lines += ["### References", ""]
@@ -47,8 +52,9 @@ def to_markdown(report: Report, max_findings: int = 8) -> str:
         lines += ["### Findings", ""]
         lines += [f"- [{f.severity}] {f.message}" for f in report.findings[:max_findings]]
         lines.append("")
+    how = f"model {report.usage.model}" if report.mode == "llm" and report.usage else "deterministic triage"
     lines.append(
         f"_{len(report.calls)} skill calls in {report.duration_s:.1f}s · report {report.id} · "
-        f"{report.mode} triage (playbook {report.playbook})_"
+        f"{how} (playbook {report.playbook}){' · partial' if report.partial else ''}_"
     )
     return redact_text("\n".join(lines))
