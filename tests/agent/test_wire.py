@@ -51,7 +51,7 @@ def test_tool_calls_tool_results_and_usage_over_the_wire(tmp_path: Path, log_dir
         out = run(rt)
     assert out.mode == "llm" and out.summary == "upstream timeouts"
     first, second = fake.requests
-    assert first["model"] == "fake-model"
+    assert first["model"] == "fake-model" and first["temperature"] == 0.1
     offered = {t["function"]["name"] for t in first["tools"]}
     assert {s.key for s in rt.registry.all()} <= offered and "submit_report" in offered
     assert first["messages"][0]["role"] == "system" and "untrusted_data" in first["messages"][0]["content"]

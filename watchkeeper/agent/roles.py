@@ -83,7 +83,7 @@ def coordinator(
             result = await agent.run(question, usage_limits=UsageLimits(request_limit=ROLES[role].max_requests))
         except AgentRunError as exc:
             return f"the {role} specialist stopped: {exc}"
-        ctx.usage.incr(result.usage())
+        ctx.usage.incr(result.usage)
         return state.untrusted(f"role:{role}", result.output)
 
     proposal_keys = {s.key for s in state.invoker.registry.all() if s.risk is not RiskClass.SAFE}
