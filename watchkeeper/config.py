@@ -175,6 +175,11 @@ class LlmSettings(_Section):
     request_timeout_s: float = Field(120.0, gt=0, description="Time limit of one model request.")
     tool_result_bytes: int = Field(4000, ge=500, description="Largest tool result shown to the model.")
     temperature: float = Field(0.1, ge=0, le=2)
+    reply_tokens: int = Field(1024, ge=64, description="Largest reply one model request may generate.")
+    tools: list[str] = Field(
+        default_factory=list,
+        description="Skill keys offered to the model (default: every skill); a short list fits a small context.",
+    )
     multi_agent: bool = Field(
         False, description="Coordinator + specialist roles (off: not yet measured better with a real model)."
     )

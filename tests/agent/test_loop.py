@@ -241,3 +241,10 @@ def test_the_model_starts_informed_by_triage_and_knowledge(rt: Runtime) -> None:
     assert "Most likely disk full on /data" in first
     assert "Runbooks and past cases" in first  # starter runbooks matched through query_knowledge
     assert rt.ledger.rows(session_id=base.id, tool="query_knowledge")
+
+
+def test_llm_tools_limits_what_the_model_is_offered(tmp_path: Path, log_dir: Path) -> None:
+    rt = open_runtime(make_settings(tmp_path, log_dir, llm={"tools": ["host_status", "kill_process"]}))
+    script = Script([report()])
+    run(rt, script)
+    assert {t.name for t in script.infos[0].function_tools} == {"host_status", "kill_process"}

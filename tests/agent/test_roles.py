@@ -33,7 +33,7 @@ def test_coordinator_delegates_to_a_specialist_with_its_own_tools(rt: Runtime, l
             offered.setdefault("coordinator", names)
             if not returns:
                 return calls(call("delegate", role="logs", question="what does the app log say?"))
-            assert str(returns[0].content).startswith("<untrusted_data source=\"role:logs\"")
+            assert str(returns[0].content).startswith('<untrusted_data source="role:logs"')
             assert "pool exhausted" in str(returns[0].content)
             return report("connection pool exhausted", root_cause="too many DB connections", confidence=0.7)
         offered.setdefault("specialist", names)

@@ -14,7 +14,7 @@ from pydantic_ai.models import Model
 
 from watchkeeper.agent.guard import GuardedModel, Show
 from watchkeeper.agent.injection import trace
-from watchkeeper.agent.provider import build_model
+from watchkeeper.agent.provider import build_model, model_settings
 from watchkeeper.agent.tools import LoopState, tools_for
 from watchkeeper.audit.model_log import ModelLog
 from watchkeeper.evidence.report import Action
@@ -49,7 +49,7 @@ class Chat:
             instructions=chat_instructions(llm.language),
             tools=tools_for(self.state),
             retries=1,
-            model_settings={"temperature": llm.temperature},
+            model_settings=model_settings(llm),
         )
         self.limits = UsageLimits(request_limit=llm.max_requests, total_tokens_limit=llm.max_tokens)
         self.history: list[ModelMessage] = []

@@ -18,10 +18,11 @@ from pydantic_ai.usage import RunUsage
 from watchkeeper.agent.diagnosis import Diagnosis, merge
 from watchkeeper.agent.guard import GuardedModel, Show
 from watchkeeper.agent.prompt import briefing, instructions
-from watchkeeper.agent.provider import build_model
+from watchkeeper.agent.provider import build_model, model_settings
 from watchkeeper.agent.roles import coordinator
 from watchkeeper.agent.tools import LoopState, tools_for
 from watchkeeper.audit.model_log import ModelLog
+from watchkeeper.config import LlmSettings
 from watchkeeper.evidence import triage
 from watchkeeper.evidence.report import ModelUsage, Report, Symptom
 from watchkeeper.skills.invoke import Invoker
@@ -29,14 +30,14 @@ from watchkeeper.skills.invoke import Invoker
 log = logging.getLogger(__name__)
 
 
-def single_agent(state: LoopState, model: GuardedModel, language: str, temperature: float) -> Agent[None, Diagnosis]:
+def single_agent(state: LoopState, model: GuardedModel, llm: LlmSettings) -> Agent[None, Diagnosis]:
     return Agent(
         model,
-        instructions=instructions(language),
+        instructions=instructions(llm.language),
         output_type=ToolOutput(Diagnosis, name="submit_report"),
         tools=tools_for(state),
         retries=1,
-        model_settings={"temperature": temperature},
+        model_settings=model_settings(llm),
     )
 
 
@@ -64,11 +65,7 @@ def investigate(
     state = LoopState(invoker, session_id, raw_model.model_name, llm.tool_result_bytes, show)
     guarded = GuardedModel(raw_model, ModelLog(invoker.ledger.engine), session_id, "investigator", show)
     use_roles = llm.multi_agent if multi_agent is None else multi_agent
-    agent = (
-        coordinator(state, guarded, llm.language, instructions(llm.language), llm.temperature)
-        if use_roles
-        else single_agent(state, guarded, llm.language, llm.temperature)
-    )
+    agent = coordinator(state, guarded, llm) if use_roles else single_agent(state, guarded, llm)
     usage = RunUsage()
     t0 = time.monotonic()
     notes: list[str] = []

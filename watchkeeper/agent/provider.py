@@ -6,6 +6,7 @@ from openai import AsyncOpenAI
 from pydantic_ai.models import Model
 from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
+from pydantic_ai.settings import ModelSettings
 
 from watchkeeper.config import LlmSettings, resolve_secret
 from watchkeeper.errors import ConfigError
@@ -24,3 +25,8 @@ def build_model(llm: LlmSettings) -> Model:
     client = AsyncOpenAI(base_url=base_url, api_key=api_key, timeout=llm.request_timeout_s, max_retries=1)
     provider = OpenAICompatibleProvider(llm.preset or "openai-compatible", openai_client=client)
     return OpenAIChatModel(model_name, provider=provider)
+
+
+def model_settings(llm: LlmSettings) -> ModelSettings:
+    # A reply cap: small local models can generate until the context is full.
+    return {"temperature": llm.temperature, "max_tokens": llm.reply_tokens}

@@ -18,18 +18,29 @@ class TextToolCall:
     args: dict[str, Any]
 
 
+def _objects_in(text: str) -> list[Any]:
+    """Top-level JSON objects inside prose, e.g. a call followed by an explanation."""
+    decoder, found, at = json.JSONDecoder(), [], text.find("{")
+    while at != -1:
+        try:
+            obj, end = decoder.raw_decode(text, at)
+        except json.JSONDecodeError:
+            at = text.find("{", at + 1)
+            continue
+        found.append(obj)
+        at = text.find("{", end)
+    return found
+
+
 def _candidates(text: str) -> list[Any]:
     blocks = [m.group(1) for m in _TAGGED.finditer(text)] + [m.group(1) for m in _FENCED.finditer(text)]
-    stripped = text.strip()
-    if not blocks and stripped[:1] in "{[":
-        blocks.append(stripped)
     found = []
     for block in blocks:
         try:
             found.append(json.loads(block))
         except json.JSONDecodeError:
             continue
-    return found
+    return found or _objects_in(text)
 
 
 def _as_call(obj: Any) -> tuple[str, Any] | None:

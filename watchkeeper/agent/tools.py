@@ -122,6 +122,7 @@ def tool_for(state: LoopState, skill: Skill) -> Tool[Any]:
 
 
 def tools_for(state: LoopState, keys: set[str] | None = None) -> list[Tool[Any]]:
-    """Every registry skill (or those in `keys`) as a model tool."""
+    """Registry skills as model tools: those in `keys` (default all), within `llm.tools` when it is set."""
+    allowed = set(state.invoker.settings.llm.tools)
     skills = sorted(state.invoker.registry.all(), key=lambda s: s.key)
-    return [tool_for(state, s) for s in skills if keys is None or s.key in keys]
+    return [tool_for(state, s) for s in skills if (keys is None or s.key in keys) and (not allowed or s.key in allowed)]
