@@ -40,6 +40,7 @@ bench: install embeddings
 	$(BIN)/python -m bench.scenarios
 	$(BIN)/python -m bench.log_templates
 	$(BIN)/python -m bench.retrieval
+	$(BIN)/python -m bench.agent
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache

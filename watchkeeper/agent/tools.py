@@ -4,7 +4,6 @@ a call is validated against the skill's schema and becomes a proposed action, ne
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 from collections.abc import Callable
@@ -102,8 +101,23 @@ def _propose(state: LoopState, skill: Skill) -> Callable[..., str]:
     return propose
 
 
+def compact(schema: Any) -> Any:
+    """The schema without pydantic's generated titles: the model pays for every token of every tool,
+    on every request, and a title only repeats the property name."""
+    if isinstance(schema, dict):
+        return {k: compact(v) for k, v in schema.items() if not (k == "title" and isinstance(v, str))}
+    if isinstance(schema, list):
+        return [compact(v) for v in schema]
+    return schema
+
+
+def model_schema(skill: Skill) -> dict[str, Any]:
+    schema: dict[str, Any] = compact(params_schema(skill))
+    return schema
+
+
 def proposal_schema(skill: Skill) -> dict[str, Any]:
-    schema: dict[str, Any] = copy.deepcopy(params_schema(skill))
+    schema = model_schema(skill)
     schema.setdefault("properties", {})["reason"] = {
         "type": "string",
         "description": "Why this action fixes the root cause, citing the evidence.",
@@ -113,7 +127,7 @@ def proposal_schema(skill: Skill) -> dict[str, Any]:
 
 def tool_for(state: LoopState, skill: Skill) -> Tool[Any]:
     if skill.risk is RiskClass.SAFE:
-        return Tool.from_schema(_run_safe(state, skill), skill.key, tool_description(skill), params_schema(skill))
+        return Tool.from_schema(_run_safe(state, skill), skill.key, tool_description(skill), model_schema(skill))
     description = (
         f"PROPOSAL ONLY - calling this does not run anything; it records a proposed action for a person "
         f"to approve. {tool_description(skill)}"
