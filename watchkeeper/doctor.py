@@ -81,6 +81,13 @@ def run_doctor() -> list[Check]:
     method = kb.default_method()
     note = "" if kb.embedder else " (install the embedding model for hybrid: make embeddings)"
     checks.append(Check("knowledge", True, f"{len(kb.documents())} entries, {method} retrieval{note}"))
+    from watchkeeper.agent.provider import check_endpoint
+
+    try:
+        reachable, detail = check_endpoint(settings.llm)
+    except WatchkeeperError as exc:  # e.g. an api_key reference that cannot be resolved
+        reachable, detail = False, str(exc)
+    checks.append(Check("LLM", reachable, detail))
     journal = shutil.which("journalctl")
     checks.append(Check("journal", True, journal or "journalctl absent: read_journal will say so"))
     systemd = Path("/run/systemd/system").is_dir()
