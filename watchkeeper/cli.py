@@ -234,7 +234,10 @@ def chat() -> None:
     rt = runtime()
     if rt.settings.llm.resolved is None:
         fail("chat needs a model: set llm.base_url and llm.model (or llm.preset), or WK_LLM_BASE_URL and WK_LLM_MODEL")
-    session = Chat(rt.invoker, show=lambda msg: err.print(f"[dim]… {msg}[/dim]", highlight=False))
+    try:
+        session = Chat(rt.invoker, show=lambda msg: err.print(f"[dim]… {msg}[/dim]", highlight=False))
+    except ConfigError as exc:
+        fail(str(exc))
     err.print(
         f"watchkeeper chat with {session.model_name}, session {session.session_id}. "
         "Commands: /proposals, /run N, /quit.",

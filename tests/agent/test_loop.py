@@ -248,3 +248,12 @@ def test_llm_tools_limits_what_the_model_is_offered(tmp_path: Path, log_dir: Pat
     script = Script([report()])
     run(rt, script)
     assert {t.name for t in script.infos[0].function_tools} == {"host_status", "kill_process"}
+
+
+def test_an_unusable_model_config_gives_the_triage_report_with_the_reason(tmp_path: Path, log_dir: Path) -> None:
+    llm = {"base_url": "http://127.0.0.1:9/v1", "model": "m", "api_key": "env:WK_TEST_UNSET_KEY"}
+    rt = open_runtime(make_settings(tmp_path, log_dir, llm=llm))
+    base = base_report()
+    out = investigate(rt.invoker, base.symptom, base=base)
+    assert out.mode == "deterministic" and out.summary == base.summary
+    assert any("WK_TEST_UNSET_KEY" in n and "not usable" in n for n in out.notes)

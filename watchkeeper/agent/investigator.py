@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from typing import Any
 
 from pydantic_ai import Agent, ToolOutput, UsageLimits
@@ -23,6 +22,7 @@ from watchkeeper.agent.roles import coordinator
 from watchkeeper.agent.tools import LoopState, tools_for
 from watchkeeper.audit.model_log import ModelLog
 from watchkeeper.config import LlmSettings
+from watchkeeper.errors import ConfigError
 from watchkeeper.evidence import triage
 from watchkeeper.evidence.report import ModelUsage, Report, Symptom
 from watchkeeper.skills.invoke import Invoker
@@ -60,10 +60,14 @@ def investigate(
     llm = settings.llm
     show = show or (lambda _m: None)
     base = base or triage.investigate(invoker, symptom, show)
-    raw_model = model or build_model(llm)
-    session_id = base.id if base.id else f"inv-{uuid.uuid4().hex[:12]}"
-    state = LoopState(invoker, session_id, raw_model.model_name, llm.tool_result_bytes, show)
-    guarded = GuardedModel(raw_model, ModelLog(invoker.ledger.engine), session_id, "investigator", show)
+    try:
+        raw_model = model or build_model(llm)
+    except ConfigError as exc:  # e.g. an api_key reference to a variable that is not set
+        report = base.model_copy(deep=True)
+        report.notes.append(f"the model is not usable ({exc}); this is the deterministic triage report")
+        return report
+    state = LoopState(invoker, base.id, raw_model.model_name, llm.tool_result_bytes, show)
+    guarded = GuardedModel(raw_model, ModelLog(invoker.ledger.engine), base.id, "investigator", show)
     use_roles = llm.multi_agent if multi_agent is None else multi_agent
     agent = coordinator(state, guarded, llm) if use_roles else single_agent(state, guarded, llm)
     usage = RunUsage()

@@ -101,7 +101,8 @@ class ToolCache:
     def refresh(self, cfg: McpServerConfig, connections: Connections) -> None:
         entry = self.entries.get(cfg.name, {"tools": []})
         try:
-            tools = connections.fetch_tools(cfg, cfg.timeout_s or FETCH_TIMEOUT_S)
+            # Listing includes starting the server: the per-call limit (timeout_s) is not for that.
+            tools = connections.fetch_tools(cfg, FETCH_TIMEOUT_S)
             entry = {
                 "tools": [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools],
                 "error": None,
