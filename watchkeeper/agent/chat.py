@@ -55,8 +55,10 @@ class Chat:
         self.history: list[ModelMessage] = []
         # One event loop for the whole chat: the HTTP client's connections belong to it.
         self._loop = asyncio.Runner()
+        self._loop.run(self.agent.__aenter__())
 
     def close(self) -> None:
+        self._loop.run(self.agent.__aexit__(None, None, None))
         self._loop.close()
 
     def ask(self, text: str) -> str:

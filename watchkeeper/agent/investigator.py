@@ -105,6 +105,7 @@ async def _run(
     agent: Agent[None, Diagnosis], prompt: str, max_requests: int, max_tokens: int, wall_s: float, usage: RunUsage
 ) -> Diagnosis:
     limits = UsageLimits(request_limit=max_requests, total_tokens_limit=max_tokens)
-    result: Any = await asyncio.wait_for(agent.run(prompt, usage_limits=limits, usage=usage), wall_s)
+    async with agent:  # closes the model's HTTP client inside this event loop
+        result: Any = await asyncio.wait_for(agent.run(prompt, usage_limits=limits, usage=usage), wall_s)
     output: Diagnosis = result.output
     return output

@@ -6,7 +6,6 @@ import json
 import urllib.error
 import urllib.request
 
-from openai import AsyncOpenAI
 from pydantic_ai.models import Model
 from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
@@ -24,16 +23,16 @@ def build_model(llm: LlmSettings) -> Model:
             "no model configured: set llm.base_url and llm.model (or llm.preset), or WK_LLM_BASE_URL and WK_LLM_MODEL"
         )
     base_url, model_name = resolved
-    # Local servers take any key; the SDK insists on one.
+    # Local servers take any key; the SDK insists on one. The provider owns its HTTP client, so it
+    # renews it per event loop and closes it when the agent's context ends.
     api_key = resolve_secret(llm.api_key) if llm.api_key else "not-needed"
-    client = AsyncOpenAI(base_url=base_url, api_key=api_key, timeout=llm.request_timeout_s, max_retries=1)
-    provider = OpenAICompatibleProvider(llm.preset or "openai-compatible", openai_client=client)
+    provider = OpenAICompatibleProvider(llm.preset or "openai-compatible", base_url=base_url, api_key=api_key)
     return OpenAIChatModel(model_name, provider=provider)
 
 
 def model_settings(llm: LlmSettings) -> ModelSettings:
     # A reply cap: small local models can generate until the context is full.
-    return {"temperature": llm.temperature, "max_tokens": llm.reply_tokens}
+    return {"temperature": llm.temperature, "max_tokens": llm.reply_tokens, "timeout": llm.request_timeout_s}
 
 
 def check_endpoint(llm: LlmSettings, timeout_s: float = 5.0) -> tuple[bool, str]:
