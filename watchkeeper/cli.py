@@ -17,6 +17,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from watchkeeper import __version__
@@ -84,6 +85,11 @@ def person() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def live_line(message: str) -> None:
+    """A progress line on stderr; model and tool text in it is escaped, never read as markup."""
+    err.print(f"[dim]… {escape(message)}[/dim]", highlight=False)
 
 
 def cli_caller(session_id: str | None = None) -> Caller:
@@ -193,7 +199,7 @@ def investigate(
         for symptom in symptoms:
             if question:
                 symptom.question = question
-            progress = (lambda msg: err.print(f"[dim]… {msg}[/dim]", highlight=False)) if live else None
+            progress = live_line if live else None
             if use_llm:
                 from watchkeeper.agent.investigator import investigate as run_agent
 
@@ -235,7 +241,7 @@ def chat() -> None:
     if rt.settings.llm.resolved is None:
         fail("chat needs a model: set llm.base_url and llm.model (or llm.preset), or WK_LLM_BASE_URL and WK_LLM_MODEL")
     try:
-        session = Chat(rt.invoker, show=lambda msg: err.print(f"[dim]… {msg}[/dim]", highlight=False))
+        session = Chat(rt.invoker, show=live_line)
     except ConfigError as exc:
         fail(str(exc))
     err.print(
@@ -257,8 +263,9 @@ def chat() -> None:
             continue
         out.print(session.ask(text), markup=False, highlight=False)
         for n, action in enumerate(session.proposals[shown:], start=shown + 1):
-            warn = f"  [red]echoes untrusted text: {action.untrusted}[/red]" if action.untrusted else ""
-            err.print(f"proposal {n}: {action.title} ({action.risk_class}); /run {n} to run it{warn}", highlight=False)
+            warn = f"  [red]echoes untrusted text: {escape(action.untrusted)}[/red]" if action.untrusted else ""
+            title = escape(action.title)
+            err.print(f"proposal {n}: {title} ({action.risk_class}); /run {n} to run it{warn}", highlight=False)
         shown = len(session.proposals)
     session.close()
     err.print(f"session {session.session_id}: wk audit --session {session.session_id}", highlight=False)
@@ -268,7 +275,7 @@ def _chat_command(rt: Runtime, session: Any, text: str) -> None:
     proposals = session.proposals
     if text == "/proposals":
         for n, a in enumerate(proposals, start=1):
-            err.print(f"{n}. {a.title} ({a.risk_class}) {a.reason}", highlight=False)
+            err.print(f"{n}. {a.title} ({a.risk_class}) {a.reason}", highlight=False, markup=False)
         if not proposals:
             err.print("no proposals yet", highlight=False)
         return
@@ -279,7 +286,9 @@ def _chat_command(rt: Runtime, session: Any, text: str) -> None:
     action = proposals[int(arg) - 1]
     skill = rt.registry.get(action.skill)
     if action.untrusted:
-        err.print(f"[red]warning:[/red] this proposal echoes untrusted text: {action.untrusted}", highlight=False)
+        err.print(
+            f"[red]warning:[/red] this proposal echoes untrusted text: {escape(action.untrusted)}", highlight=False
+        )
         err.print(f"type the skill name ({skill.key}) to go on: ", end="", highlight=False)
         if sys.stdin.readline().strip() != skill.key:
             err.print("not confirmed", highlight=False)
@@ -290,7 +299,7 @@ def _chat_command(rt: Runtime, session: Any, text: str) -> None:
         return
     call = session.run(action, params, person(), approval)
     message = f"{call.status.value} (audit #{call.audit_id})"
-    err.print(f"{action.skill}: {message}{': ' + call.error if call.error else ''}", highlight=False)
+    err.print(f"{action.skill}: {message}{': ' + call.error if call.error else ''}", highlight=False, markup=False)
     if call.ok:
         out.print_json(data=call.result)
 

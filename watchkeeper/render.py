@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from watchkeeper.evidence.host_check import HostReport
@@ -77,13 +78,16 @@ def print_host_report(console: Console, report: HostReport) -> None:
 
 def print_report(console: Console, report: Report) -> None:
     s = report.symptom
-    console.print(f"[bold]{s.alertname or s.question or 'investigation'}[/bold]  ({report.id})", highlight=False)
-    console.print(report.summary, highlight=False)
+    # Model text, alert fields and log excerpts may hold brackets: escaped, never read as markup.
+    console.print(
+        f"[bold]{escape(s.alertname or s.question or 'investigation')}[/bold]  ({report.id})", highlight=False
+    )
+    console.print(report.summary, highlight=False, markup=False)
     if report.hypotheses:
         table = Table("#", "conf", "root cause", "culprit", title="hypotheses", title_justify="left")
         for i, h in enumerate(report.hypotheses, start=1):
             culprit = f"{h.culprit.kind} {h.culprit.name}" if h.culprit else "-"
-            table.add_row(str(i), f"{h.confidence:.2f}", h.title, culprit)
+            table.add_row(str(i), f"{h.confidence:.2f}", escape(h.title), escape(culprit))
         console.print(table)
         for line in report.hypotheses[0].evidence:
             console.print(f"  evidence: {line}", highlight=False, markup=False)
@@ -92,20 +96,22 @@ def print_report(console: Console, report: Report) -> None:
         table = Table("action", "skill", "params", "class", "by", title="recommended actions", title_justify="left")
         for a in report.actions[:6]:
             by = f"{a.proposed_by} [red](echoes untrusted text)[/red]" if a.untrusted else a.proposed_by
-            table.add_row(a.title, a.skill or "manual", str(a.params or ""), a.risk_class, by)
+            table.add_row(escape(a.title), a.skill or "manual", escape(str(a.params or "")), a.risk_class, by)
         console.print(table)
     for ref in report.references:
-        console.print(f"[dim]see:[/dim] {ref.title} ({ref.id})", highlight=False)
+        console.print(f"[dim]see:[/dim] {escape(ref.title)} ({ref.id})", highlight=False)
     for f in report.findings[:10]:
-        console.print(f"[{STYLE.get(f.severity, 'white')}]{f.severity.upper():4}[/] {f.message}", highlight=False)
+        console.print(
+            f"[{STYLE.get(f.severity, 'white')}]{f.severity.upper():4}[/] {escape(f.message)}", highlight=False
+        )
     for sus in report.suspicious[:8]:
-        console.print(f"[red]suspicious[/red] {sus.source}: {sus.why}: {sus.line[:160]}", highlight=False, markup=False)
+        console.print(f"[red]suspicious[/red] {escape(f'{sus.source}: {sus.why}: {sus.line[:160]}')}", highlight=False)
     for note in report.notes:
-        console.print(f"[dim]note: {note}[/dim]", highlight=False)
+        console.print(f"[dim]note: {escape(note)}[/dim]", highlight=False)
     if report.usage:
         u = report.usage
         console.print(
-            f"[dim]model {u.model}: {u.requests} requests, {u.input_tokens} tokens in, {u.output_tokens} out, "
+            f"[dim]model {escape(u.model)}: {u.requests} requests, {u.input_tokens} tokens in, {u.output_tokens} out, "
             f"{u.tool_calls} tool calls{' (partial)' if report.partial else ''}[/dim]",
             highlight=False,
         )

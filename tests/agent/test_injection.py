@@ -183,3 +183,26 @@ def test_reports_and_notifications_show_the_marks(rt: Runtime, log_dir: Path) ->
     text = to_markdown(out)
     assert "Suspicious lines" in text and "echoes suspicious untrusted text" in text
     assert "model scripted" in text
+    from rich.console import Console
+
+    from watchkeeper.render import print_report
+
+    console = Console(record=True, width=200)
+    print_report(console, out)
+    shown = console.export_text()
+    assert "echoes untrusted text" in shown and "suspicious tool:tail_file" in shown
+    assert "model scripted: 3 requests" in shown
+
+
+def test_brackets_in_model_text_are_printed_not_parsed_as_markup(rt: Runtime) -> None:
+    from rich.console import Console
+
+    from watchkeeper.render import print_report
+
+    script = Script([report("[/bold] closes nothing [red]", root_cause="[/] stray [link=x]", evidence=["[b]"])])
+    base = base_report("why [/i]?")
+    out = investigate(rt.invoker, base.symptom, model=script.model(), base=base)
+    console = Console(record=True, width=200)
+    print_report(console, out)  # rich raises MarkupError on a stray closing tag if it parses it
+    shown = console.export_text()
+    assert "[/bold] closes nothing [red]" in shown and "[/] stray [link=x]" in shown and "why [/i]?" in shown
