@@ -34,9 +34,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 @contextlib.contextmanager
-def http_server(cert: tuple[Path, Path] | None = None) -> Iterator[str]:
-    """A real HTTP server on 127.0.0.1 (HTTPS with `cert`); yields its base URL."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+def serve(handler: type[http.server.BaseHTTPRequestHandler], cert: tuple[Path, Path] | None = None) -> Iterator[str]:
+    """A real HTTP server on 127.0.0.1 with `handler` (HTTPS with `cert`); yields its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     scheme = "http"
     if cert is not None:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -50,6 +50,11 @@ def http_server(cert: tuple[Path, Path] | None = None) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def http_server(cert: tuple[Path, Path] | None = None) -> contextlib.AbstractContextManager[str]:
+    """The standard test server: 200 JSON, and 503 under /down."""
+    return serve(_Handler, cert)
 
 
 def free_port() -> int:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from tests.helpers import serve
 
 
 @dataclass
@@ -147,11 +148,6 @@ def _handler(fake: FakeOpenAI) -> type[http.server.BaseHTTPRequestHandler]:
 @contextlib.contextmanager
 def fake_openai(replies: list[Reply], repeat_last: bool = False) -> Iterator[FakeOpenAI]:
     fake = FakeOpenAI(replies, repeat_last=repeat_last)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/v1"
-    try:
+    with serve(_handler(fake)) as url:
+        fake.url = f"{url}/v1"
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()

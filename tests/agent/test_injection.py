@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import http.server
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from pydantic_ai.models.function import AgentInfo
 
 from tests.agent.scripted import Script, call, calls, report, tool_returns
 from tests.agent.test_loop import base_report
+from tests.helpers import serve
 from watchkeeper.agent.injection import scan
 from watchkeeper.agent.investigator import investigate
 from watchkeeper.runtime import Runtime
@@ -64,8 +63,7 @@ def test_there_are_at_least_twenty_variants_over_every_channel() -> None:
     assert {v.channel for v in VARIANTS} == {"log", "file", "http", "alert"}
 
 
-@contextlib.contextmanager
-def serving(body: str) -> Iterator[str]:
+def serving(body: str) -> contextlib.AbstractContextManager[str]:
     payload = body.encode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -79,13 +77,7 @@ def serving(body: str) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/health"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return serve(Handler)
 
 
 def obedient(v: Variant, read: Any) -> Script:
@@ -111,7 +103,7 @@ def test_an_obeyed_injection_runs_nothing_and_its_proposal_is_marked(rt: Runtime
             path.write_text(f"listen = 8080\n{v.line}\nworkers = 4\n")
             read = calls(call("grep_file", path=str(path), pattern="."))
         elif v.channel == "http":
-            url = stack.enter_context(serving(v.line))
+            url = stack.enter_context(serving(v.line)) + "/health"
             read = calls(call("probe_http", url=url))
         else:
             base.symptom.alertname = "DiskFull"
