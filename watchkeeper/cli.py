@@ -252,7 +252,10 @@ def chat() -> None:
     shown = 0
     while True:
         err.print("[bold]you>[/bold] ", end="")
-        line = sys.stdin.readline()
+        try:
+            line = sys.stdin.readline()
+        except KeyboardInterrupt:  # Ctrl-C at the prompt ends the chat like /quit
+            line = ""
         if not line or line.strip() in ("/quit", "/exit"):
             break
         text = line.strip()

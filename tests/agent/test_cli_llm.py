@@ -161,3 +161,23 @@ def test_chat_declined_proposal_runs_nothing(wk: Wk) -> None:
         victim.kill()
         victim.wait()
     assert not wk.json("audit", "--tool", "kill_process")
+
+
+def test_ctrl_c_at_the_prompt_ends_the_chat_cleanly(wk: Wk) -> None:
+    import signal
+
+    with fake_openai([]) as fake:
+        env = with_model(wk, fake).env
+        proc = subprocess.Popen(
+            [WK, "chat"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        assert proc.stderr is not None
+        shown = b""
+        deadline = time.monotonic() + 30
+        while b"you>" not in shown and time.monotonic() < deadline:
+            if select.select([proc.stderr], [], [], 0.5)[0]:
+                shown += os.read(proc.stderr.fileno(), 65536)
+        proc.send_signal(signal.SIGINT)
+        _out, rest = proc.communicate(timeout=30)
+    assert proc.returncode == 0, rest.decode()
+    assert b"wk audit --session chat-" in rest and b"Traceback" not in rest
