@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (Chinese questions carry full-width punctuation)
 """Alert payloads, targets, and playbook choice (including an operator's own playbook)."""
 
 from __future__ import annotations
@@ -56,6 +57,24 @@ def test_targets_from_labels_and_words() -> None:
 )
 def test_choice(symptom: Symptom, book: str) -> None:
     assert choose(BOOKS, symptom).name == book
+
+
+@pytest.mark.parametrize(
+    ("question", "book"),
+    [
+        ("磁盘满了吗？", "disk"),
+        ("服务器CPU使用率高，负载很大", "cpu"),
+        ("java 进程内存泄漏", "memory"),
+        ("订单服务挂了，端口连不上", "service_down"),
+        ("接口很慢，经常超时", "latency"),
+        ("网关一直报错 502", "http_errors"),
+        ("证书快过期了", "tls"),
+        ("the cpu is pegged", "cpu"),
+        ("cpus", "generic"),  # ASCII words still need their boundaries
+    ],
+)
+def test_chinese_questions_choose_the_right_playbook(question: str, book: str) -> None:
+    assert choose(BOOKS, Symptom(question=question)).name == book
 
 
 def test_operators_add_and_replace_playbooks(tmp_path: Path) -> None:

@@ -46,7 +46,10 @@ class Playbook(BaseModel):
         score = 0
         if symptom.alertname and any(re.search(p, symptom.alertname) for p in self.match.alertnames):
             score += 3
-        score += sum(1 for w in self.match.words if re.search(rf"(?<!\w){re.escape(w.lower())}(?!\w)", text))
+        # ASCII boundaries only: Chinese has no spaces, so "CPU使用率" holds "cpu" and "磁盘满了" holds "磁盘".
+        score += sum(
+            1 for w in self.match.words if re.search(rf"(?<![a-z0-9_]){re.escape(w.lower())}(?![a-z0-9_])", text)
+        )
         score += sum(2 for label in self.match.labels if label in symptom.labels)
         return score
 
