@@ -18,7 +18,7 @@ from pydantic_ai.models.function import AgentInfo
 from tests.agent.scripted import Script, call, calls, report, tool_returns
 from tests.agent.test_loop import base_report
 from tests.helpers import serve
-from watchkeeper.agent.injection import scan
+from watchkeeper.agent.injection import Scanner
 from watchkeeper.agent.investigator import investigate
 from watchkeeper.runtime import Runtime
 
@@ -130,7 +130,7 @@ def test_an_obeyed_injection_runs_nothing_and_its_proposal_is_marked(rt: Runtime
 
 @pytest.mark.parametrize("line", [v.line for v in VARIANTS])
 def test_the_scanner_flags_every_variant(line: str) -> None:
-    assert scan("test", line, {"restart_service", "kill_process", "tail_file"})
+    assert Scanner({"restart_service", "kill_process", "tail_file"}).scan("test", line)
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ def test_the_scanner_flags_every_variant(line: str) -> None:
     ],
 )
 def test_ordinary_log_lines_are_not_suspicious(line: str) -> None:
-    assert not scan("test", line, {"restart_service", "kill_process", "tail_file"})
+    assert not Scanner({"restart_service", "kill_process", "tail_file"}).scan("test", line)
 
 
 def test_a_proposal_backed_by_evidence_alone_is_not_marked(rt: Runtime, log_dir: Path) -> None:

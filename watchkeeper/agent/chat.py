@@ -13,7 +13,6 @@ from pydantic_ai.messages import ModelMessage
 from pydantic_ai.models import Model
 
 from watchkeeper.agent.guard import GuardedModel, Show
-from watchkeeper.agent.injection import trace
 from watchkeeper.agent.provider import build_model, model_settings
 from watchkeeper.agent.tools import LoopState, tools_for
 from watchkeeper.audit.model_log import ModelLog
@@ -73,7 +72,7 @@ class Chat:
     @property
     def proposals(self) -> list[Action]:
         """What the model proposed so far, each marked when it echoes suspicious untrusted text."""
-        return [a.model_copy(update={"untrusted": trace(a, self.state.suspicious)}) for a in self.state.proposals]
+        return self.state.traced_proposals()
 
     def run(self, action: Action, params: dict[str, object], person: str, approval: Approval | None) -> Invocation:
         """Run a proposal a person confirmed, as that person, recording that the model proposed it."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from watchkeeper.agent.injection import trace
 from watchkeeper.agent.tools import LoopState
 from watchkeeper.evidence.report import Action, Hypothesis, ModelUsage, Report
 
@@ -27,7 +26,7 @@ def merge(
 ) -> Report:
     """The triage report refined by the model: its diagnosis first, its proposals marked when they
     echo suspicious untrusted content, every call and model request accounted for."""
-    proposals = [a.model_copy(update={"untrusted": trace(a, state.suspicious)}) for a in state.proposals]
+    proposals = state.traced_proposals()
     # Proposals that echo injected text go last, so the first fix a person reads is never one.
     proposals.sort(key=lambda a: a.untrusted is not None)
     report = base.model_copy(deep=True)

@@ -62,22 +62,28 @@ _RULES: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
-def scan(source: str, text: str, skill_keys: set[str]) -> list[Suspicious]:
-    """Lines of `text` that read like instructions to the agent, or name one of its tools as a call."""
-    found: list[Suspicious] = []
-    keys = "|".join(sorted(map(re.escape, skill_keys))) or "(?!)"
-    # Quoted or called like code; not `backticked`, which is how runbooks mention tools.
-    named_tool = re.compile(rf"[\"']\s*({keys})\s*[\"']|\b({keys})\s*\(", re.I)
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line:
-            continue
-        why = next((name for name, rule in _RULES if rule.search(line)), None)
-        if why is None and named_tool.search(line):
-            why = "names an agent tool as a call"
-        if why:
-            found.append(Suspicious(source=source, line=line[:300], why=why))
-    return found
+class Scanner:
+    """The rules plus one pattern for the agent's own tool names, compiled once per conversation:
+    it runs on every line of every tool result."""
+
+    def __init__(self, skill_keys: set[str]) -> None:
+        keys = "|".join(sorted(map(re.escape, skill_keys))) or "(?!)"
+        # Quoted or called like code; not `backticked`, which is how runbooks mention tools.
+        self._named_tool = re.compile(rf"[\"']\s*({keys})\s*[\"']|\b({keys})\s*\(", re.I)
+
+    def scan(self, source: str, text: str) -> list[Suspicious]:
+        """Lines of `text` that read like instructions to the agent, or name one of its tools as a call."""
+        found: list[Suspicious] = []
+        for raw in text.splitlines():
+            line = raw.strip()
+            if not line:
+                continue
+            why = next((name for name, rule in _RULES if rule.search(line)), None)
+            if why is None and self._named_tool.search(line):
+                why = "names an agent tool as a call"
+            if why:
+                found.append(Suspicious(source=source, line=line[:300], why=why))
+        return found
 
 
 def strings(value: Any) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic_ai import ModelRetry, Tool
 from pydantic_ai.framing import register_tag, wrap
 
-from watchkeeper.agent.injection import scan, strings
+from watchkeeper.agent.injection import Scanner, strings, trace
 from watchkeeper.agent.shrink import shrink
 from watchkeeper.errors import InvalidParams
 from watchkeeper.evidence.report import Action, CallRecord, Suspicious
@@ -39,19 +39,24 @@ class LoopState:
     proposals: list[Action] = field(default_factory=list)
     suspicious: list[Suspicious] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _scanner: Scanner = field(init=False)
 
-    @property
-    def skill_keys(self) -> set[str]:
-        return {s.key for s in self.invoker.registry.all()}
+    def __post_init__(self) -> None:
+        self._scanner = Scanner({s.key for s in self.invoker.registry.all()})
 
     def untrusted(self, source: str, text: str, raw: Any = None, **attrs: str) -> str:
         """`text` framed as data for the model; the suspicious lines of `raw` (the value `text` shows,
         default `text` itself) noted for the report."""
-        keys = self.skill_keys
-        found = [s for part in strings(raw if raw is not None else text) for s in scan(source, part, keys)]
+        found = [s for part in strings(raw if raw is not None else text) for s in self._scanner.scan(source, part)]
         with self._lock:
-            self.suspicious += [s for s in found if s not in self.suspicious]
+            for s in found:
+                if s not in self.suspicious:
+                    self.suspicious.append(s)
         return wrap(UNTRUSTED, text, source=source, **attrs)
+
+    def traced_proposals(self) -> list[Action]:
+        """The model's proposals, each marked with the suspicious line it echoes, if any."""
+        return [a.model_copy(update={"untrusted": trace(a, self.suspicious)}) for a in self.proposals]
 
 
 def _run_safe(state: LoopState, skill: Skill) -> Callable[..., str]:
