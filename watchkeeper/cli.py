@@ -13,7 +13,7 @@ import re
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -31,6 +31,9 @@ from watchkeeper.runtime import Runtime, open_runtime
 from watchkeeper.skills import derive
 from watchkeeper.skills.base import Skill
 from watchkeeper.skills.invoke import Invocation, Status
+
+if TYPE_CHECKING:  # the agent (and pydantic-ai) load only for the commands that use them
+    from watchkeeper.agent.chat import Chat
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="watchkeeper: an AIOps agent for the night shift.")
 skills_app = typer.Typer(no_args_is_help=True, help="List, inspect and run skills.")
@@ -85,6 +88,13 @@ def person() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def need_model(rt: Runtime, what: str) -> None:
+    if rt.settings.llm.resolved is None:
+        fail(
+            f"{what} needs a model: set llm.base_url and llm.model (or llm.preset), or WK_LLM_BASE_URL and WK_LLM_MODEL"
+        )
 
 
 def live_line(message: str) -> None:
@@ -187,8 +197,8 @@ def investigate(
         fail("give a question, --alert FILE or --replay ID")
     rt = runtime()
     use_llm = rt.settings.llm.resolved is not None if llm is None else llm
-    if use_llm and not replay_id and rt.settings.llm.resolved is None:
-        fail("--llm needs a model: set llm.base_url and llm.model (or llm.preset), or WK_LLM_BASE_URL and WK_LLM_MODEL")
+    if use_llm and not replay_id:
+        need_model(rt, "--llm")
     reports: list[Report] = []
     if replay_id:
         reports.append(replay(rt.settings, replay_id))
@@ -238,8 +248,7 @@ def chat() -> None:
     from watchkeeper.agent.chat import Chat
 
     rt = runtime()
-    if rt.settings.llm.resolved is None:
-        fail("chat needs a model: set llm.base_url and llm.model (or llm.preset), or WK_LLM_BASE_URL and WK_LLM_MODEL")
+    need_model(rt, "chat")
     try:
         session = Chat(rt.invoker, show=live_line)
     except ConfigError as exc:
@@ -274,7 +283,7 @@ def chat() -> None:
     err.print(f"session {session.session_id}: wk audit --session {session.session_id}", highlight=False)
 
 
-def _chat_command(rt: Runtime, session: Any, text: str) -> None:
+def _chat_command(rt: Runtime, session: Chat, text: str) -> None:
     proposals = session.proposals
     if text == "/proposals":
         for n, a in enumerate(proposals, start=1):
@@ -287,6 +296,7 @@ def _chat_command(rt: Runtime, session: Any, text: str) -> None:
         err.print(f"/run takes a proposal number from 1 to {len(proposals)}", highlight=False)
         return
     action = proposals[int(arg) - 1]
+    assert action.skill is not None  # proposals always name the skill they would run
     skill = rt.registry.get(action.skill)
     if action.untrusted:
         err.print(
