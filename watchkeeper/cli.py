@@ -23,7 +23,7 @@ from rich.table import Table
 from watchkeeper import __version__
 from watchkeeper.audit.model_log import ModelLog
 from watchkeeper.config import Settings, default_config_path, load_settings
-from watchkeeper.errors import ConfigError, StoreError, WatchkeeperError
+from watchkeeper.errors import ConfigError, WatchkeeperError
 from watchkeeper.policy.approvals import Approval, grant_at_terminal
 from watchkeeper.policy.risk import Caller, RiskClass, Role
 from watchkeeper.redact import redact
@@ -74,13 +74,21 @@ def emit_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-def runtime() -> Runtime:
+def runtime(need_store: bool = True) -> Runtime:
+    """The wired runtime; commands that only run skills go on without the store (reads still work)."""
     try:
-        return open_runtime()
+        rt = open_runtime()
     except ConfigError as exc:
         fail(str(exc), 2)
-    except StoreError as exc:
-        fail(str(exc), 1)
+    if rt.store_error:
+        if need_store:
+            fail(rt.store_error, 1)
+        err.print(
+            f"[yellow]warning:[/yellow] {escape(rt.store_error)}; audit rows wait until it is back, "
+            "and skills that change anything are refused",
+            highlight=False,
+        )
+    return rt
 
 
 def person() -> str:
@@ -131,7 +139,7 @@ def check(
 
     if fail_on not in (None, "warn", "crit"):
         fail("--fail-on takes warn or crit")
-    rt = runtime()
+    rt = runtime(need_store=False)
     if sys.stderr.isatty() and not as_json:
         with err.status("checking this host…"):
             report = run_check(rt.invoker, person())
@@ -195,7 +203,7 @@ def investigate(
 
     if not (question or alert or replay_id):
         fail("give a question, --alert FILE or --replay ID")
-    rt = runtime()
+    rt = runtime(need_store=False)
     use_llm = rt.settings.llm.resolved is not None if llm is None else llm
     if use_llm and not replay_id:
         need_model(rt, "--llm")
@@ -247,7 +255,7 @@ def chat() -> None:
     """Talk to the configured model with the skills as tools; /run N runs proposal N after you confirm it."""
     from watchkeeper.agent.chat import Chat
 
-    rt = runtime()
+    rt = runtime(need_store=False)
     need_model(rt, "chat")
     try:
         session = Chat(rt.invoker, show=live_line)
@@ -492,7 +500,7 @@ def scenario_run(
 @skills_app.command("list")
 def skills_list(as_json: JsonFlag = False) -> None:
     """Every registered skill: built-ins and skill packs."""
-    rt = runtime()
+    rt = runtime(need_store=False)
     skills = rt.registry.all()  # load problems were already logged as warnings on stderr
     if as_json:
         emit_json([derive.summary(s) for s in skills])
@@ -508,7 +516,7 @@ def skills_list(as_json: JsonFlag = False) -> None:
 @skills_app.command("show")
 def skills_show(key: str, as_json: JsonFlag = False) -> None:
     """One skill: its description, params and an example result."""
-    rt = runtime()
+    rt = runtime(need_store=False)
     try:
         skill = rt.registry.get(key)
     except WatchkeeperError as exc:
@@ -587,7 +595,8 @@ def report_invocation(call: Invocation, as_json: bool) -> NoReturn:
             err.print("[yellow]note:[/yellow] the result was cut at the output cap", highlight=False)
     if not call.ok:
         reason = call.error or call.status.value
-        err.print(f"[red]{call.status.value}:[/red] {reason}", highlight=False)
+        rule = f" ({call.rule})" if call.rule else ""
+        err.print(f"[red]{call.status.value}{rule}:[/red] {escape(reason)}", highlight=False)
     raise typer.Exit(EXIT_FOR_STATUS[call.status])
 
 
@@ -603,7 +612,7 @@ def skills_run(
     as_json: JsonFlag = False,
 ) -> None:
     """Run one skill through invoke: validated, gated, time-limited and audited."""
-    rt = runtime()
+    rt = runtime(need_store=False)
     skill = rt.registry.get(key) if key in rt.registry else None
     params = parse_params(skill, param or [], params_json)
     if edge:
@@ -697,11 +706,14 @@ def audit_verify(as_json: JsonFlag = False) -> None:
                 "ok": report.ok,
                 "rows_checked": report.rows_checked,
                 "problems": [{"row_id": i, "problem": p} for i, p in report.problems],
+                "notes": [{"row_id": i, "note": n} for i, n in report.notes],
             }
         )
-    elif report.ok:
-        out.print(f"ledger intact: {report.rows_checked} rows verified", highlight=False)
     else:
+        for row_id, note in report.notes:
+            err.print(f"[yellow]row {row_id}:[/yellow] {escape(note)}", highlight=False)
+        if report.ok:
+            out.print(f"ledger intact: {report.rows_checked} rows verified", highlight=False)
         for row_id, problem in report.problems:
             err.print(f"[red]row {row_id}:[/red] {problem}", highlight=False)
     raise typer.Exit(0 if report.ok else 1)
@@ -765,7 +777,7 @@ def mcp_serve(
     from watchkeeper.mcp.http import serve_http
     from watchkeeper.mcp.server import serve_stdio
 
-    rt = runtime()
+    rt = runtime(need_store=False)
     if http:
         bind, at = host or rt.settings.mcp.host, port or rt.settings.mcp.port
         err.print(f"watchkeeper MCP on http://{bind}:{at}/mcp", highlight=False)
@@ -787,7 +799,7 @@ def mcp_servers(
     """Configured external MCP servers: state, last fetch, and the skills imported from each."""
     from watchkeeper.mcp.imports import server_states
 
-    settings = runtime().settings
+    settings = runtime(need_store=False).settings
     states = server_states(settings, refresh=refresh)
     if as_json:
         emit_json(states)

@@ -8,12 +8,13 @@ from sqlalchemy import Engine
 
 from watchkeeper.audit.ledger import Ledger, load_or_create_key
 from watchkeeper.config import Settings, load_settings
+from watchkeeper.errors import StoreError
 from watchkeeper.knowledge import skill as knowledge_skill
 from watchkeeper.mcp.client import Connections
 from watchkeeper.mcp.imports import add_imported_tools
 from watchkeeper.skills.invoke import Invoker
 from watchkeeper.skills.registry import Registry
-from watchkeeper.store.db import open_engine
+from watchkeeper.store.db import make_engine, open_engine
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Runtime:
     ledger: Ledger
     registry: Registry
     invoker: Invoker
+    store_error: str | None = None  # the store could not be opened: rows wait, non-safe skills are refused
 
 
 def build_registry(settings: Settings, connections: Connections | None = None) -> Registry:
@@ -37,8 +39,14 @@ def build_registry(settings: Settings, connections: Connections | None = None) -
 def open_runtime(settings: Settings | None = None) -> Runtime:
     settings = settings or load_settings()
     settings.log_dir.mkdir(parents=True, exist_ok=True)
-    engine = open_engine(settings.db_url)
+    store_error = None
+    try:
+        engine = open_engine(settings.db_url)
+    except StoreError as exc:
+        # A full or broken disk must not stop the reads an SRE needs most: the ledger keeps its
+        # rows until the store is back, and fails closed for anything that would act.
+        engine, store_error = make_engine(settings.db_url), str(exc)
     key = load_or_create_key(settings.audit.key, settings.data_dir)
-    ledger = Ledger(engine, key, spool_path=settings.data_dir / "audit-spool.jsonl")
+    ledger = Ledger(engine, key, spool_dir=settings.data_dir)
     registry = build_registry(settings)
-    return Runtime(settings, engine, ledger, registry, Invoker(registry, ledger, settings))
+    return Runtime(settings, engine, ledger, registry, Invoker(registry, ledger, settings), store_error)

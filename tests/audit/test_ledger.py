@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from tests.helpers import LEDGER_COLUMNS, full_disk
-from watchkeeper.audit.ledger import CallRecord, Ledger
+from watchkeeper.audit.ledger import INTENT, CallRecord, Ledger
+from watchkeeper.errors import LedgerUnavailable
 from watchkeeper.store.db import make_engine, open_engine
 
 KEY = b"k" * 32
@@ -153,13 +154,13 @@ def test_full_disk_keeps_rows_and_writes_them_later(tmp_path: Path) -> None:
     assert ledger.append(big) is None
     assert ledger.append(record(2)) is None
     assert ledger.pending_count == 2
-    with pytest.raises(Exception, match="audit ledger cannot be written"):
-        ledger.ensure_writable()
+    with pytest.raises(LedgerUnavailable, match="audit ledger cannot be written"):
+        ledger.record_intent(record(9, status=INTENT))  # no spool: nothing durable can be written
+    assert ledger.pending_count == 2  # the refused intent left nothing behind
     limit["pages"] = 1_000_000
     engine.dispose()
-    ledger.ensure_writable()
-    assert ledger.pending_count == 0
     assert ledger.append(record(3)) == 4
+    assert ledger.pending_count == 0
     rows = ledger.rows()
     assert [r["args_json"] for r in rows] == ['{"n":0}', '{"n":1}', '{"n":2}', '{"n":3}']
     assert ledger.verify().ok
@@ -168,15 +169,52 @@ def test_full_disk_keeps_rows_and_writes_them_later(tmp_path: Path) -> None:
 def test_pending_rows_survive_the_process_through_the_spool(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'spool.db'}"
     engine = open_engine(url)
-    spool = tmp_path / "audit-spool.jsonl"
-    ledger = Ledger(engine, KEY, spool_path=spool)
+    ledger = Ledger(engine, KEY, spool_dir=tmp_path)
     limit = full_disk(engine)
     assert ledger.append(record(1, result={"blob": "y" * 300_000})) is None
-    ledger.spool_pending()  # what atexit does
-    assert spool.exists()
+    ledger.flush()  # what exit does: the store is still full, so the row goes to the spool
+    spool = tmp_path / "audit-spool.jsonl"
+    assert spool.stat().st_size > 0
     limit["pages"] = 1_000_000
-    again = Ledger(make_engine(url), KEY, spool_path=spool)
+    again = Ledger(make_engine(url), KEY, spool_dir=tmp_path)
     assert again.pending_count == 1
     assert again.append(record(2)) == 2
-    assert not spool.exists()
+    assert again.pending_count == 0 and spool.stat().st_size == 0
+    assert [r["args_json"] for r in again.rows()] == ['{"n":1}', '{"n":2}']
     assert again.verify().ok
+    assert ledger.pending_count == 0  # the first ledger does not write the same row again
+
+
+def test_rows_a_process_could_write_nowhere_become_one_gap_row(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'gap.db'}"
+    engine = open_engine(url)
+    ledger = Ledger(engine, KEY, spool_dir=tmp_path)
+    ledger.append(record(0))
+    limit = full_disk(engine)
+    for n in (1, 2):
+        assert ledger.append(record(n, tool_name=f"tool_{n}", result={"blob": "z" * 300_000})) is None
+    # A second ledger of the same data directory, alive at the same time, is not a dead process.
+    neighbour = Ledger(make_engine(url), KEY, spool_dir=tmp_path)
+    assert neighbour.rows()[-1]["status"] == "succeeded"
+    ledger._lost.close()  # type: ignore[union-attr]  # the process ends without a word: no flush, no spool
+    limit["pages"] = 1_000_000
+    later = Ledger(make_engine(url), KEY, spool_dir=tmp_path)
+    rows = later.rows()
+    assert [(r["tool_name"], r["status"]) for r in rows] == [("host_status", "succeeded"), ("ledger", "gap")]
+    assert '"lost_rows":2' in rows[1]["args_json"] and '"tools":["tool_1","tool_2"]' in rows[1]["args_json"]
+    report = later.verify()
+    assert report.ok and [n for _, n in report.notes] == [rows[1]["error"]]
+    assert Ledger(make_engine(url), KEY, spool_dir=tmp_path).total() == 2  # recorded once, not at every start
+
+
+def test_a_spooled_row_already_in_the_store_is_not_written_twice(tmp_path: Path) -> None:
+    from watchkeeper.audit.spool import Spool
+
+    engine = open_engine(f"sqlite:///{tmp_path / 'twice.db'}")
+    ledger = Ledger(engine, KEY, spool_dir=tmp_path)
+    rec = record(1)
+    ledger.append(rec)
+    # A process died after its commit and before it truncated the spool.
+    Spool(tmp_path / "audit-spool.jsonl").append([Ledger.to_row(rec)])
+    assert ledger.append(record(2)) == 2
+    assert [r["args_json"] for r in ledger.rows()] == ['{"n":1}', '{"n":2}']

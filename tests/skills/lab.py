@@ -190,6 +190,24 @@ def lab_wipe(params: TouchParams, ctx: SkillContext) -> dict[str, Any]:
     return {}
 
 
+@skill(
+    key="lab_die",
+    name="Die",
+    description="Ends the whole process mid-action, as a host that goes down during a fix.",
+    risk=RiskClass.MUTATING,
+    scope=Scope.HOST,
+    category="lab",
+    result_example={},
+)
+def lab_die(params: NoParams, ctx: SkillContext) -> dict[str, Any]:
+    os._exit(3)
+
+
+LAB_SKILLS = (
+    lab_echo, lab_host, lab_sleep, lab_spawn, lab_boom, lab_big, lab_leak, lab_busy, lab_touch, lab_wipe, lab_die,
+)  # fmt: skip
+
+
 def add_lab_skills(registry: Registry) -> None:
-    for fn in (lab_echo, lab_host, lab_sleep, lab_spawn, lab_boom, lab_big, lab_leak, lab_busy, lab_touch, lab_wipe):
+    for fn in LAB_SKILLS:
         registry.add(skill_from_function(fn, source="tests"))

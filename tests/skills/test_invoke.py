@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLI, call, make_settings
+from tests.conftest import CLI, SmallDisk, call, checkpoint_sqlite, make_settings
 from tests.helpers import full_disk, pid_alive, wait_for
 from tests.skills.lab import add_lab_skills
+from watchkeeper.config import Settings
 from watchkeeper.policy.approvals import grant_at_terminal
 from watchkeeper.policy.risk import Caller, Role
 from watchkeeper.runtime import Runtime, open_runtime
@@ -172,23 +173,88 @@ def test_preview_shows_the_exact_call(lab: Runtime, tmp_path: Path) -> None:
     assert shown is not None and shown.summary == f"create {tmp_path / 'x'}"
 
 
-def test_full_disk_mutating_fails_closed_while_safe_skills_run(lab: Runtime, tmp_path: Path) -> None:
+def test_a_full_store_takes_the_intent_through_the_spool_before_acting(lab: Runtime, tmp_path: Path) -> None:
     assert call(lab, "lab_echo", text="before").audit_id == 1
     limit = full_disk(lab.engine)
     big = call(lab, "lab_big", kib=60)
     assert big.ok and big.audit_id is None and lab.ledger.pending_count == 1
     target = tmp_path / "touched"
     approval = grant_at_terminal("lab_touch", {"path": str(target)}, "local", "alice")
-    refused = call(lab, "lab_touch", approval=approval, path=str(target))
-    assert refused.status is Status.REFUSED and refused.rule == "ledger_unavailable"
-    assert "fail closed" in (refused.error or "") and not target.exists()
+    touched = call(lab, "lab_touch", approval=approval, path=str(target))
+    assert touched.ok and target.exists()
+    spool = lab.settings.data_dir / "audit-spool.jsonl"
+    spooled = [json.loads(line) for line in spool.read_text().splitlines()]
+    # The row waiting in memory and the intent went to the spool, fsync'ed, before the skill ran.
+    assert [(r["tool_name"], r["status"]) for r in spooled] == [("lab_big", "succeeded"), ("lab_touch", "intent")]
+    assert spooled[1]["call_id"] == touched.call_id
     limit["pages"] = 1_000_000
     lab.engine.dispose()
+    assert call(lab, "lab_echo", text="after").audit_id == 5
+    rows = lab.ledger.rows()
+    assert [(r["tool_name"], r["status"]) for r in rows] == [
+        ("lab_echo", "succeeded"),
+        ("lab_big", "succeeded"),
+        ("lab_touch", "intent"),
+        ("lab_touch", "succeeded"),
+        ("lab_echo", "succeeded"),
+    ]
+    assert rows[2]["call_id"] == rows[3]["call_id"] == touched.call_id
+    assert lab.ledger.verify().ok and not lab.ledger.verify().notes
+
+
+def test_a_full_disk_refuses_mutating_skills_and_keeps_safe_rows(small_disk: SmallDisk, tmp_path: Path) -> None:
+    """A real full filesystem (ENOSPC) under the data directory: neither the store nor the spool can be written."""
+    lab = open_runtime(Settings(data_dir=small_disk.path / "data", policy={"read_allowlist": [str(tmp_path)]}))
+    add_lab_skills(lab.registry)
+    assert call(lab, "lab_echo", text="before").audit_id == 1
+    checkpoint_sqlite(small_disk.path / "data" / "watchkeeper.db")
+    small_disk.fill()
+    echo = call(lab, "lab_echo", text="while full")
+    assert echo.ok and echo.audit_id is None  # safe skills still run; the row waits in memory
+    target = tmp_path / "touched"
+    approval = grant_at_terminal("lab_touch", {"path": str(target)}, "local", "alice")
+    refused = call(lab, "lab_touch", approval=approval, path=str(target))
+    assert refused.status is Status.REFUSED and refused.rule == "ledger_unavailable"
+    assert "No space left on device" in (refused.error or "") and "fail closed" in (refused.error or "")
+    assert not target.exists()
+    small_disk.free()
     assert call(lab, "lab_echo", text="after").audit_id == 4
     rows = lab.ledger.rows()
-    assert [r["tool_name"] for r in rows] == ["lab_echo", "lab_big", "lab_touch", "lab_echo"]
-    assert [r["status"] for r in rows] == ["succeeded", "succeeded", "refused", "succeeded"]
+    assert [(r["tool_name"], r["status"]) for r in rows] == [
+        ("lab_echo", "succeeded"),
+        ("lab_echo", "succeeded"),
+        ("lab_touch", "refused"),
+        ("lab_echo", "succeeded"),
+    ]
     assert lab.ledger.verify().ok
+    lab.engine.dispose()
+
+
+def test_the_intent_is_committed_before_the_skill_acts(tmp_path: Path) -> None:
+    """A process that dies inside a mutating skill leaves its intent row: the record came first."""
+    script = f"""
+import os, sys
+sys.path.insert(0, {str(Path(__file__).parents[2])!r})
+from pathlib import Path
+from tests.skills.lab import add_lab_skills
+from watchkeeper.config import Settings
+from watchkeeper.config import Settings
+from watchkeeper.policy.approvals import grant_at_terminal
+from watchkeeper.policy.risk import Caller, Role
+from watchkeeper.runtime import open_runtime
+rt = open_runtime(Settings(data_dir=Path({str(tmp_path / "d")!r})))
+add_lab_skills(rt.registry)
+approval = grant_at_terminal("lab_die", {{}}, "local", "alice")
+rt.invoker.invoke("lab_die", {{}}, Caller(Role.CLI, user="alice"), approval)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3, done.stderr
+    rt = open_runtime(Settings(data_dir=tmp_path / "d"))
+    rows = rt.ledger.rows()
+    assert [(r["tool_name"], r["status"], r["approved_by"]) for r in rows] == [("lab_die", "intent", "alice")]
+    report = rt.ledger.verify()
+    assert report.ok and len(report.notes) == 1 and "no outcome row follows" in report.notes[0][1]
+    rt.engine.dispose()
 
 
 def test_a_stuck_skill_does_not_keep_the_process_alive(tmp_path: Path) -> None:

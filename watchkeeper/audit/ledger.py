@@ -5,8 +5,12 @@ person who can write the database cannot recompute the chain after editing a row
 assigned here, under the append lock, so they are contiguous and a gap means a deletion; the
 MAC'd `ledger_head` row catches deletions at the end.
 
-When the store cannot be written, rows are kept in memory (and spooled to a file at exit) and
-written, in order, once it is back. `ensure_writable` lets callers fail closed meanwhile.
+When the store cannot be written, rows go to a spool file (`spool.py`) or, when that cannot be
+written either, wait in memory, counted where a full disk cannot erase the count
+(`lost_rows.py`); they are written, in order, once the store is back, and rows a dead process
+could not save become one `gap` row. A mutating or dangerous call first records an `intent`
+row that must be durable — committed with a synced journal, or fsync'ed into the spool — or
+the call does not happen (`record_intent` raises `LedgerUnavailable`).
 """
 
 from __future__ import annotations
@@ -15,20 +19,22 @@ import atexit
 import contextlib
 import hashlib
 import hmac
-import json
 import os
 import secrets
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, Engine, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from watchkeeper.audit.lost_rows import LostRows
+from watchkeeper.audit.spool import Spool
 from watchkeeper.canonical import canonical_json
 from watchkeeper.errors import LedgerUnavailable
 from watchkeeper.redact import redact, redact_text
@@ -47,8 +53,10 @@ _MOVE_HEAD = (
     .where(HEAD.c.id == 1)
     .values(last_id=bindparam("new_id"), last_hash=bindparam("new_hash"), mac=bindparam("new_mac"))
 )
-_LATER_COLUMNS = frozenset({"proposed_by"})
-STATUSES = ("succeeded", "failed", "refused", "timed_out", "invalid")
+_LATER_COLUMNS = frozenset({"proposed_by", "call_id"})
+# Rows that are not the outcome of a call: the record made before acting, and rows lost on a full disk.
+INTENT, GAP = "intent", "gap"
+SPOOL_FILE, LOST_ROWS_FILE = "audit-spool.jsonl", "audit-lost-rows"
 
 
 def _utc(ts: datetime) -> datetime:
@@ -77,6 +85,7 @@ class CallRecord:
     caller_user_id: str | None = None
     approved_by: str | None = None
     proposed_by: str | None = None
+    call_id: str = field(default_factory=lambda: uuid.uuid4().hex)  # shared by a call's intent and outcome rows
 
     @property
     def duration_ms(self) -> float:
@@ -87,6 +96,8 @@ class CallRecord:
 class VerifyReport:
     rows_checked: int = 0
     problems: list[tuple[int, str]] = field(default_factory=list)
+    # Not tampering, but worth a person's eye: rows lost on a full disk, calls begun with no outcome row.
+    notes: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -129,17 +140,24 @@ def _content(row_id: int, rec: dict[str, Any]) -> str:
     )
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
+
+
 class Ledger:
-    def __init__(self, engine: Engine, key: bytes, spool_path: Path | None = None) -> None:
+    def __init__(self, engine: Engine, key: bytes, spool_dir: Path | None = None) -> None:
         self.engine = engine
         self._key = key
         self._lock = threading.Lock()
-        self._pending: list[dict[str, Any]] = []
-        self._spool = spool_path
-        self._spooled = False  # whether the spool file may hold rows
-        if spool_path is not None:
-            self._load_spool(spool_path)
-            atexit.register(self.spool_pending)
+        self._memory: list[dict[str, Any]] = []  # rows in neither the store nor the spool
+        self._sqlite = engine.dialect.name == "sqlite"
+        self._spool = Spool(spool_dir / SPOOL_FILE) if spool_dir is not None else None
+        self._lost = LostRows(spool_dir / LOST_ROWS_FILE) if spool_dir is not None else None
+        if self._lost is not None:
+            self._lost.claim()
+            self._record_gaps(self._lost)
+            atexit.register(self.flush)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -161,6 +179,7 @@ class Ledger:
             "caller_role": record.caller_role,
             "approved_by": record.approved_by,
             "proposed_by": record.proposed_by,
+            "call_id": record.call_id,
         }
 
     def _mac(self, data: str) -> str:
@@ -181,84 +200,135 @@ class Ledger:
         conn.execute(_MOVE_HEAD, {"new_id": last_id, "new_hash": last_hash, "new_mac": mac})
         return [r["id"] for r in chained]
 
+    def _commit(self, rows: list[dict[str, Any]], durable: bool) -> list[int]:
+        if not (durable and self._sqlite):
+            with self.engine.begin() as conn:
+                return self._write(conn, rows)
+        # SQLite runs with synchronous=NORMAL (durable across a crash of the process, not of the
+        # host); a record that must exist before acting is committed with the journal synced.
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA synchronous=FULL")
+            try:
+                ids = self._write(conn, rows)
+                conn.commit()
+                return ids
+            finally:
+                conn.rollback()
+                with contextlib.suppress(SQLAlchemyError):
+                    conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+                    conn.commit()
+
+    def _store(self, rows: list[dict[str, Any]], durable: bool = False) -> list[int]:
+        """Write spooled rows, rows held in memory, then `rows`, in that order, in one transaction."""
+        if self._spool is not None and self._spool.may_hold_rows():
+            with self._spool.locked():
+                ids = self._commit([*self._unwritten(self._spool.read()), *self._memory, *rows], durable)
+                self._spool.clear()
+        else:
+            ids = self._commit([*self._memory, *rows], durable)
+        if self._memory:
+            self._memory = []
+            self._count_memory()
+        return ids
+
+    def _unwritten(self, spooled: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Spooled rows minus any already in the store (a process that died between commit and truncate)."""
+        ids = [r["call_id"] for r in spooled if r.get("call_id")]
+        if not ids:
+            return spooled
+        query = select(CALLS.c.call_id, CALLS.c.status).where(CALLS.c.call_id.in_(ids))
+        with self.engine.connect() as conn:
+            done = {(c, st) for c, st in conn.execute(query)}
+        return [r for r in spooled if (r.get("call_id"), r["status"]) not in done]
+
+    def _count_memory(self) -> None:
+        if self._lost is not None:
+            self._lost.hold([(r["tool_name"], r["started_at"]) for r in self._memory])
+
     def append(self, record: CallRecord) -> int | None:
-        """Write one row and return its id; None when the store is down and the row is kept pending."""
+        """Write one row and return its id; None when the store is down and the row waits."""
         row = self.to_row(record)
         with self._lock:
-            batch = [*self._pending, row]
             try:
-                with self.engine.begin() as conn:
-                    ids = self._write(conn, batch)
+                return self._store([row])[-1]
             except (SQLAlchemyError, OSError):
-                self._pending = batch
+                self._memory.append(row)
+                self._count_memory()
                 return None
-            self._pending = []
-            self._clear_spool()
-            return ids[-1]
 
-    def ensure_writable(self) -> None:
-        """Raise LedgerUnavailable unless pending rows flush and a trial write succeeds."""
+    def record_intent(self, record: CallRecord) -> None:
+        """Durably record that a call is about to act, or raise LedgerUnavailable: nothing acts unrecorded."""
+        row = self.to_row(record)
         with self._lock:
             try:
-                if self._pending:
-                    with self.engine.begin() as conn:
-                        self._write(conn, self._pending)
-                    self._pending = []
-                    self._clear_spool()
-                with self.engine.connect() as conn:
-                    trial = conn.begin()
-                    # A trial insert, rolled back, proves there is room for one more row.
-                    conn.execute(
-                        text(
-                            "INSERT INTO tool_calls (id, tool_name, args_json, status, started_at, "
-                            "finished_at, duration_ms, caller_role, prev_hash, row_hash) VALUES "
-                            "(-1, 'trial', '{}', 'trial', :ts, :ts, 0, 'trial', '', '')"
-                        ),
-                        {"ts": datetime.now(UTC)},
-                    )
-                    trial.rollback()
+                self._store([row], durable=True)
+                return
             except (SQLAlchemyError, OSError) as exc:
-                first_line = str(exc).splitlines()[0] if str(exc) else ""
+                store_error = _first_line(exc)
+            if self._spool is None:
+                raise LedgerUnavailable(f"the audit ledger cannot be written ({store_error})")
+            try:
+                with self._spool.locked():
+                    self._spool.append([*self._memory, row])
+            except OSError as exc:
                 raise LedgerUnavailable(
-                    f"the audit ledger cannot be written ({exc.__class__.__name__}: {first_line})"
-                ) from exc
+                    f"the audit ledger cannot be written (store: {store_error}; spool: {_first_line(exc)})"
+                ) from None
+            if self._memory:
+                self._memory = []
+                self._count_memory()
+
+    def flush(self) -> None:
+        """Move rows waiting in memory to the store, else to the spool (at exit; the app core's close)."""
+        with self._lock:
+            if not self._memory:
+                return
+            try:
+                self._store([])
+                return
+            except (SQLAlchemyError, OSError):
+                pass
+            if self._spool is None:
+                return
+            try:
+                with self._spool.locked():
+                    self._spool.append(self._memory)
+            except OSError:
+                return  # the lost-rows slot still counts them: the next start records the gap
+            self._memory = []
+            self._count_memory()
+
+    def _record_gaps(self, lost: LostRows) -> None:
+        """One `gap` row for each process that ended holding rows it could write nowhere."""
+        for slot, loss in lost.orphans():
+            now = datetime.now(UTC)
+            first = datetime.fromisoformat(loss.first_at) if loss.first_at else now
+            last = datetime.fromisoformat(loss.last_at) if loss.last_at else now
+            gap = CallRecord(
+                tool_name="ledger",
+                args={"lost_rows": loss.rows, "pid": loss.pid, "tools": loss.tools},
+                status=GAP,
+                started_at=first,
+                finished_at=last,
+                caller_role="system",
+                error=f"{loss.rows} audit row(s) of process {loss.pid} were lost: neither the store nor the "
+                "spool could be written before it ended",
+            )
+            try:
+                self._store([self.to_row(gap)])
+            except (SQLAlchemyError, OSError):
+                lost.release(slot, recorded=False)  # still full: a later start records it
+                continue
+            lost.release(slot, recorded=True)
+
+    def backlog(self) -> list[dict[str, Any]]:
+        """Rows not yet in the store: spooled ones, then those waiting in memory."""
+        spooled = self._spool.read() if self._spool is not None and self._spool.may_hold_rows() else []
+        return [*spooled, *self._memory]
 
     @property
     def pending_count(self) -> int:
-        return len(self._pending)
-
-    # -- spooling rows that could not be written before the process exits -----------------
-
-    def spool_pending(self) -> None:
-        if not self._pending or self._spool is None:
-            return
-        self._spooled = True
-        with contextlib.suppress(OSError), self._spool.open("a") as fh:
-            for row in self._pending:
-                fh.write(
-                    canonical_json(
-                        {**row, "started_at": _iso(row["started_at"]), "finished_at": _iso(row["finished_at"])}
-                    )
-                    + "\n"
-                )
-            self._pending = []
-
-    def _load_spool(self, path: Path) -> None:
-        if not path.exists():
-            return
-        self._spooled = True
-        for line in path.read_text().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                for key in ("started_at", "finished_at"):
-                    row[key] = datetime.strptime(row[key], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
-                self._pending.append(row)
-
-    def _clear_spool(self) -> None:
-        if self._spooled and self._spool is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self._spool.unlink()
-            self._spooled = False
+        return len(self.backlog())
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -299,6 +369,7 @@ class Ledger:
     def verify(self) -> VerifyReport:
         """Recompute the chain; every problem names the row id where it shows."""
         report = VerifyReport()
+        begun: dict[str, tuple[int, str]] = {}  # intent rows still waiting for their outcome row
         with Session(self.engine) as session:
             prev_id, prev_hash = 0, GENESIS
             for row in self._iter_rows(session):
@@ -310,7 +381,16 @@ class Ledger:
                 rec = {c: getattr(row, c) for c in self._content_columns()}
                 if not hmac.compare_digest(self._mac(row.prev_hash + "\n" + _content(row.id, rec)), row.row_hash):
                     report.problems.append((row.id, "row edited: its content does not match its hash"))
+                self._note(report, row, begun)
                 prev_id, prev_hash = row.id, row.row_hash
+            for call_id, (row_id, tool) in begun.items():
+                report.notes.append(
+                    (
+                        row_id,
+                        f"{tool} was about to act ({call_id[:8]}) and no outcome row follows: the process "
+                        "ended during the call, or its outcome is still waiting to be written",
+                    )
+                )
             head = session.get(LedgerHead, 1)
             if head is None:
                 report.problems.append((0, "ledger head missing"))
@@ -324,10 +404,23 @@ class Ledger:
         return report
 
     @staticmethod
+    def _note(report: VerifyReport, row: ToolCall, begun: dict[str, tuple[int, str]]) -> None:
+        if row.status == INTENT and row.call_id:
+            begun[row.call_id] = (row.id, row.tool_name)
+        elif row.status == GAP:
+            report.notes.append((row.id, row.error or "audit rows were lost"))
+        elif row.call_id:
+            begun.pop(row.call_id, None)
+
+    @staticmethod
     def _content_columns() -> list[str]:
         skip = {"id", "prev_hash", "row_hash"}
         return [c.name for c in ToolCall.__table__.columns if c.name not in skip]
 
-    def total(self) -> int:
+    def total(self, outcomes_only: bool = False) -> int:
+        """Rows in the store; `outcomes_only` leaves out intent and gap rows (one row per call attempt)."""
+        query = select(func.count()).select_from(ToolCall)
+        if outcomes_only:
+            query = query.where(ToolCall.status.not_in((INTENT, GAP)))
         with Session(self.engine) as session:
-            return int(session.scalar(select(func.count()).select_from(ToolCall)) or 0)
+            return int(session.scalar(query) or 0)

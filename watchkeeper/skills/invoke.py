@@ -1,6 +1,6 @@
 """`invoke`: the only way anything runs a skill.
 
-validate params -> guardrail preview (non-safe skills) -> gate -> ledger writable (non-safe)
+validate params -> guardrail preview (non-safe skills) -> gate -> durable intent row (non-safe)
 -> route (in-process now; edge tunnel and subprocess packs plug in at `_route`)
 -> concurrency slot -> timeout -> result to JSON, redacted, capped -> exactly one audit row.
 
@@ -15,14 +15,14 @@ import threading
 import time
 import uuid
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
 
-from watchkeeper.audit.ledger import CallRecord, Ledger
+from watchkeeper.audit.ledger import INTENT, CallRecord, Ledger
 from watchkeeper.config import Settings
 from watchkeeper.errors import (
     InvalidParams,
@@ -183,24 +183,27 @@ class Invoker:
         call.duration_ms = round((time.monotonic() - t0) * 1000, 3)
         if call.error:
             call.error = redact_text(call.error)
-        call.audit_id = self.ledger.append(
-            CallRecord(
-                tool_name=key,
-                args=call.params,
-                status=call.status.value,
-                started_at=started,
-                finished_at=datetime.now(UTC),
-                caller_role=caller.role.value,
-                result=call.result,
-                error=call.error,
-                session_id=caller.session_id,
-                edge_id=call.edge,
-                caller_user_id=caller.user,
-                approved_by=approval.approved_by if approval and call.rule is None else None,
-                proposed_by=caller.proposed_by,
-            )
-        )
+        call.audit_id = self.ledger.append(self._record(call, caller, approval, started))
         return call
+
+    @staticmethod
+    def _record(call: Invocation, caller: Caller, approval: Approval | None, started: datetime) -> CallRecord:
+        return CallRecord(
+            tool_name=call.key,
+            args=call.params,
+            status=call.status.value,
+            started_at=started,
+            finished_at=datetime.now(UTC),
+            caller_role=caller.role.value,
+            result=call.result,
+            error=call.error,
+            session_id=caller.session_id,
+            edge_id=call.edge,
+            caller_user_id=caller.user,
+            approved_by=approval.approved_by if approval and call.rule is None else None,
+            proposed_by=caller.proposed_by,
+            call_id=call.call_id,
+        )
 
     def _attempt(self, call: Invocation, raw: dict[str, Any], caller: Caller, approval: Approval | None) -> None:
         try:
@@ -227,8 +230,10 @@ class Invoker:
                 gate.check(skill.risk, skill.key, validated.params, validated.edge, caller, approval)
             except Refused as exc:
                 raise _Outcome(Status.REFUSED, str(exc), exc.rule) from None
+            # Nothing acts without a durable record of the attempt first.
+            intent = self._record(call, caller, approval, datetime.now(UTC))
             try:
-                self.ledger.ensure_writable()
+                self.ledger.record_intent(replace(intent, status=INTENT))
             except LedgerUnavailable as exc:
                 raise _Outcome(Status.REFUSED, f"{exc}; non-safe skills fail closed", "ledger_unavailable") from None
         result = self._route(skill, validated, call.call_id, timeout)

@@ -49,7 +49,8 @@ def migrate(engine: Engine) -> None:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot migrate the database at {engine.url!r}: {exc.__class__.__name__}: {exc}") from exc
+        first = (str(getattr(exc, "orig", None) or exc).splitlines() or [""])[0]
+        raise StoreError(f"cannot open the database at {engine.url!r}: {exc.__class__.__name__}: {first}") from exc
 
 
 def open_engine(url: str) -> Engine:

@@ -37,6 +37,8 @@ class ToolCall(Base):
     approved_by: Mapped[str | None] = mapped_column(String(200))
     # Who proposed the call when it was not the caller, e.g. "model:qwen2.5" for a chat proposal a person ran.
     proposed_by: Mapped[str | None] = mapped_column(String(200))
+    # One id per call attempt, shared by the intent row written before a non-safe call acts and its outcome row.
+    call_id: Mapped[str | None] = mapped_column(String(32), index=True)
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
 
