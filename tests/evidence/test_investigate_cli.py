@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SmallDisk, checkpoint_sqlite
 from tests.helpers import WK, Wk
 from watchkeeper.scenarios.world import World, alert_payload
 
@@ -130,3 +131,19 @@ def test_progress_is_live_on_a_terminal(wk: Wk) -> None:
     text = shown.decode(errors="replace")
     assert proc.returncode == 0 and "playbook disk" in text and "host_status" in text
     assert b"Most likely" in out or b"No root cause" in out
+
+
+def test_a_full_data_disk_still_prints_the_report(small_disk: SmallDisk, log_dir: Path) -> None:
+    wk = Wk(small_disk.path, log_dir)
+    wk.env["WK_DATA_DIR"] = str(small_disk.path / "data")
+    assert wk("skills", "run", "host_status").returncode == 0
+    checkpoint_sqlite(small_disk.path / "data" / "watchkeeper.db")
+    small_disk.fill()
+    done = wk("investigate", "is the disk full?", "--no-llm", "--json")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    report = json.loads(done.stdout)
+    assert report["playbook"] == "disk" and report["summary"] and report["calls"]
+    assert "the recording could not be saved (No space left on device)" in done.stderr
+    assert any("recording could not be saved" in n for n in report["notes"])
+    assert not list((small_disk.path / "data").glob("investigations/*"))  # no truncated recording left

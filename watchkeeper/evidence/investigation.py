@@ -144,7 +144,12 @@ def save_recording(data_dir: Path, inv: Investigation, report: dict[str, Any]) -
         "calls": [c.__dict__ for c in inv.calls],
         "report": report,
     }
-    path.write_text(json.dumps(payload, indent=1, default=str))
+    partial = path.with_suffix(".partial")
+    try:
+        partial.write_text(json.dumps(payload, indent=1, default=str))
+        partial.replace(path)  # a full disk leaves no truncated recording behind
+    finally:
+        partial.unlink(missing_ok=True)
     return path
 
 

@@ -4,6 +4,7 @@ hypotheses -> `Report`. No LLM anywhere; the same report the LLM path will refin
 from __future__ import annotations
 
 import json
+import logging
 import time
 from datetime import UTC, datetime
 from functools import partial
@@ -18,6 +19,8 @@ from watchkeeper.evidence.playbooks import Playbook, choose, load_playbooks
 from watchkeeper.evidence.report import Action, Reference, Report, Symptom
 from watchkeeper.evidence.symptoms import targets
 from watchkeeper.skills.invoke import Invoker
+
+log = logging.getLogger(__name__)
 
 
 def playbooks_for(settings: Settings) -> dict[str, Playbook]:
@@ -103,7 +106,13 @@ def investigate(invoker: Invoker, symptom: Symptom, progress: Progress | None = 
     inv.progress(f"playbook {playbook.name}: {playbook.description}")
     run_plan(inv, playbook)
     report = build_report(inv, playbook, started_at, time.monotonic() - t0)
-    save_recording(settings.data_dir, inv, report.model_dump(mode="json"))
+    try:
+        save_recording(settings.data_dir, inv, report.model_dump(mode="json"))
+    except OSError as exc:
+        # The night the data disk is full is the night the report is needed: the recording is a bonus.
+        note = f"the recording could not be saved ({exc.strerror or exc}); --replay {report.id} will not find it"
+        log.warning("warning: %s", note)
+        report.notes.append(note)
     return report
 
 
