@@ -27,15 +27,15 @@ def merge(
     """The triage report refined by the model: its diagnosis first, its proposals marked when they
     echo suspicious untrusted content, every call and model request accounted for."""
     proposals = state.traced_proposals()
-    # Proposals that echo injected text go last, so the first fix a person reads is never one.
-    proposals.sort(key=lambda a: a.untrusted is not None)
+    trusted = [a for a in proposals if a.untrusted is None]
+    untrusted = [a for a in proposals if a.untrusted is not None]
     report = base.model_copy(deep=True)
     report.calls = [*base.calls, *state.calls]
     report.suspicious = list(state.suspicious)
     report.usage = usage
     report.notes = [*base.notes, *notes]
     report.partial = partial
-    report.actions = [*proposals, *base.actions]
+    steps: list[Action] = []
     if diagnosis is not None:
         steps = [Action(title=s, risk_class="manual", proposed_by="model") for s in diagnosis.next_steps]
         report.mode = "llm"
@@ -47,17 +47,39 @@ def merge(
                 confidence=diagnosis.confidence,
                 evidence=diagnosis.evidence,
                 explanation=f"the diagnosis of {usage.model} after {usage.tool_calls} tool call(s)",
-                actions=[*proposals, *steps],
+                actions=_unique([*trusted, *steps, *untrusted]),
             ),
             *base.hypotheses,
         ]
-        report.actions = [*proposals, *steps, *base.actions]
     elif partial:
         report.mode = "llm"
         report.summary = f"{base.summary} The model's investigation stopped early; its calls and proposals are listed."
-    if any(a.untrusted for a in proposals):
+    # The triage's own evidence-backed actions first, then the model's, and last those that echo
+    # suspicious untrusted text, so the first fix a person reads is never an injected one.
+    report.actions = _unique([*base.actions, *trusted, *steps, *untrusted])
+    if untrusted:
         report.notes.append(
             "some proposed actions echo suspicious text from logs, alerts, files or HTTP bodies: check them "
             "against the evidence before approving"
         )
     return report
+
+
+def _same(a: Action, b: Action) -> bool:
+    """Whether two actions would run the same thing. A proposal's params carry the skill's defaults
+    (validated), a triage action's only what it chose: one set inside the other is the same call."""
+    if a.skill != b.skill or a.edge != b.edge:
+        return False
+    if a.skill is None:
+        return a.title == b.title
+    small, big = sorted((a.params, b.params), key=len)
+    return all(k in big and big[k] == v for k, v in small.items())
+
+
+def _unique(actions: list[Action]) -> list[Action]:
+    """The first of actions that would run the same thing (a model often re-proposes the triage's fix)."""
+    kept: list[Action] = []
+    for a in actions:
+        if not any(_same(a, k) for k in kept):
+            kept.append(a)
+    return kept
