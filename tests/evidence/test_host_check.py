@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import cpu_burner
+import psutil
+
+from tests.conftest import call
+from tests.helpers import cpu_burner, wait_for
 from watchkeeper.evidence.host_check import (
     find_logs,
+    foreign,
     host_findings,
     log_findings,
     process_findings,
     run_check,
 )
 from watchkeeper.runtime import Runtime
+from watchkeeper.skills.context import SkillContext
 
 GIB = 1024**3
 
@@ -63,8 +71,37 @@ def test_a_process_pinning_a_core() -> None:
         {"pid": 7, "name": "java", "user": "app", "cpu_percent": 99.5, "cmdline": "java -jar app.jar"},
         {"pid": 8, "name": "sh", "user": "app", "cpu_percent": 3.0, "cmdline": "sh"},
     ]
-    found = process_findings(procs)
+    found = process_findings({"processes": procs, "watchkeeper_pids": []})
     assert len(found) == 1 and found[0].message == "java (pid 7) pinning a core at 100%"
+
+
+def test_watchkeeper_busy_looking_is_shown_but_never_flagged() -> None:
+    procs = [
+        {"pid": 41, "name": "wk", "user": "root", "cpu_percent": 109.0, "cmdline": "wk check"},
+        {"pid": 7, "name": "java", "user": "app", "cpu_percent": 99.5, "cmdline": "java -jar app.jar"},
+    ]
+    found = process_findings({"processes": procs, "watchkeeper_pids": [41]})
+    assert [(f.severity, f.message) for f in found] == [
+        ("ok", "watchkeeper itself (pid 41) used 109% of a core while checking"),
+        ("warn", "java (pid 7) pinning a core at 100%"),
+    ]
+
+
+def test_top_processes_names_watchkeeper_and_the_commands_its_skills_run(rt: Runtime) -> None:
+    ctx = SkillContext(settings=rt.settings, edge="local", call_id="t", deadline=time.monotonic() + 30)
+    running = threading.Thread(target=ctx.run, args=(["sleep", "3"],), daemon=True)
+    with cpu_burner() as burner:
+        running.start()
+        assert wait_for(lambda: any(p.name() == "sleep" for p in psutil.Process().children()))
+        command = next(p.pid for p in psutil.Process().children() if p.name() == "sleep")
+        assert ctx.commands.owns(os.getpid()) and ctx.commands.owns(command) and not ctx.commands.owns(burner.pid)
+        top = call(rt, "top_processes", by="memory", n=100, sample_seconds=0.1).result
+        pids = {p["pid"] for p in top["processes"]}
+        assert os.getpid() in top["watchkeeper_pids"]  # the process running the skill is watchkeeper
+        assert burner.pid in pids and burner.pid not in top["watchkeeper_pids"]  # a child of it is not
+        assert foreign(top) and all(p["pid"] != os.getpid() for p in foreign(top))
+    running.join(timeout=30)
+    assert not ctx.commands.owns(command)
 
 
 def test_error_bursts_only_in_recent_logs() -> None:
@@ -93,7 +130,8 @@ def test_a_real_check_flags_a_burner_and_an_error_burst(rt: Runtime, log_dir: Pa
     with cpu_burner() as burner:
         report = run_check(rt.invoker, "tester")
     found = {f.kind: f for f in report.findings}
-    assert "process_cpu" in found and found["process_cpu"].evidence["pid"] == burner.pid
+    # Other processes may pin a core too on a busy host: the burner must be among them.
+    assert burner.pid in [f.evidence["pid"] for f in report.findings if f.kind == "process_cpu"], report.findings
     assert "log_errors" in found and "burst of 30 error lines" in found["log_errors"].message
     # At least a warning; the host itself may add a critical finding while the suite loads it.
     assert report.severity in ("warn", "crit") and report.verdict.startswith(f"{report.severity.upper()}: ")

@@ -66,7 +66,7 @@ def analyze_host(inv: Investigation, host: dict[str, Any]) -> None:
 
 def analyze_top(inv: Investigation, top: dict[str, Any]) -> None:
     ids = inv.audit_ids("top_processes")
-    procs = top.get("processes", [])
+    procs = host_check.foreign(top)
     if top.get("by") == "cpu":
         inv.results["top_cpu"] = procs
         for p in procs:
@@ -167,7 +167,7 @@ def memory_growth(inv: Investigation) -> None:
     for i in range(rounds):
         top = inv.call("top_processes", by="memory", n=5, sample_seconds=0.1)
         at = inv.sample_times("top_processes")[-1] if inv.calls else 0.0
-        for p in (top or {}).get("processes", []):
+        for p in host_check.foreign(top or {}):
             if p.get("rss_bytes"):
                 samples.setdefault(p["pid"], []).append((at, float(p["rss_bytes"]), p["name"]))
         if i < rounds - 1:

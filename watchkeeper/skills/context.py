@@ -47,6 +47,35 @@ def _read_bounded(stream: IO[bytes], limit: int, sink: list[bytes], cut: list[bo
     stream.close()
 
 
+class ProcessGroups:
+    """The process groups skills started and have not reaped yet, across every call of one invoker.
+    With the process itself they are watchkeeper's own: busy because it is looking, never a culprit."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: set[int] = set()
+
+    def add(self, pgid: int) -> None:
+        with self._lock:
+            self._ids.add(pgid)
+
+    def discard(self, pgid: int) -> None:
+        with self._lock:
+            self._ids.discard(pgid)
+
+    def owns(self, pid: int) -> bool:
+        if pid == os.getpid():
+            return True
+        with self._lock:
+            if not self._ids:
+                return False
+            ids = set(self._ids)
+        try:
+            return os.getpgid(pid) in ids
+        except ProcessLookupError:
+            return False
+
+
 @dataclass
 class SkillContext:
     settings: Settings
@@ -55,6 +84,7 @@ class SkillContext:
     deadline: float  # time.monotonic() by which the skill must be done
     recent_calls: RecentCalls = field(default=lambda _tool, _window: [])
     cancelled: threading.Event = field(default_factory=threading.Event)
+    commands: ProcessGroups = field(default_factory=ProcessGroups)  # shared by the invoker's calls
     _groups: set[int] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -109,6 +139,7 @@ class SkillContext:
             raise SkillFailed(f"cannot run {argv[0]}: {exc.strerror}") from None
         with self._lock:
             self._groups.add(proc.pid)
+        self.commands.add(proc.pid)
         out: list[bytes] = []
         err: list[bytes] = []
         cut = [False]
@@ -134,6 +165,7 @@ class SkillContext:
                 reader.join(timeout=2)
             with self._lock:
                 self._groups.discard(proc.pid)
+            self.commands.discard(proc.pid)
         if self.cancelled.is_set():
             raise SkillTimeout("the call timed out while the command ran")
         return CommandResult(

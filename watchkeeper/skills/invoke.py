@@ -37,7 +37,7 @@ from watchkeeper.policy.approvals import Approval
 from watchkeeper.policy.risk import Caller, RiskClass
 from watchkeeper.redact import redact, redact_text
 from watchkeeper.skills.base import LOCAL_EDGE, Preview, Skill
-from watchkeeper.skills.context import SkillContext
+from watchkeeper.skills.context import ProcessGroups, SkillContext
 from watchkeeper.skills.output_cap import cap_output
 from watchkeeper.skills.params import Validated
 from watchkeeper.skills.registry import Registry
@@ -111,6 +111,7 @@ class Invoker:
         self._slots = threading.BoundedSemaphore(settings.limits.max_concurrent)
         # As many workers as slots: a worker only ever runs while holding one.
         self._pool = Workers(settings.limits.max_concurrent)
+        self._commands = ProcessGroups()
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -129,6 +130,7 @@ class Invoker:
             call_id=call_id,
             deadline=time.monotonic() + timeout,
             recent_calls=self._recent_calls,
+            commands=self._commands,
         )
 
     def _validate(self, skill: Skill, params: dict[str, Any]) -> Validated:

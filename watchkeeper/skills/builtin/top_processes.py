@@ -23,7 +23,8 @@ class TopProcessesParams(SkillParams):
     key="top_processes",
     name="Top processes",
     description="The processes using the most CPU (100 = one full core) or memory, with pid, user, "
-    "CPU %, memory %, RSS, start time and command line.",
+    "CPU %, memory %, RSS, start time and command line; watchkeeper_pids names those that are "
+    "watchkeeper itself (its process and the commands its skills run).",
     risk=RiskClass.SAFE,
     scope=Scope.HOST,
     category="processes",
@@ -44,6 +45,7 @@ class TopProcessesParams(SkillParams):
                 "cmdline": "python3 worker.py",
             }
         ],
+        "watchkeeper_pids": [],
     },
 )
 def top_processes(params: TopProcessesParams, ctx: SkillContext) -> dict[str, Any]:
@@ -69,4 +71,9 @@ def top_processes(params: TopProcessesParams, ctx: SkillContext) -> dict[str, An
             rows.append(summary(proc, cpu[proc.pid]))
         except psutil.NoSuchProcess:
             continue
-    return {"by": params.by, "cpu_count": psutil.cpu_count() or 1, "processes": rows}
+    return {
+        "by": params.by,
+        "cpu_count": psutil.cpu_count() or 1,
+        "processes": rows,
+        "watchkeeper_pids": [r["pid"] for r in rows if ctx.commands.owns(r["pid"])],
+    }
