@@ -267,26 +267,26 @@ def chat() -> None:
         highlight=False,
     )
     shown = 0
-    while True:
-        err.print("[bold]you>[/bold] ", end="")
-        try:
+    try:
+        while True:
+            err.print("[bold]you>[/bold] ", end="")
             line = sys.stdin.readline()
-        except KeyboardInterrupt:  # Ctrl-C at the prompt ends the chat like /quit
-            line = ""
-        if not line or line.strip() in ("/quit", "/exit"):
-            break
-        text = line.strip()
-        if not text:
-            continue
-        if text == "/proposals" or text.startswith("/run"):
-            _chat_command(rt, session, text)
-            continue
-        out.print(session.ask(text), markup=False, highlight=False)
-        for n, action in enumerate(session.proposals[shown:], start=shown + 1):
-            warn = f"  [red]echoes untrusted text: {escape(action.untrusted)}[/red]" if action.untrusted else ""
-            title = escape(action.title)
-            err.print(f"proposal {n}: {title} ({action.risk_class}); /run {n} to run it{warn}", highlight=False)
-        shown = len(session.proposals)
+            if not line or line.strip() in ("/quit", "/exit"):
+                break
+            text = line.strip()
+            if not text:
+                continue
+            if text == "/proposals" or text.startswith("/run"):
+                _chat_command(rt, session, text)
+                continue
+            out.print(session.ask(text), markup=False, highlight=False)
+            for n, action in enumerate(session.proposals[shown:], start=shown + 1):
+                warn = f"  [red]echoes untrusted text: {escape(action.untrusted)}[/red]" if action.untrusted else ""
+                title = escape(action.title)
+                err.print(f"proposal {n}: {title} ({action.risk_class}); /run {n} to run it{warn}", highlight=False)
+            shown = len(session.proposals)
+    except (KeyboardInterrupt, typer.Abort):  # Ctrl-C at the prompt (or at a question) ends the chat like /quit
+        err.print("", highlight=False)
     session.close()
     err.print(f"session {session.session_id}: wk audit --session {session.session_id}", highlight=False)
 

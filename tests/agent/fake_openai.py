@@ -24,6 +24,7 @@ class Reply:
     raw: bytes | None = None  # a body sent as is (garbage, errors)
     prompt_tokens: int = 120
     completion_tokens: int = 30
+    delay_s: float = 0.0  # a slow model: the answer comes after this long
 
 
 @dataclass
@@ -125,6 +126,7 @@ def _handler(fake: FakeOpenAI) -> type[http.server.BaseHTTPRequestHandler]:
             body = json.loads(raw)
             fake.requests.append(body)
             reply = fake.next_reply()
+            time.sleep(reply.delay_s)
             if reply.raw is not None or reply.status != 200:
                 self._send(reply.status, reply.raw or b"")
                 return

@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from tests.agent.fake_openai import FakeOpenAI, Reply, fake_openai
-from tests.helpers import WK, Wk
+from tests.helpers import WK, Wk, wait_for
 
 
 @pytest.fixture
@@ -137,8 +137,9 @@ def test_chat_runs_a_proposal_only_after_the_person_confirms_and_audits_both(wk:
         victim.kill()
         victim.wait()
     rows = wk.json("audit", "--tool", "kill_process")
-    assert len(rows) == 1
-    row = rows[0]
+    assert [r["status"] for r in rows] == ["intent", "succeeded"]  # recorded before it acted, then its outcome
+    row = rows[1]
+    assert rows[0]["call_id"] == row["call_id"] and rows[0]["approved_by"] == row["approved_by"]
     assert row["status"] == "succeeded" and row["caller_role"] == "cli"
     assert row["proposed_by"] == "model:fake-model" and row["approved_by"] and row["session_id"].startswith("chat-")
 
@@ -181,3 +182,23 @@ def test_ctrl_c_at_the_prompt_ends_the_chat_cleanly(wk: Wk) -> None:
         _out, rest = proc.communicate(timeout=30)
     assert proc.returncode == 0, rest.decode()
     assert b"wk audit --session chat-" in rest and b"Traceback" not in rest
+
+
+def test_ctrl_c_during_an_answer_drops_the_answer_and_keeps_the_chat(wk: Wk) -> None:
+    import signal
+
+    with fake_openai([Reply(content="too late", delay_s=30), Reply(content="second answer")]) as fake:
+        env = with_model(wk, fake).env
+        proc = subprocess.Popen(
+            [WK, "chat"], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(b"why is the API slow?\n")
+        proc.stdin.flush()
+        assert wait_for(lambda: len(fake.requests) == 1, timeout=60)  # the model is thinking
+        proc.send_signal(signal.SIGINT)
+        assert b"interrupted" in proc.stdout.readline()
+        out, rest = proc.communicate(b"and now?\n", timeout=60)
+    assert proc.returncode == 0, rest.decode()
+    assert b"second answer" in out and b"Traceback" not in rest
+    assert b"wk audit --session chat-" in rest

@@ -62,6 +62,8 @@ class Chat:
         """The model's answer to one message; a failure is told, not raised, and the history is kept."""
         try:
             result = self._loop.run(self.agent.run(text, message_history=self.history, usage_limits=self.limits))
+        except KeyboardInterrupt:  # Ctrl-C during an answer drops that answer, not the chat
+            return "(interrupted: the answer was dropped)"
         except Exception as exc:  # the conversation survives a bad model turn
             return f"(the model failed: {type(exc).__name__}: {str(exc)[:300]})"
         self.history = result.all_messages()
