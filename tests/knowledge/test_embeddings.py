@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,3 +87,32 @@ def test_without_a_model_it_is_lexical_only_and_says_so_once(
     assert len(warnings) == 1 and "knowledge retrieval is lexical-only" in warnings[0]
     kb = KnowledgeBase(open_engine(f"sqlite:///{tmp_path / 'kb.db'}"), None)
     assert kb.default_method() == "lexical"
+
+
+@pytest.mark.parametrize("missing", ["tokenizers", "safetensors"])
+def test_a_partial_install_falls_back_to_lexical_with_one_warning(tmp_path: Path, missing: str) -> None:
+    """The weights without one of the libraries that read them: `wk kb add` and `kb search` still work."""
+    if embeddings.model_zip() is None:
+        missing_backend("the embedding model (make embeddings installs it)")
+    runbook = tmp_path / "disk.md"
+    runbook.write_text("# Disk full\n\nFind what grows with du and rotate the log.\n")
+    # A module set to None in sys.modules is one Python cannot import: exactly a package that is absent.
+    script = (
+        f"import sys; sys.modules[{missing!r}] = None; sys.argv = ['wk'] + sys.argv[1:]\n"
+        "from watchkeeper.cli import main\nmain()"
+    )
+    env = {**os.environ, "WK_DATA_DIR": str(tmp_path / "data"), "WK_CONFIG": str(tmp_path / "absent.toml")}
+    added = subprocess.run(
+        [sys.executable, "-c", script, "kb", "add", str(runbook)], capture_output=True, text=True, env=env
+    )
+    assert added.returncode == 0, added.stderr
+    assert "Traceback" not in added.stderr
+    assert added.stderr.count(f"{missing} is missing") == 1 and "lexical-only" in added.stderr
+    found = subprocess.run(
+        [sys.executable, "-c", script, "kb", "search", "disk full rotate", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert found.returncode == 0, found.stderr
+    assert "Disk full" in found.stdout

@@ -130,23 +130,27 @@ _model: MiniLM | None = None
 
 
 def load_model() -> MiniLM | None:
-    """The embedding model if its package is installed; else None, said once: retrieval is lexical-only."""
+    """The embedding model if it is installed whole; else None, said once: retrieval is lexical-only."""
     global _model, _warned
-    if _model is None:
+    if _model is None and not _warned:
+        _warned = True
         path = model_zip()
         if path is None:
-            if not _warned:
-                log.warning(
-                    "no embedding model installed (pip install 'watchkeeper[embeddings]'): "
-                    "knowledge retrieval is lexical-only"
-                )
-                _warned = True
+            log.warning(
+                "no embedding model installed (make embeddings, or pip install 'watchkeeper[embeddings]' and "
+                "the weights): knowledge retrieval is lexical-only"
+            )
             return None
         try:
             _model = MiniLM(path)
-        except (ValueError, KeyError, OSError) as exc:
+        except ImportError as exc:  # the weights without tokenizers or safetensors: a partial install
+            log.warning(
+                "the embedding model is installed but %s is missing (pip install 'watchkeeper[embeddings]'): "
+                "knowledge retrieval is lexical-only",
+                (exc.name or str(exc)).split(".")[0],
+            )
+        except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
             log.warning("embedding model unusable (%s): knowledge retrieval is lexical-only", exc)
-            return None
     return _model
 
 
