@@ -190,7 +190,7 @@ def investigate(
     from watchkeeper.evidence.symptoms import from_alert_payload
     from watchkeeper.evidence.triage import investigate as run_triage
     from watchkeeper.evidence.triage import replay
-    from watchkeeper.notify.markdown import to_markdown
+    from watchkeeper.notify.render.markdown import to_markdown
     from watchkeeper.render import print_report
 
     if not (question or alert or replay_id):

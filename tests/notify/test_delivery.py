@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.notify.receivers import SECRET, receiver
+from tests.notify.receivers import SECRET, receiver, smtp_receiver
 from watchkeeper.config import NotifySettings
 from watchkeeper.evidence.report import Action, Culprit, Finding, Hypothesis, Report, Symptom
-from watchkeeper.notify.deliver import deliver
+from watchkeeper.notify.deliver import Delivery, deliver
 
 CFG = NotifySettings(retries=3, backoff_s=0.01, timeout_s=5)
 
@@ -54,7 +52,7 @@ def report() -> Report:
     )
 
 
-def sent(delivery_target: str, outbox: Path) -> Any:
+def sent(delivery_target: str, outbox: Path) -> Delivery:
     return deliver(report(), [delivery_target], CFG, outbox)[0]
 
 
@@ -91,7 +89,7 @@ def test_slack_and_generic_webhook(tmp_path: Path) -> None:
     assert r.got[0].body["blocks"][0]["type"] == "header"
     payload = r.got[1].body
     assert payload["report"]["hypotheses"][0]["culprit"]["name"] == "appserver"
-    assert payload["summary"].startswith("Most likely appserver")
+    assert payload["text"].startswith("Most likely appserver") and payload["title"] == "[watchkeeper] HighHttp5xxRate"
 
 
 def test_secrets_never_leave(tmp_path: Path) -> None:
@@ -125,33 +123,12 @@ def test_a_failed_delivery_is_reported_and_kept(tmp_path: Path) -> None:
     assert "secret-part" not in json.dumps(kept) and "hunter2" not in json.dumps(kept)
 
 
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, list[Any]]]:
-    from aiosmtpd.controller import Controller
-
-    got: list[Any] = []
-
-    class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            got.append(envelope)
-            return "250 OK"
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, got
-    finally:
-        controller.stop()
-
-
-def test_email_through_apprise(tmp_path: Path, smtp: tuple[int, list[Any]]) -> None:
-    port, got = smtp
-    d = sent(
-        f"mailto://example.com:{port}?smtp=127.0.0.1&from=wk@example.com&to=oncall@example.com&mode=insecure", tmp_path
-    )
+def test_email_through_apprise(tmp_path: Path) -> None:
+    with smtp_receiver() as (port, got):
+        d = sent(
+            f"mailto://example.com:{port}?smtp=127.0.0.1&from=wk@example.com&to=oncall@example.com&mode=insecure",
+            tmp_path,
+        )
     assert d.ok, d.error
     message = got[0].content.decode(errors="replace")
     assert got[0].rcpt_tos == ["oncall@example.com"] and "Subject: [watchkeeper] HighHttp5xxRate" in message
