@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.notify.receivers import SECRET, receiver, smtp_receiver
+from tests.notify.receivers import SECRET, hanging_target, receiver, smtp_receiver
 from watchkeeper.config import NotifySettings
 from watchkeeper.evidence.report import Action, Culprit, Finding, Hypothesis, Report, Symptom
-from watchkeeper.notify.deliver import Delivery, deliver
+from watchkeeper.notify.deliver import Delivery, Job, deliver, jobs_for
 
 CFG = NotifySettings(retries=3, backoff_s=0.01, timeout_s=5)
 
@@ -53,7 +55,7 @@ def report() -> Report:
 
 
 def sent(delivery_target: str, outbox: Path) -> Delivery:
-    return deliver(report(), [delivery_target], CFG, outbox)[0]
+    return deliver([Job(report(), delivery_target)], CFG, outbox)[0]
 
 
 def test_dingtalk_signed_markdown(tmp_path: Path) -> None:
@@ -138,3 +140,19 @@ def test_email_through_apprise(tmp_path: Path) -> None:
 def test_unknown_scheme_is_a_clear_failure(tmp_path: Path) -> None:
     d = sent("nosuchservice://whatever", tmp_path)
     assert not d.ok and "apprise does not understand the target" in (d.error or "") and d.attempts == 1
+
+
+def test_hanging_targets_fail_together_not_one_after_another(tmp_path: Path) -> None:
+    cfg = NotifySettings(retries=2, backoff_s=0.2, timeout_s=1)
+    # One target that never answers costs every attempt's timeout plus the delays between them.
+    one_target = cfg.retries * cfg.timeout_s + sum(cfg.backoff_s * 2**n for n in range(cfg.retries - 1))
+    with contextlib.ExitStack() as stack:
+        targets = [stack.enter_context(hanging_target()) for _ in range(5)]
+        t0 = time.monotonic()
+        results = deliver(jobs_for([report()], targets), cfg, tmp_path / "outbox")
+        elapsed = time.monotonic() - t0
+    assert [d.ok for d in results] == [False] * 5 and all(d.attempts == 2 for d in results)
+    assert all("timed out" in (d.error or "") for d in results), [d.error for d in results]
+    assert len(list((tmp_path / "outbox").glob("*.json"))) == 5
+    # In sequence this takes 5 times one_target (11 s); together, one target's time and some scheduling slack.
+    assert one_target <= elapsed < one_target + 2.0, elapsed

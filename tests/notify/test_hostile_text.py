@@ -26,7 +26,7 @@ from watchkeeper.config import NotifySettings, Settings
 from watchkeeper.evidence.report import Action, Culprit, Hypothesis, Reference, Report, Suspicious
 from watchkeeper.evidence.symptoms import from_alert_payload
 from watchkeeper.evidence.triage import investigate
-from watchkeeper.notify.deliver import deliver
+from watchkeeper.notify.deliver import Job, deliver
 from watchkeeper.notify.render.markdown import to_markdown
 from watchkeeper.redact import redact
 from watchkeeper.runtime import open_runtime
@@ -102,7 +102,7 @@ def inert_everywhere(text: str) -> None:
 
 
 def send(report: Report, target: str, tmp_path: Path) -> None:
-    d = deliver(report, [target], CFG, tmp_path / "outbox")[0]
+    d = deliver([Job(report, target)], CFG, tmp_path / "outbox")[0]
     assert d.ok, d.error
 
 

@@ -1,15 +1,18 @@
-"""Rendering details: Slack's section limit and what cleaning does to untrusted text."""
+"""Rendering details: Slack's section limit, readable params, targets shown without tokens."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from tests.notify.receivers import receiver
 from watchkeeper.config import NotifySettings
 from watchkeeper.evidence.report import Finding, Report, Symptom
-from watchkeeper.notify.deliver import deliver
+from watchkeeper.notify.deliver import Job, deliver
 from watchkeeper.notify.render.clean import clean
+from watchkeeper.notify.senders import shown
 
 
 def test_slack_blocks_are_cut_at_line_boundaries_and_nothing_is_dropped(tmp_path: Path) -> None:
@@ -20,7 +23,7 @@ def test_slack_blocks_are_cut_at_line_boundaries_and_nothing_is_dropped(tmp_path
     report = Report(id="inv-long", summary="Many findings.", symptom=Symptom(question="why?"), findings=findings,
                     started_at=datetime.now(UTC))  # fmt: skip
     with receiver() as r:
-        d = deliver(report, [f"slack+{r.url}/services/T1/B1/X1"], NotifySettings(retries=1), tmp_path)[0]
+        d = deliver([Job(report, f"slack+{r.url}/services/T1/B1/X1")], NotifySettings(retries=1), tmp_path)[0]
     assert d.ok, d.error  # the receiver refuses a section over Slack's 3000 characters
     sections = [b["text"]["text"] for b in r.got[0].body["blocks"][1:]]
     assert len(sections) >= 2 and all(len(s) <= 3000 for s in sections)
@@ -29,6 +32,23 @@ def test_slack_blocks_are_cut_at_line_boundaries_and_nothing_is_dropped(tmp_path
         assert (
             sum(line.startswith(f"• *WARN* finding {n} disk") and line.endswith("&amp; retried") for line in lines) == 1
         )
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("slack+https://hooks.slack.com/services/T0/B0/XXXX", "slack+https://hooks.slack.com:443/…"),
+        ("https://user:pw@hooks.example.com:8443/x?token=abc", "https://hooks.example.com:8443/…"),
+        ("dingtalk+http://[::1]:8080/robot/send?access_token=t", "dingtalk+http://[::1]:8080/…"),
+        ("http://127.0.0.1", "http://127.0.0.1:80"),
+        ("tgram://123456789:AAHsecretbottoken/-100123", "tgram://…"),
+        ("discord://webhook_id/webhook_token", "discord://…"),
+        ("mailtos://user:pass@gmail.com", "mailtos://…"),
+        ("https://host:notaport/x", "https://…"),
+    ],
+)
+def test_targets_are_shown_with_their_port_and_no_token(url: str, expected: str) -> None:
+    assert shown(url) == expected
 
 
 def test_clean_makes_untrusted_text_inert() -> None:

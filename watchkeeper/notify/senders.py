@@ -46,9 +46,21 @@ class DeliveryError(WatchkeeperError):
 
 
 def shown(url: str) -> str:
-    """A target as it may appear in messages: the scheme and host, never tokens or secrets."""
-    parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or ''}{'/…' if parts.path not in ('', '/') else ''}"
+    """A target as it may appear in messages: scheme, host and port of a web URL; only the scheme of
+    anything else, whose host part may be a token (`tgram://BOTTOKEN/CHATID`)."""
+    scheme, sep, _ = url.partition("://")
+    if not sep:
+        return "…"
+    if scheme.rpartition("+")[2] not in ("http", "https"):
+        return f"{scheme}://…"
+    parts = urllib.parse.urlsplit(url.partition("+")[2] if "+" in scheme else url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # a port that is not a number
+        return f"{scheme}://…"
+    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname or ""
+    rest = "/…" if parts.path not in ("", "/") or parts.query else ""
+    return f"{scheme}://{host}:{port}{rest}"
 
 
 def _split(url: str) -> tuple[str, dict[str, str]]:
