@@ -34,6 +34,7 @@ from watchkeeper.skills.invoke import Invocation, Status
 
 if TYPE_CHECKING:  # the agent (and pydantic-ai) load only for the commands that use them
     from watchkeeper.agent.chat import Chat
+    from watchkeeper.notify.deliver import Delivery
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="watchkeeper: an AIOps agent for the night shift.")
 skills_app = typer.Typer(no_args_is_help=True, help="List, inspect and run skills.")
@@ -198,7 +199,7 @@ def investigate(
     from watchkeeper.evidence.symptoms import from_alert_payload
     from watchkeeper.evidence.triage import investigate as run_triage
     from watchkeeper.evidence.triage import replay
-    from watchkeeper.notify.markdown import to_markdown
+    from watchkeeper.notify.render.markdown import to_markdown
     from watchkeeper.render import print_report
 
     if not (question or alert or replay_id):
@@ -225,29 +226,23 @@ def investigate(
             else:
                 reports.append(run_triage(rt.invoker, symptom, progress))
     targets = [*rt.settings.notify.urls, *(notify or [])]
+    deliveries: list[Delivery] = []
     if targets:
-        from watchkeeper.notify.deliver import deliver
+        from watchkeeper.notify.deliver import deliver, jobs_for
 
-        for report in reports:
-            for d in deliver(report, targets, rt.settings.notify, rt.settings.data_dir / "outbox"):
-                if d.ok:
-                    err.print(f"delivered to {d.target} (attempt {d.attempts})", highlight=False)
-                else:
-                    err.print(
-                        f"[red]delivery to {d.target} failed[/red] after {d.attempts} attempt(s): {d.error}; "
-                        f"the report is kept at {d.kept_at}",
-                        highlight=False,
-                    )
+        deliveries = deliver(jobs_for(reports, targets), rt.settings.notify, rt.settings.data_dir / "outbox")
+        show_deliveries(deliveries)
     if as_json:
         emit_json(
             reports[0].model_dump(mode="json") if len(reports) == 1 else [r.model_dump(mode="json") for r in reports]
         )
-        return
-    for report in reports:
-        if markdown:
-            out.print(to_markdown(report), markup=False, highlight=False)
-        else:
-            print_report(out, report)
+    else:
+        for report in reports:
+            if markdown:
+                out.print(to_markdown(report), markup=False, highlight=False)
+            else:
+                print_report(out, report)
+    exit_if_every_delivery_failed(deliveries)
 
 
 @app.command()
@@ -815,6 +810,113 @@ def mcp_servers(
             out.print(f"  error: {st['error']}", highlight=False)
         for tool in st["tools"]:
             out.print(f"  {tool['key']:40} {tool['class']:9} {tool['description'][:60]}", highlight=False)
+
+
+# -- wk notify ---------------------------------------------------------------------------------
+
+notify_app = typer.Typer(no_args_is_help=True, help="Send reports to chat, webhooks and e-mail; resend what failed.")
+app.add_typer(notify_app, name="notify")
+TargetsArg = Annotated[
+    list[str] | None,
+    typer.Argument(metavar="TARGET", help="Target URLs, or env:NAME / file:PATH holding one (default notify.urls)."),
+]
+
+
+def show_deliveries(deliveries: list[Delivery]) -> None:
+    """One line per delivery on stderr; targets as shown (no tokens), remote text never read as markup."""
+    for d in deliveries:
+        tries = f"{d.attempts} attempt{'' if d.attempts == 1 else 's'}"
+        if d.ok:
+            err.print(f"delivered to {escape(d.target)} ({escape(d.report_id)}, {tries})", highlight=False)
+            continue
+        kept = f"; the report is kept at {escape(d.kept_at)}" if d.kept_at else ""
+        err.print(
+            f"[red]delivery to {escape(d.target)} failed[/red] ({escape(d.report_id)}, {tries}): "
+            f"{escape(d.error or 'unknown error')}{kept}",
+            highlight=False,
+        )
+
+
+def exit_if_every_delivery_failed(deliveries: list[Delivery]) -> None:
+    if deliveries and not any(d.ok for d in deliveries):
+        raise typer.Exit(1)
+
+
+def _notify_settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+@notify_app.command("test")
+def notify_test(
+    target: Annotated[str, typer.Argument(metavar="TARGET", help="A target URL, or env:NAME / file:PATH holding one.")],
+) -> None:
+    """Send a short test message to TARGET; exit 1 if it does not arrive (nothing is kept)."""
+    from watchkeeper.notify.deliver import Job, deliver
+    from watchkeeper.notify.trial import trial_report
+
+    settings = _notify_settings()
+    deliveries = deliver([Job(trial_report(), target)], settings.notify, outbox=None)
+    show_deliveries(deliveries)
+    exit_if_every_delivery_failed(deliveries)
+
+
+@notify_app.command("send")
+def notify_send(
+    targets: TargetsArg = None,
+    report_file: Annotated[
+        Path | None,
+        typer.Option("--report", metavar="FILE", help="What wk investigate --json printed: one report or a list."),
+    ] = None,
+    inv_id: Annotated[str | None, typer.Option("--id", metavar="ID", help="A recorded investigation, inv-….")] = None,
+) -> None:
+    """Deliver reports to TARGETs (default notify.urls); exit 1 when every delivery failed."""
+    from watchkeeper.evidence.saved_reports import report_from_recording, reports_from_file
+    from watchkeeper.notify.deliver import deliver, jobs_for
+
+    if (report_file is None) == (inv_id is None):
+        fail("give --report FILE or --id inv-…")
+    settings = _notify_settings()
+    try:
+        if inv_id is not None:
+            reports = [report_from_recording(settings.data_dir, inv_id)]
+        elif report_file is not None:
+            reports = reports_from_file(report_file)
+    except WatchkeeperError as exc:
+        fail(str(exc))
+    chosen = targets or settings.notify.urls
+    if not chosen:
+        fail("no targets: give TARGET or set notify.urls")
+    deliveries = deliver(jobs_for(reports, chosen), settings.notify, settings.data_dir / "outbox")
+    show_deliveries(deliveries)
+    exit_if_every_delivery_failed(deliveries)
+
+
+@notify_app.command("retry")
+def notify_retry(
+    targets: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="TARGET",
+            help="More targets (URLs, env:NAME, file:PATH) to match kept entries against, beside notify.urls.",
+        ),
+    ] = None,
+) -> None:
+    """Resend what the outbox kept to its configured targets; a delivered entry leaves the outbox."""
+    from watchkeeper.notify.deliver import deliver
+    from watchkeeper.notify.outbox import resend
+
+    settings = _notify_settings()
+    outbox = settings.data_dir / "outbox"
+    plan = resend(outbox, [*settings.notify.urls, *(targets or [])])
+    if not plan.jobs and not plan.stuck:
+        err.print("the outbox is empty", highlight=False)
+        return
+    deliveries = deliver(plan.jobs, settings.notify, outbox) + plan.stuck
+    show_deliveries(deliveries)
+    exit_if_every_delivery_failed(deliveries)
 
 
 def main() -> None:

@@ -165,7 +165,7 @@ def test_a_proposal_backed_by_evidence_alone_is_not_marked(rt: Runtime, log_dir:
 
 
 def test_reports_and_notifications_show_the_marks(rt: Runtime, log_dir: Path) -> None:
-    from watchkeeper.notify.markdown import to_markdown
+    from watchkeeper.notify.render.markdown import to_markdown
 
     v = VARIANTS[0]
     (log_dir / "app.log").write_text(v.line + "\n")

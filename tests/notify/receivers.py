@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import http.server
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -68,6 +69,11 @@ def feishu_answer(r: Received) -> tuple[int, Any]:
 
 def slack_answer(r: Received) -> tuple[int, Any]:
     ok = isinstance(r.body.get("text"), str) and r.body["blocks"][1]["text"]["type"] == "mrkdwn"
+    header, *sections = r.body.get("blocks", [{}])
+    # Slack's own limits: a header's text 150 characters, a section's 3000, 50 blocks.
+    fits = len(header["text"]["text"]) <= 150 and all(len(b["text"]["text"]) <= 3000 for b in sections)
+    if not fits or len(r.body["blocks"]) > 50:
+        return 400, "invalid_blocks"
     return (200, "ok") if ok else (400, "invalid_payload")
 
 
@@ -80,7 +86,8 @@ ANSWERS = {
 
 
 @contextmanager
-def receiver() -> Iterator[Receiver]:
+def receiver(port: int = 0) -> Iterator[Receiver]:
+    """Every platform's webhook on one local server (on `port`, or any free one)."""
     state = Receiver("")
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -106,7 +113,7 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
     try:
@@ -114,3 +121,35 @@ def receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def smtp_receiver() -> Iterator[tuple[int, list[Any]]]:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd): its port and the envelopes it received."""
+    from aiosmtpd.controller import Controller
+
+    got: list[Any] = []
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            got.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, got
+    finally:
+        controller.stop()
+
+
+@contextmanager
+def hanging_target() -> Iterator[str]:
+    """A webhook URL whose server accepts connections and never answers (a wedged proxy)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(64)
+        yield f"http://127.0.0.1:{s.getsockname()[1]}/hook"

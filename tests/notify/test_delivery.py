@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
-from collections.abc import Iterator
+import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.notify.receivers import SECRET, receiver
+from tests.notify.receivers import SECRET, hanging_target, receiver, smtp_receiver
 from watchkeeper.config import NotifySettings
 from watchkeeper.evidence.report import Action, Culprit, Finding, Hypothesis, Report, Symptom
-from watchkeeper.notify.deliver import deliver
+from watchkeeper.notify.deliver import Delivery, Job, deliver, jobs_for
 
 CFG = NotifySettings(retries=3, backoff_s=0.01, timeout_s=5)
 
@@ -54,8 +54,8 @@ def report() -> Report:
     )
 
 
-def sent(delivery_target: str, outbox: Path) -> Any:
-    return deliver(report(), [delivery_target], CFG, outbox)[0]
+def sent(delivery_target: str, outbox: Path) -> Delivery:
+    return deliver([Job(report(), delivery_target)], CFG, outbox)[0]
 
 
 def test_dingtalk_signed_markdown(tmp_path: Path) -> None:
@@ -91,7 +91,7 @@ def test_slack_and_generic_webhook(tmp_path: Path) -> None:
     assert r.got[0].body["blocks"][0]["type"] == "header"
     payload = r.got[1].body
     assert payload["report"]["hypotheses"][0]["culprit"]["name"] == "appserver"
-    assert payload["summary"].startswith("Most likely appserver")
+    assert payload["text"].startswith("Most likely appserver") and payload["title"] == "[watchkeeper] HighHttp5xxRate"
 
 
 def test_secrets_never_leave(tmp_path: Path) -> None:
@@ -125,33 +125,12 @@ def test_a_failed_delivery_is_reported_and_kept(tmp_path: Path) -> None:
     assert "secret-part" not in json.dumps(kept) and "hunter2" not in json.dumps(kept)
 
 
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, list[Any]]]:
-    from aiosmtpd.controller import Controller
-
-    got: list[Any] = []
-
-    class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            got.append(envelope)
-            return "250 OK"
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, got
-    finally:
-        controller.stop()
-
-
-def test_email_through_apprise(tmp_path: Path, smtp: tuple[int, list[Any]]) -> None:
-    port, got = smtp
-    d = sent(
-        f"mailto://example.com:{port}?smtp=127.0.0.1&from=wk@example.com&to=oncall@example.com&mode=insecure", tmp_path
-    )
+def test_email_through_apprise(tmp_path: Path) -> None:
+    with smtp_receiver() as (port, got):
+        d = sent(
+            f"mailto://example.com:{port}?smtp=127.0.0.1&from=wk@example.com&to=oncall@example.com&mode=insecure",
+            tmp_path,
+        )
     assert d.ok, d.error
     message = got[0].content.decode(errors="replace")
     assert got[0].rcpt_tos == ["oncall@example.com"] and "Subject: [watchkeeper] HighHttp5xxRate" in message
@@ -161,3 +140,19 @@ def test_email_through_apprise(tmp_path: Path, smtp: tuple[int, list[Any]]) -> N
 def test_unknown_scheme_is_a_clear_failure(tmp_path: Path) -> None:
     d = sent("nosuchservice://whatever", tmp_path)
     assert not d.ok and "apprise does not understand the target" in (d.error or "") and d.attempts == 1
+
+
+def test_hanging_targets_fail_together_not_one_after_another(tmp_path: Path) -> None:
+    cfg = NotifySettings(retries=2, backoff_s=0.2, timeout_s=1)
+    # One target that never answers costs every attempt's timeout plus the delays between them.
+    one_target = cfg.retries * cfg.timeout_s + sum(cfg.backoff_s * 2**n for n in range(cfg.retries - 1))
+    with contextlib.ExitStack() as stack:
+        targets = [stack.enter_context(hanging_target()) for _ in range(5)]
+        t0 = time.monotonic()
+        results = deliver(jobs_for([report()], targets), cfg, tmp_path / "outbox")
+        elapsed = time.monotonic() - t0
+    assert [d.ok for d in results] == [False] * 5 and all(d.attempts == 2 for d in results)
+    assert all("timed out" in (d.error or "") for d in results), [d.error for d in results]
+    assert len(list((tmp_path / "outbox").glob("*.json"))) == 5
+    # In sequence this takes 5 times one_target (11 s); together, one target's time and some scheduling slack.
+    assert one_target <= elapsed < one_target + 2.0, elapsed

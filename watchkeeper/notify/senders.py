@@ -1,9 +1,10 @@
-"""Deliver a redacted report to chat and webhooks.
+"""Deliver a redacted report to chat and webhooks: transport and signing; what is sent comes from `render/`.
 
 Targets are URLs. Our own senders, each with the platform's webhook URL (so Feishu vs Lark
 domains, private deployments and proxies all work):
 
     dingtalk+https://oapi.dingtalk.com/robot/send?access_token=TOKEN&secret=SEC...   (signed, markdown)
+        &atMobiles=138...,139...&atUserIds=u1&isAtAll=true                            (who is mentioned)
     feishu+https://open.feishu.cn/open-apis/bot/v2/hook/ID?secret=S&format=card|post (signed)
     lark+https://open.larksuite.com/open-apis/bot/v2/hook/ID?secret=S
     slack+https://hooks.slack.com/services/T/B/X                                      (blocks + text)
@@ -27,10 +28,13 @@ from typing import Any, Protocol
 
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.evidence.report import Report
-from watchkeeper.notify.markdown import to_markdown
-from watchkeeper.redact import redact
+from watchkeeper.notify.render import dingtalk, feishu, slack, webhook
+from watchkeeper.notify.render.email import html_body
+from watchkeeper.notify.render.text import text, title
 
 OWN_SCHEMES = ("dingtalk+", "feishu+", "lark+", "slack+", "webhook+")
+OUR_OPTIONS = ("secret", "format", "atMobiles", "atUserIds", "isAtAll")  # read by us, never sent on
+EMAIL_SCHEMES = ("mailto", "mailtos")
 
 
 class DeliveryError(WatchkeeperError):
@@ -42,9 +46,21 @@ class DeliveryError(WatchkeeperError):
 
 
 def shown(url: str) -> str:
-    """A target as it may appear in messages: the scheme and host, never tokens or secrets."""
-    parts = urllib.parse.urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or ''}{'/…' if parts.path not in ('', '/') else ''}"
+    """A target as it may appear in messages: scheme, host and port of a web URL; only the scheme of
+    anything else, whose host part may be a token (`tgram://BOTTOKEN/CHATID`)."""
+    scheme, sep, _ = url.partition("://")
+    if not sep:
+        return "…"
+    if scheme.rpartition("+")[2] not in ("http", "https"):
+        return f"{scheme}://…"
+    parts = urllib.parse.urlsplit(url.partition("+")[2] if "+" in scheme else url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # a port that is not a number
+        return f"{scheme}://…"
+    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname or ""
+    rest = "/…" if parts.path not in ("", "/") or parts.query else ""
+    return f"{scheme}://{host}:{port}{rest}"
 
 
 def _split(url: str) -> tuple[str, dict[str, str]]:
@@ -52,7 +68,7 @@ def _split(url: str) -> tuple[str, dict[str, str]]:
     scheme, _, rest = url.partition("+")
     parts = urllib.parse.urlsplit(rest if scheme in {s.rstrip("+") for s in OWN_SCHEMES} else url)
     query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-    ours = {k: v for k, v in query if k in ("secret", "format")}
+    ours = {k: v for k, v in query if k in OUR_OPTIONS}
     kept = urllib.parse.urlencode([(k, v) for k, v in query if k not in ours])
     return urllib.parse.urlunsplit(parts._replace(query=kept)), ours
 
@@ -71,11 +87,6 @@ def post_json(url: str, payload: dict[str, Any], timeout: float) -> tuple[int, s
         raise DeliveryError(f"cannot reach {shown(url)}: {getattr(exc, 'reason', exc)}", retry=True) from None
 
 
-def title(report: Report) -> str:
-    s = report.symptom
-    return f"[watchkeeper] {s.alertname or (s.question or 'investigation')[:60]}"
-
-
 class Sender(Protocol):
     def send(self, report: Report, timeout: float) -> None: ...
 
@@ -85,16 +96,15 @@ class DingTalk:
     url: str
 
     def send(self, report: Report, timeout: float) -> None:
-        webhook, opts = _split(self.url)
+        webhook_url, opts = _split(self.url)
         if opts.get("secret"):
             # DingTalk's signing: HMAC-SHA256 over "timestamp\nsecret", base64, URL-encoded.
             ts = str(int(time.time() * 1000))
             digest = hmac.new(opts["secret"].encode(), f"{ts}\n{opts['secret']}".encode(), hashlib.sha256).digest()
             sign = urllib.parse.quote_plus(base64.b64encode(digest))
-            webhook += f"{'&' if '?' in webhook else '?'}timestamp={ts}&sign={sign}"
-        body = {"msgtype": "markdown", "markdown": {"title": title(report), "text": to_markdown(report)}}
-        _, text = post_json(webhook, body, timeout)
-        answer = json.loads(text or "{}")
+            webhook_url += f"{'&' if '?' in webhook_url else '?'}timestamp={ts}&sign={sign}"
+        _, answer_text = post_json(webhook_url, dingtalk.payload(report, opts), timeout)
+        answer = json.loads(answer_text or "{}")
         if answer.get("errcode", 0) != 0:
             # 130101: sending too fast; the rest (bad sign, keyword missing, ...) will not fix themselves.
             raise DeliveryError(
@@ -107,31 +117,8 @@ class Feishu:
     url: str
 
     def send(self, report: Report, timeout: float) -> None:
-        webhook, opts = _split(self.url)
-        md = to_markdown(report)
-        if opts.get("format", "card") == "post":
-            body: dict[str, Any] = {
-                "msg_type": "post",
-                "content": {
-                    "post": {
-                        "zh_cn": {
-                            "title": title(report),
-                            "content": [[{"tag": "text", "text": line}] for line in md.splitlines()],
-                        }
-                    }
-                },
-            }
-        else:
-            top = report.hypotheses[0] if report.hypotheses else None
-            template = "red" if top and top.confidence >= 0.7 else "orange"
-            body = {
-                "msg_type": "interactive",
-                "card": {
-                    "config": {"wide_screen_mode": True},
-                    "header": {"title": {"tag": "plain_text", "content": title(report)}, "template": template},
-                    "elements": [{"tag": "markdown", "content": md}],
-                },
-            }
+        webhook_url, opts = _split(self.url)
+        body = feishu.post(report) if opts.get("format", "card") == "post" else feishu.card(report)
         if opts.get("secret"):
             # Feishu/Lark signing: HMAC-SHA256 keyed with "timestamp\nsecret" over an empty message.
             ts = str(int(time.time()))
@@ -141,8 +128,8 @@ class Feishu:
                 "sign": base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode(),
                 **body,
             }
-        _, text = post_json(webhook, body, timeout)
-        answer = json.loads(text or "{}")
+        _, answer_text = post_json(webhook_url, body, timeout)
+        answer = json.loads(answer_text or "{}")
         code = answer.get("code", answer.get("StatusCode", 0))
         if code != 0:
             raise DeliveryError(
@@ -155,18 +142,10 @@ class Slack:
     url: str
 
     def send(self, report: Report, timeout: float) -> None:
-        webhook, _ = _split(self.url)
-        md = to_markdown(report)
-        body = {
-            "text": f"{title(report)}: {report.summary}",
-            "blocks": [
-                {"type": "header", "text": {"type": "plain_text", "text": title(report)[:150]}},
-                {"type": "section", "text": {"type": "mrkdwn", "text": md[:2900]}},
-            ],
-        }
-        _, text = post_json(webhook, body, timeout)
-        if text.strip() != "ok":
-            raise DeliveryError(f"Slack answered {text.strip()[:200]!r}", retry=False)
+        webhook_url, _ = _split(self.url)
+        _, answer = post_json(webhook_url, slack.payload(report), timeout)
+        if answer.strip() != "ok":
+            raise DeliveryError(f"Slack answered: {answer.strip()[:200]}", retry=False)
 
 
 @dataclass
@@ -174,17 +153,8 @@ class Webhook:
     url: str
 
     def send(self, report: Report, timeout: float) -> None:
-        webhook, _ = _split(self.url)
-        post_json(
-            webhook,
-            {
-                "title": title(report),
-                "summary": report.summary,
-                "markdown": to_markdown(report),
-                "report": redact(report.model_dump(mode="json")),
-            },
-            timeout,
-        )
+        webhook_url, _ = _split(self.url)
+        post_json(webhook_url, webhook.payload(report), timeout)
 
 
 @dataclass
@@ -194,12 +164,23 @@ class Apprise:
     def send(self, report: Report, timeout: float) -> None:
         import apprise
 
-        notifier = apprise.Apprise()
-        if not notifier.add(self.url):
+        plugin = apprise.Apprise.instantiate(self.url)
+        if plugin is None:
             raise DeliveryError(f"apprise does not understand the target {shown(self.url)}", retry=False)
-        if not notifier.notify(
-            title=title(report), body=to_markdown(report), body_format=apprise.NotifyFormat.MARKDOWN
-        ):
+        # apprise's own timeouts, unless the URL sets them (cto=, rto=), are the delivery's.
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.url).query)
+        if "cto" not in query:
+            plugin.socket_connect_timeout = timeout
+        if "rto" not in query:
+            plugin.socket_read_timeout = timeout
+        notifier = apprise.Apprise()
+        notifier.add(plugin)
+        if self.url.partition("://")[0] in EMAIL_SCHEMES:
+            sent = notifier.notify(title=title(report), body=html_body(report), body_format=apprise.NotifyFormat.HTML)
+        else:
+            # Plain text: apprise escapes it for targets that take HTML or Markdown.
+            sent = notifier.notify(title=title(report), body=text(report), body_format=apprise.NotifyFormat.TEXT)
+        if not sent:
             raise DeliveryError(f"apprise could not deliver to {shown(self.url)}", retry=True)
 
 
