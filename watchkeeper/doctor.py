@@ -81,7 +81,7 @@ def run_doctor() -> list[Check]:
     method = kb.default_method()
     note = "" if kb.embedder else " (install the embedding model for hybrid: make embeddings)"
     checks.append(Check("knowledge", True, f"{len(kb.documents())} entries, {method} retrieval{note}"))
-    from watchkeeper.agent.provider import check_endpoint
+    from watchkeeper.agent.endpoint import check_endpoint
 
     try:
         reachable, detail = check_endpoint(settings.llm)
