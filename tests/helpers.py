@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,65 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@dataclass
+class Listener:
+    port: int
+    connections: int = 0
+    closed: int = 0  # connections the peer closed (all they sent has been read)
+    received: bytearray = field(default_factory=bytearray)
+
+
+@contextlib.contextmanager
+def silent_listener() -> Iterator[Listener]:
+    """A TCP port on 127.0.0.1 that accepts connections, keeps what they send and never answers:
+    a backend that hangs, or a target that must receive nothing."""
+    server = socket.create_server(("127.0.0.1", 0))
+    state = Listener(server.getsockname()[1])
+    conns: list[socket.socket] = []
+
+    def read(conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := conn.recv(65536):
+                state.received += chunk
+            state.closed += 1
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = server.accept()
+                conns.append(conn)
+                state.connections += 1
+                threading.Thread(target=read, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield state
+    finally:
+        for sock in (server, *conns):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the threads blocked on it
+            sock.close()
+
+
+@contextlib.contextmanager
+def unroutable_port() -> Iterator[int]:
+    """A port on 127.0.0.1 where connecting hangs, like an address that does not route (every
+    outside address answers here through the sandbox's proxy): its accept queue is full, so the
+    kernel drops new SYNs and the client waits for its own timeout."""
+    server = socket.create_server(("127.0.0.1", 0), backlog=0)
+    port = int(server.getsockname()[1])
+    fillers = [socket.socket() for _ in range(3)]
+    for sock in fillers:
+        sock.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            sock.connect(("127.0.0.1", port))
+    try:
+        yield port
+    finally:
+        for sock in (*fillers, server):
+            sock.close()
 
 
 @contextlib.contextmanager

@@ -746,11 +746,11 @@ def doctor(as_json: JsonFlag = False) -> None:
 
     checks = run_doctor()
     if as_json:
-        emit_json([c.__dict__ for c in checks])
+        emit_json([c.as_json() for c in checks])
     else:
+        marks = {"ok": "[green]ok[/green]  ", "warn": "[yellow]warn[/yellow]", "FAIL": "[red]FAIL[/red]"}
         for c in checks:
-            mark = "[green]ok[/green]  " if c.ok else "[red]FAIL[/red]"
-            out.print(f"{mark} {c.name}: {c.detail}", highlight=False)
+            out.print(f"{marks[c.status]} {escape(c.name)}: {escape(c.detail)}", highlight=False)
     raise typer.Exit(0 if all(c.ok for c in checks) else 1)
 
 

@@ -27,16 +27,18 @@ class Runtime:
     store_error: str | None = None  # the store could not be opened: rows wait, non-safe skills are refused
 
 
-def build_registry(settings: Settings, connections: Connections | None = None) -> Registry:
+def build_registry(settings: Settings, connections: Connections | None = None, import_mcp: bool = True) -> Registry:
     registry = Registry()
     registry.load_builtins()
     registry.load_packs(settings.skills.pack_dirs)
     registry.add_module(knowledge_skill, "builtin")
-    add_imported_tools(registry, settings, connections or Connections(settings.log_dir))
+    if import_mcp:
+        add_imported_tools(registry, settings, connections or Connections(settings.log_dir))
     return registry
 
 
-def open_runtime(settings: Settings | None = None) -> Runtime:
+def open_runtime(settings: Settings | None = None, import_mcp: bool = True) -> Runtime:
+    """`import_mcp=False`: without external MCP servers' tools, whose refresh may start (and wait for) servers."""
     settings = settings or load_settings()
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     store_error = None
@@ -48,5 +50,5 @@ def open_runtime(settings: Settings | None = None) -> Runtime:
         engine, store_error = make_engine(settings.db_url), str(exc)
     key = load_or_create_key(settings.audit.key, settings.data_dir)
     ledger = Ledger(engine, key, spool_dir=settings.data_dir)
-    registry = build_registry(settings)
+    registry = build_registry(settings, import_mcp=import_mcp)
     return Runtime(settings, engine, ledger, registry, Invoker(registry, ledger, settings), store_error)

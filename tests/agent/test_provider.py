@@ -8,7 +8,8 @@ import pytest
 
 from tests.agent.fake_openai import fake_openai
 from tests.helpers import Wk, free_port
-from watchkeeper.agent.provider import build_model, check_endpoint
+from watchkeeper.agent.endpoint import check_endpoint
+from watchkeeper.agent.provider import build_model
 from watchkeeper.config import LlmSettings, load_settings
 from watchkeeper.errors import ConfigError
 

@@ -1,4 +1,4 @@
-"""A small server that speaks Grafana Loki's HTTP API (`/loki/api/v1/query_range`) and JSON.
+"""A small server that speaks Grafana Loki's HTTP API (`/loki/api/v1/query_range`, `/labels`) and JSON.
 
 No Loki can be installed here (Debian's `loki` is an unrelated program; no registry ships
 Grafana Loki), so the LogQL client is tested against this. It understands stream selectors
@@ -24,6 +24,7 @@ FILTER = re.compile(r'\s*(\|=|!=)\s*"([^"]*)"')
 class Store:
     def __init__(self) -> None:
         self.streams: list[tuple[dict[str, str], list[tuple[int, str]]]] = []
+        self.headers: list[dict[str, str]] = []  # of every request, to check what clients send
 
     def push(self, labels: dict[str, str], entries: list[tuple[int, str]]) -> None:
         self.streams.append((labels, entries))
@@ -90,6 +91,11 @@ def fake_loki(store: Store) -> Iterator[str]:
         def do_GET(self) -> None:
             url = urlsplit(self.path)
             params = {k: v[0] for k, v in parse_qs(url.query).items()}
+            store.headers.append(dict(self.headers))
+            if url.path == "/loki/api/v1/labels":
+                names = sorted({name for labels, _ in store.streams for name in labels})
+                self._send(200, json.dumps({"status": "success", "data": names}).encode(), "application/json")
+                return
             if url.path != "/loki/api/v1/query_range" or "query" not in params:
                 self._send(404, b"404 page not found\n", "text/plain")
                 return

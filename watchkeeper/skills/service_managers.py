@@ -1,21 +1,32 @@
-"""The service manager this host really has: systemd when it is PID 1, else supervisord, else SysV."""
+"""The service manager this host really runs: systemd when it is PID 1, else a live supervisord,
+else SysV init scripts. `wk doctor` and the service skills share `find_manager`, so they agree."""
 
 from __future__ import annotations
 
+import configparser
+import os
 import re
 import shutil
+import socket
 import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from pydantic import Field, field_validator
 
+from watchkeeper.config import ServicesSettings
 from watchkeeper.errors import SkillFailed
 from watchkeeper.skills.base import SkillParams
 from watchkeeper.skills.context import SkillContext
 
 UNIT_RE = re.compile(r"^[A-Za-z0-9@._:\\-]+$")
 DEFAULT_SUPERVISOR_CONF = Path("/etc/supervisor/supervisord.conf")
+SYSTEMD_RUN_DIR = Path("/run/systemd/system")  # exists only while systemd is the init system
+INIT_D = Path("/etc/init.d")
+CONNECT_TIMEOUT_S = 2.0
 
 
 def check_unit(unit: str) -> str:
@@ -150,20 +161,104 @@ class SysV:
             )
 
 
+def systemd_runs() -> tuple[bool, str]:
+    if SYSTEMD_RUN_DIR.is_dir():
+        return True, f"{SYSTEMD_RUN_DIR} exists"
+    try:
+        init = Path("/proc/1/comm").read_text().strip()
+    except OSError as exc:
+        return False, f"PID 1 cannot be read ({exc.strerror})"
+    return (True, "PID 1 is systemd") if init == "systemd" else (False, f"PID 1 is {init}, not systemd")
+
+
+def supervisor_server_url(conf: Path) -> str:
+    """Where supervisorctl would connect, read from the config the way supervisorctl reads it."""
+    parser = configparser.RawConfigParser(inline_comment_prefixes=(";", "#"), strict=False)
+    try:
+        with conf.open() as fh:
+            parser.read_file(fh)
+    except (OSError, configparser.Error) as exc:
+        raise ValueError(f"{conf} cannot be read: {exc.strerror if isinstance(exc, OSError) else exc}") from None
+    url = parser.get("supervisorctl", "serverurl", fallback="http://localhost:9001")  # supervisorctl's default
+    expansions = {"here": str(conf.parent), **{f"ENV_{k}": v for k, v in os.environ.items()}}
+    try:
+        return url % expansions
+    except (KeyError, ValueError, TypeError):
+        raise ValueError(f"{conf}: serverurl {url} cannot be expanded") from None
+
+
+def supervisord_runs(config: Path | None) -> tuple[bool, str]:
+    """Does a supervisord answer on the control socket of `config` (default: the system one)?"""
+    conf = config or DEFAULT_SUPERVISOR_CONF
+    if not shutil.which("supervisorctl"):
+        return False, "supervisorctl is not installed"
+    if not conf.is_file():
+        return False, f"no supervisord config at {conf}"
+    try:
+        url = supervisor_server_url(conf)
+    except ValueError as exc:
+        return False, str(exc)
+    try:
+        # Accepting a connection is the proof: a stale socket file or a dead port refuses it.
+        if url.startswith("unix://"):
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.settimeout(CONNECT_TIMEOUT_S)
+                sock.connect(url.removeprefix("unix://"))
+        else:
+            parts = urllib.parse.urlsplit(url)
+            socket.create_connection((parts.hostname or "localhost", parts.port or 80), CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        return False, f"no supervisord answers on {url} ({exc.strerror or exc})"
+    return True, f"supervisord answers on {url}"
+
+
+def sysv_present() -> tuple[bool, str]:
+    if INIT_D.is_dir() and shutil.which("service"):
+        return True, f"init scripts in {INIT_D} and the service command"
+    return False, f"no {INIT_D} with the service command"
+
+
+@dataclass(frozen=True)
+class Found:
+    """The manager to use (None: none runs), whether it runs, why, and why the ones before it were passed over."""
+
+    name: str | None
+    running: bool
+    why: str
+    configured: bool
+    passed_over: tuple[str, ...] = ()
+
+
+def find_manager(cfg: ServicesSettings) -> Found:
+    """The configured manager (checked, not assumed), or the first that really runs: systemd, supervisord, SysV."""
+    probes: dict[str, Callable[[], tuple[bool, str]]] = {
+        "systemd": systemd_runs,
+        "supervisor": lambda: supervisord_runs(cfg.supervisor_config),
+        "sysv": sysv_present,
+    }
+    if cfg.manager != "auto":
+        running, why = probes[cfg.manager]()
+        return Found(cfg.manager, running, why, configured=True)
+    passed: list[str] = []
+    for name, probe in probes.items():
+        running, why = probe()
+        if running:
+            return Found(name, True, why, configured=False, passed_over=tuple(passed))
+        passed.append(why)
+    return Found(None, False, "; ".join(passed), configured=False)
+
+
 def detect(ctx: SkillContext) -> ServiceManager:
     cfg = ctx.settings.services
-    choice = cfg.manager
-    if choice == "auto":
-        if Path("/run/systemd/system").is_dir():
-            choice = "systemd"
-        elif shutil.which("supervisorctl") and (cfg.supervisor_config or DEFAULT_SUPERVISOR_CONF.exists()):
-            choice = "supervisor"
-        else:
-            choice = "sysv"
-    if choice == "systemd":
+    found = find_manager(cfg)
+    if found.name is None:
+        raise SkillFailed(f"no service manager runs on this host: {found.why}")
+    if not found.running:
+        raise SkillFailed(f"services.manager is {found.name}, but {found.why}")
+    if found.name == "systemd":
         return Systemd()
-    if choice == "supervisor":
-        return Supervisor(cfg.supervisor_config)
+    if found.name == "supervisor":
+        return Supervisor(cfg.supervisor_config or DEFAULT_SUPERVISOR_CONF)  # the config that was checked
     return SysV()
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,64 +10,18 @@ from typing import Any
 import psutil
 import pytest
 
-from tests.conftest import call, make_settings, require_binary
-from tests.helpers import free_port, pid_alive, wait_for
+from tests.conftest import call, make_settings
+from tests.helpers import pid_alive, wait_for
+from tests.supervisord import Supervisord, running_supervisord
 from watchkeeper.policy.approvals import grant_at_terminal
 from watchkeeper.runtime import Runtime, open_runtime
 from watchkeeper.skills.invoke import Status
 
 
-class Supervisord:
-    def __init__(self, conf: Path, port: int) -> None:
-        self.conf, self.port = conf, port
-
-
 @pytest.fixture
 def supervisord(tmp_path: Path) -> Iterator[Supervisord]:
-    exe = require_binary("supervisord")
-    require_binary("supervisorctl")
-    port = free_port()
-    sock = tmp_path / "supervisor.sock"
-    conf = tmp_path / "supervisord.conf"
-    conf.write_text(f"""
-[unix_http_server]
-file={sock}
-
-[supervisord]
-nodaemon=true
-logfile={tmp_path / "supervisord.log"}
-pidfile={tmp_path / "supervisord.pid"}
-childlogdir={tmp_path}
-
-[rpcinterface:supervisor]
-supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
-
-[supervisorctl]
-serverurl=unix://{sock}
-
-[program:webapp]
-command={sys.executable} -m http.server {port} --bind 127.0.0.1
-startsecs=1
-stopsignal=TERM
-
-[program:broken]
-command=/bin/false
-autostart=false
-startsecs=1
-startretries=0
-""")
-    proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-
-        def status() -> str:
-            argv = ["supervisorctl", "-c", str(conf), "status", "webapp"]
-            return subprocess.run(argv, capture_output=True, text=True).stdout
-
-        assert wait_for(lambda: "RUNNING" in status(), timeout=15), "supervisord did not start webapp"
-        yield Supervisord(conf, port)
-    finally:
-        proc.terminate()
-        proc.wait(15)
+    with running_supervisord(tmp_path) as sv:
+        yield sv
 
 
 def service_rt(tmp_path: Path, log_dir: Path, sv: Supervisord, **policy: Any) -> Runtime:
