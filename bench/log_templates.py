@@ -1,7 +1,7 @@
 """Template mining (watchkeeper's drain3 set-up, generic masks) on the Loghub 2k samples.
 
-Run from the project root: `.venv/bin/python -m bench.log_templates`. Reads
-`../shared/datasets/loghub_2k/` (or $WK_LOGHUB); prints grouping accuracy per dataset next to
+Run from the project root: `WK_DATASETS=/path/to/datasets .venv/bin/python -m bench.log_templates`.
+Reads `$WK_DATASETS/loghub_2k/`; prints grouping accuracy per dataset next to
 the published Drain figure (ICSE'19, per-dataset tuned regexes) and lines per second.
 Grouping accuracy: the share of lines whose mined group is exactly their ground-truth group.
 """
@@ -9,16 +9,13 @@ Grouping accuracy: the share of lines whose mined group is exactly their ground-
 from __future__ import annotations
 
 import csv
-import os
 import statistics
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
+from bench.datasets import dataset
 from watchkeeper.evidence.log_templates import cluster_ids
-
-ROOT = Path(os.environ.get("WK_LOGHUB", Path(__file__).resolve().parents[2] / "shared" / "datasets" / "loghub_2k"))
 
 
 def grouping_accuracy(truth: list[str], mined: list[int]) -> float:
@@ -31,22 +28,23 @@ def grouping_accuracy(truth: list[str], mined: list[int]) -> float:
     return correct / len(truth)
 
 
-def published() -> dict[str, float]:
-    path = ROOT / "published_results" / "icse19_grouping_accuracy_loghub2k.csv"
+def published(root: Path) -> dict[str, float]:
+    path = root / "published_results" / "icse19_grouping_accuracy_loghub2k.csv"
     with path.open() as fh:
         rows = {r["Parser"]: r for r in csv.DictReader(fh)}
     return {k: float(v) for k, v in rows["Drain"].items() if k not in ("Parser", "Average_computed")}
 
 
 def main() -> None:
-    if not ROOT.is_dir():
-        print(f"SKIP: no Loghub 2k data at {ROOT} (set WK_LOGHUB); nothing measured")
-        sys.exit(0)
-    drain = published()
+    root = dataset("loghub_2k")
+    if root is None:
+        print("SUMMARY nothing measured: this benchmark needs the Loghub 2k dataset")
+        return
+    drain = published(root)
     print(f"{'dataset':12} {'GA ours':>8} {'GA Drain':>9} {'diff':>7} {'lines/s':>9}")
     ours_all, theirs_all, rates = [], [], []
     for name in sorted(drain):
-        structured = ROOT / name / f"{name}_2k.log_structured.csv"
+        structured = root / name / f"{name}_2k.log_structured.csv"
         with structured.open(newline="") as fh:
             rows = list(csv.DictReader(fh))
         lines = [r["Content"] for r in rows]
