@@ -165,7 +165,8 @@ def memory_growth(inv: Investigation) -> None:
     samples: dict[int, list[tuple[float, float, str]]] = {}
     rounds = 4
     for i in range(rounds):
-        top = inv.call("top_processes", by="memory", n=5, sample_seconds=0.1)
+        # Wide enough that a leaker that starts small is sampled every round, beside big steady holders.
+        top = inv.call("top_processes", by="memory", n=15, sample_seconds=0.1)
         at = inv.sample_times("top_processes")[-1] if inv.calls else 0.0
         for p in host_check.foreign(top or {}):
             if p.get("rss_bytes"):
