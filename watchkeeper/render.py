@@ -5,9 +5,11 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from watchkeeper.evidence.host_check import HostReport
+from watchkeeper.evidence.host_check import HostReport, listeners
 from watchkeeper.evidence.report import Report
+from watchkeeper.humanize import plural
 
 STYLE = {"ok": "green", "info": "cyan", "warn": "yellow", "crit": "bold red"}
 
@@ -28,8 +30,8 @@ def print_host_report(console: Console, report: HostReport) -> None:
         load = host["load"]
         mem, swap = host["memory"], host["swap"]
         console.print(
-            f"[bold]{host['hostname']}[/bold]  up {host['uptime_s'] // 3600}h  CPU {host['cpu_percent']:.0f}% "
-            f"of {host['cpu_count']} cores  load {load['1m']} {load['5m']} {load['15m']}",
+            f"[bold]{escape(host['hostname'])}[/bold]  up {host['uptime_s'] // 3600}h  CPU {host['cpu_percent']:.0f}% "
+            f"of {plural(host['cpu_count'], 'core')}  load {load['1m']} {load['5m']} {load['15m']}",
             highlight=False,
         )
         console.print(
@@ -55,25 +57,29 @@ def print_host_report(console: Console, report: HostReport) -> None:
                 f"{p['cpu_percent'] or 0:.0f}",
                 f"{p['memory_percent'] or 0:.1f}",
                 _bytes(p["rss_bytes"]),
-                (p["cmdline"] or p["name"])[:70],
+                Text((p["cmdline"] or p["name"])[:70]),
             )
         console.print(table)
     if report.ports:
-        listed = ", ".join(f"{p['port']}/{p['protocol']}({p['process'] or '?'})" for p in report.ports[:25])
-        console.print(f"[bold]listening[/bold] {listed}", highlight=False)
+        table = Table("addresses", "proto", "process", title="listening", title_justify="left")
+        for entry in listeners(report.ports):
+            pid = f" (pid {entry.pids[0]})" if len(entry.pids) == 1 else ""
+            table.add_row(", ".join(entry.addresses), entry.protocol, Text(f"{entry.process or '-'}{pid}"))
+        console.print(table)
     for log in report.logs:
         if log["error_lines"]:
             console.print(
-                f"[bold]{log['path']}[/bold]: {log['error_lines']} error lines in the newest {log['scanned_lines']}",
+                f"[bold]{escape(log['path'])}[/bold]: {plural(log['error_lines'], 'error line')} "
+                f"in the newest {plural(log['scanned_lines'], 'line')}",
                 highlight=False,
             )
             for line in log["newest_errors"]:
                 console.print(f"  {line[:200]}", highlight=False, markup=False)
     for problem in report.errors:
-        console.print(f"[yellow]could not check[/yellow] {problem}", highlight=False)
+        console.print(f"[yellow]could not check[/yellow] {escape(problem)}", highlight=False)
     for f in report.findings:
-        console.print(f"[{STYLE[f.severity]}]{f.severity.upper():4}[/] {f.message}", highlight=False)
-    console.print(f"[{STYLE[report.severity]}]{report.verdict}[/]  ({report.duration_s}s)", highlight=False)
+        console.print(f"[{STYLE[f.severity]}]{f.severity.upper():4}[/] {escape(f.message)}", highlight=False)
+    console.print(f"[{STYLE[report.severity]}]{escape(report.verdict)}[/]  ({report.duration_s}s)", highlight=False)
 
 
 def print_report(console: Console, report: Report) -> None:
