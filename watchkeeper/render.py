@@ -9,7 +9,7 @@ from rich.text import Text
 
 from watchkeeper.evidence.host_check import HostReport, listeners
 from watchkeeper.evidence.report import Report
-from watchkeeper.humanize import plural
+from watchkeeper.humanize import pairs, plural
 
 STYLE = {"ok": "green", "info": "cyan", "warn": "yellow", "crit": "bold red"}
 
@@ -102,8 +102,10 @@ def print_report(console: Console, report: Report) -> None:
         table = Table("action", "skill", "params", "class", "by", title="recommended actions", title_justify="left")
         for a in report.actions[:6]:
             by = f"{a.proposed_by} [red](echoes untrusted text)[/red]" if a.untrusted else a.proposed_by
-            table.add_row(escape(a.title), a.skill or "manual", escape(str(a.params or "")), a.risk_class, by)
+            table.add_row(Text(a.title), a.skill or "-", Text(pairs(a.params) or "-"), a.risk_class, by)
         console.print(table)
+        if len(report.actions) > 6:
+            console.print(f"[dim]… and {plural(len(report.actions) - 6, 'more action')}[/dim]", highlight=False)
     for ref in report.references:
         console.print(f"[dim]see:[/dim] {escape(ref.title)} ({ref.id})", highlight=False)
     for f in report.findings[:10]:
@@ -117,12 +119,13 @@ def print_report(console: Console, report: Report) -> None:
     if report.usage:
         u = report.usage
         console.print(
-            f"[dim]model {escape(u.model)}: {u.requests} requests, {u.input_tokens} tokens in, {u.output_tokens} out, "
-            f"{u.tool_calls} tool calls{' (partial)' if report.partial else ''}[/dim]",
+            f"[dim]model {escape(u.model)}: {plural(u.requests, 'request')}, {plural(u.input_tokens, 'token')} in, "
+            f"{u.output_tokens} out, {plural(u.tool_calls, 'tool call')}{' (partial)' if report.partial else ''}[/dim]",
             highlight=False,
         )
+    playbook = f", playbook {report.playbook}" if report.playbook else ""
     console.print(
-        f"[dim]{len(report.calls)} skill calls, {report.duration_s:.1f}s, playbook {report.playbook}; "
+        f"[dim]{plural(len(report.calls), 'skill call')}, {report.duration_s:.1f}s{escape(playbook)}; "
         f"replay with: wk investigate --replay {report.id}[/dim]",
         highlight=False,
     )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+
 from pydantic import BaseModel, Field
 
 from watchkeeper.agent.tools import LoopState
-from watchkeeper.evidence.report import Action, Hypothesis, ModelUsage, Report
+from watchkeeper.errors import WatchkeeperError
+from watchkeeper.evidence.report import Action, Hypothesis, ModelUsage, Report, action_key, unique_actions
+from watchkeeper.humanize import plural
 
 
 class Diagnosis(BaseModel):
@@ -14,6 +18,23 @@ class Diagnosis(BaseModel):
     confidence: float = Field(0.5, ge=0, le=1, description="How sure you are, 0 to 1.")
     evidence: list[str] = Field(default_factory=list, description="Short facts from the tools that show it.")
     next_steps: list[str] = Field(default_factory=list, description="Manual steps for a person, if any.")
+
+
+def same_step(state: LoopState) -> Callable[[Action], Hashable]:
+    """`action_key` with each skill's defaults filled in: a proposal carries every param, while the
+    triage's action for the same step names only the ones it sets."""
+    registry = state.invoker.registry
+
+    def key(action: Action) -> Hashable:
+        if action.skill is not None and action.skill in registry:
+            try:
+                filled = registry.get(action.skill).params.validate(action.skill, dict(action.params)).params
+            except WatchkeeperError:
+                return action_key(action)
+            return action_key(action.model_copy(update={"params": filled}))
+        return action_key(action)
+
+    return key
 
 
 def merge(
@@ -35,7 +56,7 @@ def merge(
     report.usage = usage
     report.notes = [*base.notes, *notes]
     report.partial = partial
-    report.actions = [*proposals, *base.actions]
+    report.actions = unique_actions([*proposals, *base.actions], same_step(state))
     if diagnosis is not None:
         steps = [Action(title=s, risk_class="manual", proposed_by="model") for s in diagnosis.next_steps]
         report.mode = "llm"
@@ -46,12 +67,12 @@ def merge(
                 title=diagnosis.root_cause or diagnosis.summary,
                 confidence=diagnosis.confidence,
                 evidence=diagnosis.evidence,
-                explanation=f"the diagnosis of {usage.model} after {usage.tool_calls} tool call(s)",
+                explanation=f"the diagnosis of {usage.model} after {plural(usage.tool_calls, 'tool call')}",
                 actions=[*proposals, *steps],
             ),
             *base.hypotheses,
         ]
-        report.actions = [*proposals, *steps, *base.actions]
+        report.actions = unique_actions([*proposals, *steps, *base.actions], same_step(state))
     elif partial:
         report.mode = "llm"
         report.summary = f"{base.summary} The model's investigation stopped early; its calls and proposals are listed."
