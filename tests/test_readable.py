@@ -2,23 +2,28 @@
 repr, no bad plural, each recommended step once.
 
 Reports come from the triage (and the model loop, with a scripted model) on real files, ports and
-processes.
+processes; CLI tables and every `--help` run in process through Typer's CliRunner.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import typer
+from typer.testing import CliRunner
 
 from tests.agent.scripted import Script, call, calls, report
 from tests.helpers import free_port, http_server
+from tests.mcp.test_imports import PEER
 from tests.readable import assert_readable, on_terminal
 from watchkeeper.agent.investigator import investigate as investigate_with_model
+from watchkeeper.cli import app
 from watchkeeper.config import Settings
 from watchkeeper.evidence import triage
 from watchkeeper.evidence.host_check import run_check
@@ -28,6 +33,16 @@ from watchkeeper.notify.markdown import to_markdown
 from watchkeeper.render import print_host_report, print_report
 from watchkeeper.runtime import Runtime, open_runtime
 from watchkeeper.scenarios.world import alert_payload
+from watchkeeper.skills import derive
+
+RUNNER = CliRunner()
+
+
+def wk(*args: str, codes: tuple[int, ...] = (0,)) -> str:
+    """`wk ARGS` in this process; its stdout and stderr together."""
+    result = RUNNER.invoke(app, list(args))
+    assert result.exit_code in codes, f"wk {' '.join(args)} exited {result.exit_code}: {result.output}"
+    return result.output
 
 
 def iso(t: datetime) -> str:
@@ -130,3 +145,83 @@ def test_wk_check_on_this_host_reads_well(rt: Runtime, log_dir: Path) -> None:
     assert_readable(text, quoted=shown, where="wk check")
     assert "1 error line in the newest 3 lines" in text
     assert re.search(r"\b([2-9]|\d{2,}) warnings on ", checked.verdict), checked.verdict
+
+
+# -- CLI tables ----------------------------------------------------------------------------------
+
+
+def test_audit_tables_read_well(built: Built, monkeypatch: pytest.MonkeyPatch) -> None:
+    wk("skills", "run", "host_status")
+    assert_readable(wk("audit"), where="wk audit")
+    verified = wk("audit", "verify")
+    assert_readable(verified, where="wk audit verify")
+    assert "1 row verified" in verified
+    monkeypatch.setenv("WK_DATA_DIR", str(built.settings.data_dir))
+    session = wk("audit", "--session", built.reports["llm"].id)
+    assert "scripted" in session  # the model requests table is there
+    assert_readable(session, where="wk audit --session")
+
+
+def test_skills_read_well() -> None:
+    assert_readable(wk("skills", "list"), where="wk skills list")
+    assert_readable(wk("skills", "show", "probe_http"), where="wk skills show")
+    rt = open_runtime()
+    for skill in rt.registry.all():
+        assert_readable(derive.describe(skill), where=f"wk skills show {skill.key}")
+
+
+def test_knowledge_reads_well(tmp_path: Path, built: Built) -> None:
+    case = tmp_path / "refunds.yaml"
+    case.write_text("symptom: refunds stuck in pending after the payment provider rotated its keys\n")
+    assert_readable(wk("kb", "add", str(case)), where="wk kb add")
+    listed = wk("kb", "list")
+    assert_readable(listed, where="wk kb list")
+    assert "refunds stuck in pending" in listed, "a case with only a symptom is titled by it"
+    assert_readable(wk("kb", "search", "refunds stuck after key rotation"), where="wk kb search")
+    saved = tmp_path / "report.json"
+    saved.write_text(built.reports["triage"].model_dump_json())
+    learned = wk("kb", "learn", "--report", str(saved), "--fix", "restart billing", "--worked", "yes")
+    case_id = learned.split()[-1]
+    assert_readable(wk("kb", "show", case_id), where="wk kb show")
+    feedback = wk("kb", "feedback", case_id, "--worked", "no")
+    assert_readable(feedback, where="wk kb feedback")
+    assert feedback.strip() == f"{case_id}: outcomes yes=1 partly=0 no=1"
+
+
+def test_mcp_servers_read_well(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    none = wk("mcp", "servers")
+    assert "[[mcp.servers]]" in none, "config syntax is text, not markup"
+    assert_readable(none, where="wk mcp servers")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[[mcp.servers]]\nname = "peer"\ncommand = "{sys.executable}"\nargs = ["{PEER}", "stdio", '
+        f'"{tmp_path / "starts"}"]\n\n[[mcp.servers]]\nname = "ghost"\ncommand = "{tmp_path / "nope"}"\n'
+    )
+    monkeypatch.setenv("WK_CONFIG", str(config))
+    assert_readable(wk("mcp", "servers", "--refresh"), where="wk mcp servers --refresh")
+
+
+def test_doctor_reads_well() -> None:
+    assert_readable(wk("doctor", codes=(0, 1)), where="wk doctor")
+
+
+def _commands(group: typer.core.TyperGroup, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    yield path
+    for name, command in group.commands.items():
+        if isinstance(command, typer.core.TyperGroup):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name)
+
+
+COMMANDS = list(_commands(typer.main.get_command(app)))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=lambda p: " ".join(p) or "wk")
+def test_help_reads_well(path: tuple[str, ...]) -> None:
+    assert_readable(wk(*path, "--help"), where=f"wk {' '.join(path)} --help")
+
+
+def test_the_help_walk_finds_every_command() -> None:
+    names = {" ".join(p) for p in COMMANDS}
+    assert {"check", "investigate", "audit", "audit verify", "kb add", "kb feedback", "mcp servers", "doctor"} <= names
