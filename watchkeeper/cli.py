@@ -790,9 +790,8 @@ def mcp_serve(
     rt = runtime()
     if http:
         bind, at = host or rt.settings.mcp.host, port or rt.settings.mcp.port
-        err.print(f"watchkeeper MCP on http://{bind}:{at}/mcp", highlight=False)
         try:
-            serve_http(rt, bind, at)
+            serve_http(rt, bind, at, lambda url: err.print(f"watchkeeper MCP on {url}", highlight=False))
         except ConfigError as exc:
             fail(str(exc))
         return
