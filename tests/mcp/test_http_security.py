@@ -6,6 +6,7 @@ import json
 import select
 import socket
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -80,11 +81,14 @@ def test_non_loopback_without_a_token_is_refused_at_start(wk: Wk) -> None:
 
 
 def announcement(proc: subprocess.Popen[str], timeout: float = 30) -> str:
-    """The first line `wk mcp --http` prints on stderr."""
+    """The line in which `wk mcp --http` announces its URL (read as soon as it is printed)."""
     assert proc.stderr is not None
-    ready, _, _ = select.select([proc.stderr], [], [], timeout)
-    assert ready, "wk mcp --http said nothing"
-    return proc.stderr.readline().strip()
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0 and select.select([proc.stderr], [], [], left)[0]:
+        line = proc.stderr.readline()
+        if not line or line.startswith("watchkeeper MCP on"):
+            return line.strip()
+    raise AssertionError("wk mcp --http announced nothing")
 
 
 def test_the_url_is_announced_once_the_server_listens(wk: Wk) -> None:
