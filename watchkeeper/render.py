@@ -12,6 +12,7 @@ from watchkeeper.evidence.report import Report
 from watchkeeper.humanize import pairs, plural
 
 STYLE = {"ok": "green", "info": "cyan", "warn": "yellow", "crit": "bold red"}
+MAX_LISTENERS = 25  # a busy host listens on hundreds of ports; the JSON has every one
 
 
 def _bytes(n: float | None) -> str:
@@ -62,10 +63,14 @@ def print_host_report(console: Console, report: HostReport) -> None:
         console.print(table)
     if report.ports:
         table = Table("addresses", "proto", "process", title="listening", title_justify="left")
-        for entry in listeners(report.ports):
+        entries = listeners(report.ports)
+        for entry in entries[:MAX_LISTENERS]:
             pid = f" (pid {entry.pids[0]})" if len(entry.pids) == 1 else ""
             table.add_row(", ".join(entry.addresses), entry.protocol, Text(f"{entry.process or '-'}{pid}"))
         console.print(table)
+        if len(entries) > MAX_LISTENERS:
+            more = plural(len(entries) - MAX_LISTENERS, "more listener")
+            console.print(f"[dim]… and {more} (wk check --json lists them all)[/dim]", highlight=False)
     for log in report.logs:
         if log["error_lines"]:
             console.print(

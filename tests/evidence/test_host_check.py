@@ -113,6 +113,13 @@ def test_listeners_merge_the_addresses_of_one_port_and_process() -> None:
     ]
 
 
+def test_a_host_with_many_listeners_shows_the_first_and_counts_the_rest() -> None:
+    ports = [{"protocol": "tcp", "address": "0.0.0.0", "port": 1000 + i, "pid": 9, "process": "x"} for i in range(27)]
+    text = on_terminal(lambda c: print_host_report(c, HostReport("check-1", ports=ports)))
+    assert "0.0.0.0:1024" in text and "0.0.0.0:1025" not in text
+    assert "… and 2 more listeners (wk check --json lists them all)" in text
+
+
 @contextmanager
 def dual_stack_listener() -> Iterator[int]:
     """This process listening on one port on 0.0.0.0 and, separately, on [::]."""
