@@ -191,7 +191,8 @@ def investigate(
         ),
     ] = None,
     notify: Annotated[
-        list[str] | None, typer.Option("--notify", help="Deliver the report here too (repeatable; see README).")
+        list[str] | None,
+        typer.Option("--notify", metavar="URL", help="Deliver the report here too (repeatable; see README)."),
     ] = None,
 ) -> None:
     """Investigate a symptom through audited skills and print a diagnosis report with the fix."""
@@ -330,8 +331,14 @@ def _kb() -> Any:
 
 
 @kb_app.command("add")
-def kb_add(paths: Annotated[list[Path], typer.Argument(help="Files or directories (recursively).")]) -> None:
-    """Add or update markdown runbooks, text notes (one fact per paragraph) and JSON/YAML cases."""
+def kb_add(
+    # Described in the docstring: Typer would print a variadic argument's type as `<list[Path]>`.
+    paths: Annotated[list[Path], typer.Argument(metavar="PATH", hidden=True)],
+) -> None:
+    """Add or update markdown runbooks, text notes (one fact per paragraph) and JSON/YAML cases.
+
+    Each PATH is a file or a directory (read recursively).
+    """
     from watchkeeper.knowledge.ingest import IngestError
 
     try:
@@ -356,7 +363,7 @@ def kb_list(
         return
     table = Table("id", "type", "title", "source", "v")
     for d in docs:
-        table.add_row(d["id"], d["type"], d["title"], d["source"], str(d["version"]))
+        table.add_row(d["id"], d["type"], escape(d["title"]), escape(d["source"]), str(d["version"]))
     out.print(table)
 
 
@@ -369,9 +376,12 @@ def kb_show(kb_id: str, as_json: JsonFlag = False) -> None:
     if as_json:
         emit_json(doc)
         return
-    out.print(f"[bold]{doc['title']}[/bold]  {doc['type']} {doc['id']} v{doc['version']}  {doc['source']}")
+    out.print(
+        f"[bold]{escape(doc['title'])}[/bold]  {doc['type']} {doc['id']} v{doc['version']}  {escape(doc['source'])}",
+        highlight=False,
+    )
     for chunk in doc["chunks"]:
-        out.print(f"\n[bold]{chunk['heading']}[/bold]\n{chunk['text']}", highlight=False)
+        out.print(f"\n[bold]{escape(chunk['heading'])}[/bold]\n{escape(chunk['text'])}", highlight=False)
 
 
 @kb_app.command("forget")
@@ -400,7 +410,9 @@ def kb_search(
         emit_json(hits)
         return
     for i, h in enumerate(hits, start=1):
-        out.print(f"{i}. [bold]{h['title']}[/bold] ({h['type']} {h['id']}, score {h['score']:.2f})", highlight=False)
+        out.print(
+            f"{i}. [bold]{escape(h['title'])}[/bold] ({h['type']} {h['id']}, score {h['score']:.2f})", highlight=False
+        )
         out.print(f"   {h['heading']}: {h['passage'][:200]}", highlight=False, markup=False)
 
 
@@ -429,12 +441,14 @@ def kb_learn(
 @kb_app.command("feedback")
 def kb_feedback(case_id: str, worked: Annotated[str, typer.Option("--worked", help="yes, no or partly.")]) -> None:
     """Record another outcome of a case's fix: it moves the case up or down in retrieval."""
+    from watchkeeper.humanize import pairs
     from watchkeeper.knowledge.learn import feedback
 
     if worked not in ("yes", "no", "partly"):
         fail("--worked takes yes, no or partly")
     meta = feedback(_kb(), case_id, worked)  # type: ignore[arg-type]
-    out.print(f"{case_id}: outcomes {meta['outcomes']}", highlight=False)
+    outcomes = {k: meta["outcomes"].get(k, 0) for k in ("yes", "partly", "no")}
+    out.print(f"{case_id}: outcomes {pairs(outcomes)}", highlight=False, markup=False)
 
 
 # -- wk scenario -------------------------------------------------------------------------------
@@ -455,11 +469,14 @@ def scenario_list(as_json: JsonFlag = False) -> None:
 
 @scenario_app.command("run")
 def scenario_run(
-    names: Annotated[list[str] | None, typer.Argument(help="Scenario names.")] = None,
+    # Described in the docstring: Typer would print a variadic argument's type as `<list[str]>`.
+    names: Annotated[list[str] | None, typer.Argument(metavar="NAME", hidden=True)] = None,
     run_all: Annotated[bool, typer.Option("--all", help="Run every scenario.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Inject each fault on this machine, investigate its alert without an LLM, score the report, clean up.
+
+    NAME is a scenario from wk scenario list; --all runs every one.
 
     Exit 0 when every scenario named the right root cause, culprit and remediation and left nothing behind.
     """
@@ -504,7 +521,9 @@ def skills_list(as_json: JsonFlag = False) -> None:
     colour = {"safe": "green", "mutating": "yellow", "dangerous": "red"}
     for s in skills:
         risk = s.risk.value
-        table.add_row(s.key, f"[{colour[risk]}]{risk}[/]", s.meta.scope.value, s.meta.category, s.meta.name)
+        table.add_row(
+            s.key, f"[{colour[risk]}]{risk}[/]", s.meta.scope.value, escape(s.meta.category), escape(s.meta.name)
+        )
     out.print(table)
 
 
@@ -599,7 +618,8 @@ def report_invocation(call: Invocation, as_json: bool) -> NoReturn:
 def skills_run(
     key: str,
     param: Annotated[
-        list[str] | None, typer.Option("--param", "-p", help="A param as name=value (repeatable).")
+        list[str] | None,
+        typer.Option("--param", "-p", metavar="NAME=VALUE", help="A param as name=value (repeatable)."),
     ] = None,
     params_json: Annotated[str | None, typer.Option("--params-json", help="Params as one JSON object.")] = None,
     edge: Annotated[str | None, typer.Option("--edge", help="Target edge of a host skill.")] = None,
@@ -661,7 +681,7 @@ def audit(
     table = Table("id", "started", "tool", "status", "caller", "approved by", "ms", "error")
     for r in rows:
         caller = f"{r['caller_role']}:{r['caller_user_id'] or '-'}"
-        error = (r["error"] or "")[:60]
+        error = escape((r["error"] or "")[:60])
         table.add_row(
             str(r["id"]),
             r["started_at"][:19],
@@ -685,7 +705,7 @@ def audit(
                 str(r["output_tokens"]),
                 str(r["tool_calls"]),
                 f"{r['latency_ms']:.0f}",
-                (r["error"] or "")[:60],
+                escape((r["error"] or "")[:60]),
             )
         out.print(models)
 
@@ -693,6 +713,8 @@ def audit(
 @audit_app.command("verify")
 def audit_verify(as_json: JsonFlag = False) -> None:
     """Recompute the hash chain: exit 0 when intact, 1 naming the first edited or deleted row."""
+    from watchkeeper.humanize import plural
+
     rt = runtime()
     report = rt.ledger.verify()
     if as_json:
@@ -708,7 +730,7 @@ def audit_verify(as_json: JsonFlag = False) -> None:
         for row_id, note in report.notes:
             err.print(f"[yellow]row {row_id}:[/yellow] {escape(note)}", highlight=False)
         if report.ok:
-            out.print(f"ledger intact: {report.rows_checked} rows verified", highlight=False)
+            out.print(f"ledger intact: {plural(report.rows_checked, 'row')} verified", highlight=False)
         for row_id, problem in report.problems:
             err.print(f"[red]row {row_id}:[/red] {problem}", highlight=False)
     raise typer.Exit(0 if report.ok else 1)
@@ -775,9 +797,8 @@ def mcp_serve(
     rt = runtime(need_store=False)
     if http:
         bind, at = host or rt.settings.mcp.host, port or rt.settings.mcp.port
-        err.print(f"watchkeeper MCP on http://{bind}:{at}/mcp", highlight=False)
         try:
-            serve_http(rt, bind, at)
+            serve_http(rt, bind, at, lambda url: err.print(f"watchkeeper MCP on {url}", highlight=False))
         except ConfigError as exc:
             fail(str(exc))
         return
@@ -800,16 +821,17 @@ def mcp_servers(
         emit_json(states)
         return
     if not states:
-        out.print("no MCP servers configured (add [[mcp.servers]] to the config)", highlight=False)
+        out.print("no MCP servers configured (add [[mcp.servers]] to the config)", highlight=False, markup=False)
     for st in states:
         mark = "[green]ok[/green]" if st["state"] == "ok" else f"[red]{st['state']}[/red]"
         out.print(
-            f"[bold]{st['name']}[/bold] {mark} {st['transport']} fetched {st['fetched_at'] or 'never'}", highlight=False
+            f"[bold]{escape(st['name'])}[/bold] {mark} {st['transport']} fetched {st['fetched_at'] or 'never'}",
+            highlight=False,
         )
         if st["error"]:
-            out.print(f"  error: {st['error']}", highlight=False)
+            out.print(f"  error: {st['error']}", highlight=False, markup=False)
         for tool in st["tools"]:
-            out.print(f"  {tool['key']:40} {tool['class']:9} {tool['description'][:60]}", highlight=False)
+            out.print(f"  {tool['key']:40} {tool['class']:9} {tool['description'][:60]}", highlight=False, markup=False)
 
 
 # -- wk notify ---------------------------------------------------------------------------------

@@ -5,11 +5,14 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from watchkeeper.evidence.host_check import HostReport
+from watchkeeper.evidence.host_check import HostReport, listeners
 from watchkeeper.evidence.report import Report
+from watchkeeper.humanize import pairs, plural
 
 STYLE = {"ok": "green", "info": "cyan", "warn": "yellow", "crit": "bold red"}
+MAX_LISTENERS = 25  # a busy host listens on hundreds of ports; the JSON has every one
 
 
 def _bytes(n: float | None) -> str:
@@ -28,8 +31,8 @@ def print_host_report(console: Console, report: HostReport) -> None:
         load = host["load"]
         mem, swap = host["memory"], host["swap"]
         console.print(
-            f"[bold]{host['hostname']}[/bold]  up {host['uptime_s'] // 3600}h  CPU {host['cpu_percent']:.0f}% "
-            f"of {host['cpu_count']} cores  load {load['1m']} {load['5m']} {load['15m']}",
+            f"[bold]{escape(host['hostname'])}[/bold]  up {host['uptime_s'] // 3600}h  CPU {host['cpu_percent']:.0f}% "
+            f"of {plural(host['cpu_count'], 'core')}  load {load['1m']} {load['5m']} {load['15m']}",
             highlight=False,
         )
         console.print(
@@ -55,25 +58,33 @@ def print_host_report(console: Console, report: HostReport) -> None:
                 f"{p['cpu_percent'] or 0:.0f}",
                 f"{p['memory_percent'] or 0:.1f}",
                 _bytes(p["rss_bytes"]),
-                (p["cmdline"] or p["name"])[:70],
+                Text((p["cmdline"] or p["name"])[:70]),
             )
         console.print(table)
     if report.ports:
-        listed = ", ".join(f"{p['port']}/{p['protocol']}({p['process'] or '?'})" for p in report.ports[:25])
-        console.print(f"[bold]listening[/bold] {listed}", highlight=False)
+        table = Table("addresses", "proto", "process", title="listening", title_justify="left")
+        entries = listeners(report.ports)
+        for entry in entries[:MAX_LISTENERS]:
+            pid = f" (pid {entry.pids[0]})" if len(entry.pids) == 1 else ""
+            table.add_row(", ".join(entry.addresses), entry.protocol, Text(f"{entry.process or '-'}{pid}"))
+        console.print(table)
+        if len(entries) > MAX_LISTENERS:
+            more = plural(len(entries) - MAX_LISTENERS, "more listener")
+            console.print(f"[dim]… and {more} (wk check --json lists them all)[/dim]", highlight=False)
     for log in report.logs:
         if log["error_lines"]:
             console.print(
-                f"[bold]{log['path']}[/bold]: {log['error_lines']} error lines in the newest {log['scanned_lines']}",
+                f"[bold]{escape(log['path'])}[/bold]: {plural(log['error_lines'], 'error line')} "
+                f"in the newest {plural(log['scanned_lines'], 'line')}",
                 highlight=False,
             )
             for line in log["newest_errors"]:
                 console.print(f"  {line[:200]}", highlight=False, markup=False)
     for problem in report.errors:
-        console.print(f"[yellow]could not check[/yellow] {problem}", highlight=False)
+        console.print(f"[yellow]could not check[/yellow] {escape(problem)}", highlight=False)
     for f in report.findings:
-        console.print(f"[{STYLE[f.severity]}]{f.severity.upper():4}[/] {f.message}", highlight=False)
-    console.print(f"[{STYLE[report.severity]}]{report.verdict}[/]  ({report.duration_s}s)", highlight=False)
+        console.print(f"[{STYLE[f.severity]}]{f.severity.upper():4}[/] {escape(f.message)}", highlight=False)
+    console.print(f"[{STYLE[report.severity]}]{escape(report.verdict)}[/]  ({report.duration_s}s)", highlight=False)
 
 
 def print_report(console: Console, report: Report) -> None:
@@ -96,8 +107,10 @@ def print_report(console: Console, report: Report) -> None:
         table = Table("action", "skill", "params", "class", "by", title="recommended actions", title_justify="left")
         for a in report.actions[:6]:
             by = f"{a.proposed_by} [red](echoes untrusted text)[/red]" if a.untrusted else a.proposed_by
-            table.add_row(escape(a.title), a.skill or "manual", escape(str(a.params or "")), a.risk_class, by)
+            table.add_row(Text(a.title), a.skill or "-", Text(pairs(a.params) or "-"), a.risk_class, by)
         console.print(table)
+        if len(report.actions) > 6:
+            console.print(f"[dim]… and {plural(len(report.actions) - 6, 'more action')}[/dim]", highlight=False)
     for ref in report.references:
         console.print(f"[dim]see:[/dim] {escape(ref.title)} ({ref.id})", highlight=False)
     for f in report.findings[:10]:
@@ -111,12 +124,13 @@ def print_report(console: Console, report: Report) -> None:
     if report.usage:
         u = report.usage
         console.print(
-            f"[dim]model {escape(u.model)}: {u.requests} requests, {u.input_tokens} tokens in, {u.output_tokens} out, "
-            f"{u.tool_calls} tool calls{' (partial)' if report.partial else ''}[/dim]",
+            f"[dim]model {escape(u.model)}: {plural(u.requests, 'request')}, {plural(u.input_tokens, 'token')} in, "
+            f"{u.output_tokens} out, {plural(u.tool_calls, 'tool call')}{' (partial)' if report.partial else ''}[/dim]",
             highlight=False,
         )
+    playbook = f", playbook {report.playbook}" if report.playbook else ""
     console.print(
-        f"[dim]{len(report.calls)} skill calls, {report.duration_s:.1f}s, playbook {report.playbook}; "
+        f"[dim]{plural(len(report.calls), 'skill call')}, {report.duration_s:.1f}s{escape(playbook)}; "
         f"replay with: wk investigate --replay {report.id}[/dim]",
         highlight=False,
     )

@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from tests.conftest import call
+from tests.conftest import call, missing_backend
 from tests.helpers import cpu_burner, wait_for
+from tests.readable import on_terminal
 from watchkeeper.evidence.host_check import (
+    Finding,
+    HostReport,
     find_logs,
     foreign,
     host_findings,
+    listeners,
     log_findings,
     process_findings,
     run_check,
 )
+from watchkeeper.render import print_host_report
 from watchkeeper.runtime import Runtime
 from watchkeeper.skills.context import SkillContext
 
@@ -113,6 +121,67 @@ def test_error_bursts_only_in_recent_logs() -> None:
     assert stale is None
     _, noise = log_findings("/var/log/apt.log", ["Unpacking libgpg-error-dev (1.46-1)"] * 50, modified_ago_s=1)
     assert noise is None
+
+
+def test_the_verdict_counts_in_words() -> None:
+    report = HostReport("check-1", host=host())
+    report.findings = [Finding("warn", "disk", "disk /var at 91%")]
+    assert report.verdict.startswith("WARN: 1 warning on web-1: ")
+    report.findings += [Finding("warn", "load", "load 9 on 4 cores"), Finding("crit", "cpu", "CPU at 99%")]
+    assert report.verdict.startswith("CRIT: 1 critical, 2 warnings on web-1: CPU at 99%")
+
+
+def test_listeners_merge_the_addresses_of_one_port_and_process() -> None:
+    rows = [
+        {"protocol": "tcp", "address": "0.0.0.0", "port": 22, "pid": 611, "process": "sshd"},
+        {"protocol": "tcp", "address": "::", "port": 22, "pid": 611, "process": "sshd"},
+        {"protocol": "tcp", "address": "127.0.0.1", "port": 5432, "pid": 900, "process": "postgres"},
+        {"protocol": "tcp", "address": "::1", "port": 5432, "pid": 900, "process": "postgres"},
+        {"protocol": "udp", "address": "127.0.0.1", "port": 5432, "pid": 77, "process": "dnsmasq"},
+        {"protocol": "tcp", "address": "0.0.0.0", "port": 8080, "pid": None, "process": None},
+    ]
+    merged = [(e.port, e.protocol, e.process, e.addresses, e.pids) for e in listeners(rows)]
+    assert merged == [
+        (22, "tcp", "sshd", ["0.0.0.0:22", "[::]:22"], [611]),
+        (5432, "tcp", "postgres", ["127.0.0.1:5432", "[::1]:5432"], [900]),
+        (5432, "udp", "dnsmasq", ["127.0.0.1:5432"], [77]),
+        (8080, "tcp", None, ["0.0.0.0:8080"], []),
+    ]
+
+
+def test_a_host_with_many_listeners_shows_the_first_and_counts_the_rest() -> None:
+    ports = [{"protocol": "tcp", "address": "0.0.0.0", "port": 1000 + i, "pid": 9, "process": "x"} for i in range(27)]
+    text = on_terminal(lambda c: print_host_report(c, HostReport("check-1", ports=ports)))
+    assert "0.0.0.0:1024" in text and "0.0.0.0:1025" not in text
+    assert "… and 2 more listeners (wk check --json lists them all)" in text
+
+
+@contextmanager
+def dual_stack_listener() -> Iterator[int]:
+    """This process listening on one port on 0.0.0.0 and, separately, on [::]."""
+    with ExitStack() as stack:
+        v4 = stack.enter_context(socket.socket(socket.AF_INET))
+        v4.bind(("0.0.0.0", 0))
+        port = int(v4.getsockname()[1])
+        try:
+            v6 = stack.enter_context(socket.socket(socket.AF_INET6))
+            v6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            v6.bind(("::", port))
+        except OSError as exc:
+            missing_backend(f"IPv6 on this host: {exc}")
+        v4.listen()
+        v6.listen()
+        yield port
+
+
+def test_wk_check_shows_each_listener_once_with_its_addresses(rt: Runtime) -> None:
+    with dual_stack_listener() as port:
+        found = call(rt, "listening_ports")
+        assert found.ok, found.error
+        text = on_terminal(lambda c: print_host_report(c, HostReport("check-1", ports=found.result["ports"])))
+    rows = [line for line in text.splitlines() if f":{port}" in line]
+    assert len(rows) == 1, text
+    assert f"0.0.0.0:{port}, [::]:{port}" in rows[0] and "python" in rows[0]
 
 
 def test_find_logs_picks_recent_log_files(log_dir: Path) -> None:

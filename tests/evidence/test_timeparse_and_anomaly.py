@@ -58,6 +58,7 @@ def test_trend_and_forecast() -> None:
     assert fc.seconds_to_threshold == pytest.approx(21.0) and "21 s" in fc.note
     assert forecast(times, [5.0, 5.0, 5.0, 5.0, 5.0], 100).note == "not growing"
     assert forecast([0.0, 1.0], [1.0, 2.0], 10).note == "not enough data (2 points)"
+    assert forecast([0.0], [1.0], 10).note == "not enough data (1 point)"
 
 
 def test_spikes_and_level_shift() -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import select
+import socket
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -16,7 +19,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
 from tests.helpers import WK, Wk, free_port
-from tests.mcp.conftest import HttpServer, start_http
+from tests.mcp.conftest import HttpServer, port_open, start_http
 
 INIT = json.dumps({
     "jsonrpc": "2.0", "id": 1, "method": "initialize",
@@ -73,4 +76,39 @@ def test_non_loopback_without_a_token_is_refused_at_start(wk: Wk) -> None:
         timeout=30,
     )
     assert done.returncode == 2
-    assert "refusing to serve MCP on 0.0.0.0 without a token" in done.stderr
+    assert done.stderr.startswith("error: refusing to serve MCP on 0.0.0.0 without a token")
+    assert "http://" not in done.stderr, "no URL is announced for a server that never starts"
+
+
+def announcement(proc: subprocess.Popen[str], timeout: float = 30) -> str:
+    """The line in which `wk mcp --http` announces its URL (read as soon as it is printed)."""
+    assert proc.stderr is not None
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0 and select.select([proc.stderr], [], [], left)[0]:
+        line = proc.stderr.readline()
+        if not line or line.startswith("watchkeeper MCP on"):
+            return line.strip()
+    raise AssertionError("wk mcp --http announced nothing")
+
+
+def test_the_url_is_announced_once_the_server_listens(wk: Wk) -> None:
+    port = free_port()
+    argv = [WK, "mcp", "--http", "--port", str(port)]
+    proc = subprocess.Popen(argv, env=wk.env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    try:
+        assert announcement(proc) == f"watchkeeper MCP on http://127.0.0.1:{port}/mcp"
+        assert port_open(port), "a client told the URL must be able to connect at once"
+        assert post(f"http://127.0.0.1:{port}/mcp", {})[0] == 200
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_a_busy_port_is_one_clear_line(wk: Wk) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [WK, "mcp", "--http", "--port", str(port)], env=wk.env, capture_output=True, text=True, timeout=30
+        )
+    assert done.returncode == 2
+    assert done.stderr == f"error: cannot listen on 127.0.0.1:{port}: address already in use\n"

@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from tests.readable import assert_readable, on_terminal
+from watchkeeper.render import print_report
 from watchkeeper.scenarios.runner import all_scenarios, run_scenario
 
 SCENARIOS = all_scenarios()
@@ -38,6 +40,7 @@ def test_scenario(name: str) -> None:
     assert report is not None and report.hypotheses[0].audit_ids, "the top hypothesis must cite its skill calls"
     assert report.hypotheses[0].evidence and report.hypotheses[0].explanation
     assert report.references, "the report cites the knowledge base"
+    assert_readable(on_terminal(lambda c: print_report(c, report)), where=f"the {name} report")
 
 
 def test_alerts_never_name_the_culprit() -> None:

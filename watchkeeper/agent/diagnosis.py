@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+
 from pydantic import BaseModel, Field
 
 from watchkeeper.agent.tools import LoopState
-from watchkeeper.evidence.report import Action, Hypothesis, ModelUsage, Report
+from watchkeeper.errors import WatchkeeperError
+from watchkeeper.evidence.report import Action, Hypothesis, ModelUsage, Report, action_key, unique_actions
+from watchkeeper.humanize import plural
 
 
 class Diagnosis(BaseModel):
@@ -14,6 +18,23 @@ class Diagnosis(BaseModel):
     confidence: float = Field(0.5, ge=0, le=1, description="How sure you are, 0 to 1.")
     evidence: list[str] = Field(default_factory=list, description="Short facts from the tools that show it.")
     next_steps: list[str] = Field(default_factory=list, description="Manual steps for a person, if any.")
+
+
+def same_step(state: LoopState) -> Callable[[Action], Hashable]:
+    """`action_key` with each skill's defaults filled in: a proposal carries every param, while the
+    triage's action for the same step names only the ones it sets."""
+    registry = state.invoker.registry
+
+    def key(action: Action) -> Hashable:
+        if action.skill is not None and action.skill in registry:
+            try:
+                filled = registry.get(action.skill).params.validate(action.skill, dict(action.params)).params
+            except WatchkeeperError:
+                return action_key(action)
+            return action_key(action.model_copy(update={"params": filled}))
+        return action_key(action)
+
+    return key
 
 
 def merge(
@@ -46,8 +67,8 @@ def merge(
                 title=diagnosis.root_cause or diagnosis.summary,
                 confidence=diagnosis.confidence,
                 evidence=diagnosis.evidence,
-                explanation=f"the diagnosis of {usage.model} after {usage.tool_calls} tool call(s)",
-                actions=_unique([*trusted, *steps, *untrusted]),
+                explanation=f"the diagnosis of {usage.model} after {plural(usage.tool_calls, 'tool call')}",
+                actions=unique_actions([*trusted, *steps, *untrusted], same_step(state)),
             ),
             *base.hypotheses,
         ]
@@ -56,30 +77,10 @@ def merge(
         report.summary = f"{base.summary} The model's investigation stopped early; its calls and proposals are listed."
     # The triage's own evidence-backed actions first, then the model's, and last those that echo
     # suspicious untrusted text, so the first fix a person reads is never an injected one.
-    report.actions = _unique([*base.actions, *trusted, *steps, *untrusted])
+    report.actions = unique_actions([*base.actions, *trusted, *steps, *untrusted], same_step(state))
     if untrusted:
         report.notes.append(
             "some proposed actions echo suspicious text from logs, alerts, files or HTTP bodies: check them "
             "against the evidence before approving"
         )
     return report
-
-
-def _same(a: Action, b: Action) -> bool:
-    """Whether two actions would run the same thing. A proposal's params carry the skill's defaults
-    (validated), a triage action's only what it chose: one set inside the other is the same call."""
-    if a.skill != b.skill or a.edge != b.edge:
-        return False
-    if a.skill is None:
-        return a.title == b.title
-    small, big = sorted((a.params, b.params), key=len)
-    return all(k in big and big[k] == v for k, v in small.items())
-
-
-def _unique(actions: list[Action]) -> list[Action]:
-    """The first of actions that would run the same thing (a model often re-proposes the triage's fix)."""
-    kept: list[Action] = []
-    for a in actions:
-        if not any(_same(a, k) for k in kept):
-            kept.append(a)
-    return kept

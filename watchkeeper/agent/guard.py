@@ -24,6 +24,7 @@ from pydantic_ai.tools import RunContext
 
 from watchkeeper.agent.salvage import tool_calls_in_text
 from watchkeeper.audit.model_log import ModelLog, ModelRequestRecord
+from watchkeeper.humanize import plural
 from watchkeeper.redact import redact, redact_text
 
 Show = Callable[[str], None]
@@ -87,7 +88,7 @@ class GuardedModel(WrapperModel):
         model_request_parameters: ModelRequestParameters,
     ) -> ModelResponse:
         started, t0 = datetime.now(UTC), time.monotonic()
-        self.show(f"model {self.model_name} ({self.role}): request {len(messages)} messages")
+        self.show(f"model {self.model_name} ({self.role}): request {plural(len(messages), 'message')}")
         try:
             response = await self.wrapped.request(redacted(messages), model_settings, model_request_parameters)
         except Exception as exc:
@@ -98,8 +99,8 @@ class GuardedModel(WrapperModel):
         usage = response.usage
         self._record(started, t0, usage.input_tokens, usage.output_tokens, calls, None)
         self.show(
-            f"model {self.model_name} ({self.role}): {usage.input_tokens} tokens in, {usage.output_tokens} out, "
-            f"{calls} tool call(s), {time.monotonic() - t0:.1f}s"
+            f"model {self.model_name} ({self.role}): {plural(usage.input_tokens, 'token')} in, "
+            f"{usage.output_tokens} out, {plural(calls, 'tool call')}, {time.monotonic() - t0:.1f}s"
         )
         return response
 

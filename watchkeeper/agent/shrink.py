@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from watchkeeper.humanize import plural
+
 ERROR_LINE = re.compile(
     r"error|exception|fatal|fail|panic|traceback|denied|refused|timed? ?out|killed|oom|critical|"
     r"unavailable|too many|no space|错误|异常|失败",
@@ -29,4 +31,4 @@ def shrink(text: str, limit: int) -> str:
         kept.append(ln)
         used += len(ln) + 1
     left_out = len(text) - used
-    return "\n".join(kept) + f"\n[... {left_out} characters left out by watchkeeper; error lines kept ...]"
+    return "\n".join(kept) + f"\n[... {plural(left_out, 'character')} left out by watchkeeper; error lines kept ...]"

@@ -17,6 +17,7 @@ from watchkeeper.agent.injection import Scanner, strings, trace
 from watchkeeper.agent.shrink import shrink
 from watchkeeper.errors import InvalidParams
 from watchkeeper.evidence.report import Action, CallRecord, Suspicious
+from watchkeeper.humanize import pairs
 from watchkeeper.policy.risk import Caller, RiskClass, Role
 from watchkeeper.skills.base import Skill
 from watchkeeper.skills.derive import params_schema, tool_description
@@ -86,7 +87,7 @@ def _propose(state: LoopState, skill: Skill) -> Callable[..., str]:
         except InvalidParams as exc:
             raise ModelRetry(f"{exc}. Propose {skill.key} again with arguments that match its schema.") from None
         action = Action(
-            title=f"{skill.key} {json.dumps(validated.params, ensure_ascii=False)}",
+            title=f"{skill.key} {pairs(validated.params)}".strip(),
             skill=skill.key,
             params=validated.params,
             risk_class=skill.risk.value,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+from watchkeeper.humanize import plural
 from watchkeeper.series import MIN_POINTS, Trend, trend
 
 
@@ -20,7 +21,7 @@ def forecast(times: list[float], values: list[float], threshold: float) -> Forec
     """Seconds until the series reaches `threshold` at its current rate."""
     fit = trend(times, values)
     if fit is None:
-        return Forecast(None, Trend(0.0, 0.0, len(values)), f"not enough data ({len(values)} points)")
+        return Forecast(None, Trend(0.0, 0.0, len(values)), f"not enough data ({plural(len(values), 'point')})")
     last = values[-1]
     if last >= threshold:
         return Forecast(0.0, fit, "already at the threshold")

@@ -22,6 +22,7 @@ from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.log_templates import mine
 from watchkeeper.evidence.report import Culprit, Finding
 from watchkeeper.evidence.timeparse import clock_skew, parse_timestamp
+from watchkeeper.humanize import plural
 from watchkeeper.series import trend
 
 PROCESS_HOT_PCT = 80.0
@@ -581,7 +582,9 @@ def metric_trends(inv: Investigation) -> None:
                 )
             )
         if slope is None or last is None:
-            inv.notes.append(f"Prometheus: not enough data for {what} on {instance} ({series['points']} points)")
+            inv.notes.append(
+                f"Prometheus: not enough data for {what} on {instance} ({plural(series['points'], 'point')})"
+            )
         elif slope >= 0:
             inv.notes.append(f"Prometheus: {what} on {instance} is not falling over the last 30 min")
         else:

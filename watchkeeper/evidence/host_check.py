@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from watchkeeper.humanize import host_port, plural
 from watchkeeper.policy.risk import Caller, Role
 from watchkeeper.skills.invoke import Invoker
 
@@ -76,7 +77,9 @@ class HostReport:
             return f"OK: nothing abnormal on {host}"
         crit = sum(f.severity == "crit" for f in flagged)
         warn = len(flagged) - crit
-        counts = ", ".join(p for p in (f"{crit} critical" if crit else "", f"{warn} warning" if warn else "") if p)
+        counts = ", ".join(
+            p for p in (f"{crit} critical" if crit else "", plural(warn, "warning") if warn else "") if p
+        )
         return f"{self.severity.upper()}: {counts} on {host}: " + "; ".join(f.message for f in flagged[:3])
 
     def as_dict(self) -> dict[str, Any]:
@@ -95,6 +98,32 @@ class HostReport:
         }
 
 
+@dataclass
+class Listener:
+    """One listening port of one process, with every address it is bound to (IPv4 and IPv6 together)."""
+
+    protocol: str
+    port: int
+    process: str | None
+    pids: list[int] = field(default_factory=list)
+    addresses: list[str] = field(default_factory=list)
+
+
+def listeners(ports: list[dict[str, Any]]) -> list[Listener]:
+    """listening_ports rows merged: sshd on 0.0.0.0:22 and [::]:22 is one entry, not two."""
+    merged: dict[tuple[str, int, str | None], Listener] = {}
+    for p in ports:
+        entry = merged.setdefault(
+            (p["protocol"], p["port"], p.get("process")), Listener(p["protocol"], p["port"], p.get("process"))
+        )
+        address = host_port(p["address"], p["port"])
+        if address not in entry.addresses:
+            entry.addresses.append(address)
+        if p.get("pid") and p["pid"] not in entry.pids:
+            entry.pids.append(p["pid"])
+    return sorted(merged.values(), key=lambda e: (e.port, e.protocol, e.process or ""))
+
+
 def _level(value: float, limits: tuple[float, float], higher_is_worse: bool = True) -> Severity:
     warn, crit = limits
     if higher_is_worse:
@@ -110,7 +139,9 @@ def host_findings(host: dict[str, Any]) -> list[Finding]:
     per_core = host["load"]["per_core_1m"]
     load = _level(per_core, LOAD_PER_CORE)
     if load != "ok":
-        out.append(Finding(load, "load", f"load {host['load']['1m']} on {host['cpu_count']} cores", host["load"]))
+        out.append(
+            Finding(load, "load", f"load {host['load']['1m']} on {plural(host['cpu_count'], 'core')}", host["load"])
+        )
     mem = host["memory"]
     avail_pct = 100 * mem["available_bytes"] / mem["total_bytes"] if mem["total_bytes"] else 100.0
     level = _level(avail_pct, MEM_AVAILABLE_PCT, higher_is_worse=False)

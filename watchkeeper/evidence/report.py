@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from watchkeeper.canonical import canonical_json
 
 Severity = Literal["info", "warn", "crit"]
 CulpritKind = Literal["process", "service", "path", "port", "url", "host"]
@@ -44,6 +47,26 @@ class Action(BaseModel):
     untrusted: str | None = Field(
         None, description="Set when the proposal traces back to suspicious untrusted content: the line it echoes."
     )
+
+
+def action_key(action: Action) -> Hashable:
+    """What makes two actions the same step: the skill, its exact params and target, or a manual step's words."""
+    if action.skill is None:
+        return ("manual", " ".join(action.title.casefold().split()))
+    params = {k: v for k, v in action.params.items() if v is not None}
+    return (action.skill, action.edge, canonical_json(params))
+
+
+def unique_actions(actions: Iterable[Action], key: Callable[[Action], Hashable] = action_key) -> list[Action]:
+    """Each step once, where it first appears (hypotheses are ranked, so that is its best reason)."""
+    seen: set[Hashable] = set()
+    kept: list[Action] = []
+    for action in actions:
+        k = key(action)
+        if k not in seen:
+            seen.add(k)
+            kept.append(action)
+    return kept
 
 
 class Hypothesis(BaseModel):

@@ -16,8 +16,9 @@ from watchkeeper.evidence import gatherers
 from watchkeeper.evidence.hypotheses import rank
 from watchkeeper.evidence.investigation import Investigation, Progress, load_recording, save_recording
 from watchkeeper.evidence.playbooks import Playbook, choose, load_playbooks
-from watchkeeper.evidence.report import Action, Reference, Report, Symptom
+from watchkeeper.evidence.report import Reference, Report, Symptom, unique_actions
 from watchkeeper.evidence.symptoms import targets
+from watchkeeper.humanize import plural
 from watchkeeper.skills.invoke import Invoker
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,8 @@ def run_plan(inv: Investigation, playbook: Playbook) -> None:
 def summarize(report: Report) -> str:
     if not report.hypotheses:
         return (
-            f"No root cause stands out after {len(report.calls)} skill calls; "
-            f"{len(report.findings)} findings are listed for a person to read."
+            f"No root cause stands out after {plural(len(report.calls), 'skill call')}; "
+            f"{plural(len(report.findings), 'finding')} listed for a person to read."
         )
     top = report.hypotheses[0]
     runner_up = (
@@ -67,9 +68,7 @@ def cite_knowledge(inv: Investigation, hypotheses: list[Any]) -> list[Reference]
 def build_report(inv: Investigation, playbook: Playbook, started_at: datetime, duration_s: float) -> Report:
     hypotheses = rank(inv, playbook.name)
     references = cite_knowledge(inv, hypotheses)
-    actions: list[Action] = []
-    for h in hypotheses:
-        actions += [a for a in h.actions if a not in actions]
+    actions = unique_actions(a for h in hypotheses for a in h.actions)
     severity = {"crit": 0, "warn": 1, "info": 2}
     findings = sorted(inv.findings, key=lambda f: severity[f.severity])
     report = Report(

@@ -123,8 +123,14 @@ def parse_note(path: Path, text: str) -> Document | None:
     return Document(str(path), "note", title, _meta({}), [Chunk(title, p) for p in paragraphs], text)
 
 
+def case_title(case: dict[str, Any]) -> str:
+    """A case's title: its own, else its root cause, else its symptom (a case may have only one of them)."""
+    text = str(case.get("title") or case.get("root_cause") or case.get("symptom") or "case").strip()
+    return text.splitlines()[0][:100] if text else "case"
+
+
 def case_text(case: dict[str, Any]) -> list[Chunk]:
-    title = str(case.get("title") or case.get("root_cause") or "case")
+    title = case_title(case)
     parts = [
         ("Symptom", case.get("symptom")),
         ("Findings", "\n".join(_list(case.get("findings")))),
@@ -159,7 +165,7 @@ def parse_cases(path: Path, text: str) -> list[Document]:
             Document(
                 source,
                 "case",
-                str(case.get("title") or case.get("root_cause")),
+                case_title(case),
                 meta,
                 case_text(case),
                 json.dumps(case, sort_keys=True, default=str),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import os
+import socket
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -12,6 +14,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from watchkeeper.config import resolve_secret
 from watchkeeper.errors import ConfigError
+from watchkeeper.humanize import host_port
 from watchkeeper.mcp.server import build_server
 from watchkeeper.runtime import Runtime
 
@@ -81,7 +84,23 @@ def build_http_app(rt: Runtime, host: str) -> ASGIApp:
     return BearerAuth(app, token) if token else app
 
 
-def serve_http(rt: Runtime, host: str, port: int) -> None:
+def listen(host: str, port: int) -> socket.socket:
+    """A socket already listening on host:port (port 0 picks a free one), IPv4 or IPv6 as the host is."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+        return socket.create_server((host, port), family=family)
+    except OSError as exc:  # create_server's own message holds a Python tuple: say it in words
+        why = exc.strerror if isinstance(exc, socket.gaierror) or not exc.errno else os.strerror(exc.errno)
+        raise ConfigError(f"cannot listen on {host_port(host, port)}: {(why or str(exc)).lower()}") from None
+
+
+def serve_http(rt: Runtime, host: str, port: int, announce: Callable[[str], None] = lambda _url: None) -> None:
+    """Serve until stopped. The refusal to go unauthenticated beyond loopback comes first, and the URL
+    is announced only once the socket listens, so a client told the URL can connect at once."""
     import uvicorn
 
-    uvicorn.run(build_http_app(rt, host), host=host, port=port, log_level="warning")
+    app = build_http_app(rt, host)
+    bare = host.strip("[]")
+    sock = listen(bare, port)
+    announce(f"http://{host_port(bare, sock.getsockname()[1])}/mcp")
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from watchkeeper.humanize import value
 from watchkeeper.skills.base import Skill
 
 
@@ -70,10 +71,16 @@ def describe(skill: Skill) -> str:
     ]
     for name, prop in schema.get("properties", {}).items():
         kind = _type_of(prop)
-        need = "required" if name in required else f"default {prop.get('default')!r}"
+        need = "required" if name in required else _default(prop.get("default"))
         text = prop.get("description", "")
         lines.append(f"  {name} ({kind}, {need}){': ' + text if text else ''}")
     return "\n".join(lines)
+
+
+def _default(default: Any) -> str:
+    if default is None:
+        return "optional"
+    return f"default {value(default) if default not in ('', [], {}) else 'empty'}"
 
 
 def _type_of(prop: dict[str, Any]) -> str:

@@ -32,6 +32,7 @@ from watchkeeper.errors import (
     SkillTimeout,
     UnknownSkill,
 )
+from watchkeeper.humanize import plural
 from watchkeeper.policy import gate
 from watchkeeper.policy.approvals import Approval
 from watchkeeper.policy.risk import Caller, RiskClass
@@ -270,7 +271,8 @@ class Invoker:
         if not self._slots.acquire(timeout=timeout):
             raise _Outcome(
                 Status.TIMED_OUT,
-                f"no free slot within {timeout:.1f}s: {self.settings.limits.max_concurrent} calls already running",
+                f"no free slot within {timeout:.1f}s: "
+                f"{plural(self.settings.limits.max_concurrent, 'call')} already running",
             )
         remaining = max(0.05, timeout - (time.monotonic() - waited))
         ctx = self._context(skill, validated.edge, call_id, remaining)

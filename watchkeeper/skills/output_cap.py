@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from watchkeeper.humanize import plural
+
 
 def _size(value: Any) -> int:
     return len(json.dumps(value, ensure_ascii=False, default=str).encode())
 
 
 def marker(dropped: int, unit: str, limit: int) -> str:
-    return f"[... {dropped} {unit} cut by watchkeeper: output cap {limit} bytes ...]"
+    return f"[... {plural(dropped, unit)} cut by watchkeeper: output cap {limit} bytes ...]"
 
 
 def _largest(value: Any, path: tuple[Any, ...] = ()) -> tuple[int, tuple[Any, ...]]:
@@ -43,12 +45,12 @@ def cap_output(value: Any, limit: int) -> tuple[Any, bool]:
         keep = len(leaf) // 2
         cut: Any
         if isinstance(leaf, str):
-            cut = leaf[:keep] + marker(len(leaf) - keep, "chars", limit)
+            cut = leaf[:keep] + marker(len(leaf) - keep, "char", limit)
         else:
-            cut = [*leaf[:keep], marker(len(leaf) - keep, "items", limit)]
+            cut = [*leaf[:keep], marker(len(leaf) - keep, "item", limit)]
         if parent is None:
             value = cut
         else:
             parent[path[-1]] = cut
     # Pathological shapes (deep nesting of tiny values): fall back to a note of what was cut.
-    return {"truncated": marker(total, "bytes", limit)}, True
+    return {"truncated": marker(total, "byte", limit)}, True

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from watchkeeper.errors import Refused, SkillFailed
+from watchkeeper.humanize import plural
 from watchkeeper.policy.risk import RiskClass
 from watchkeeper.skills.base import Preview, Scope, skill
 from watchkeeper.skills.context import SkillContext
@@ -33,7 +34,7 @@ def _guardrails(params: RestartServiceParams, ctx: SkillContext) -> None:
     ]
     if len(recent) >= policy.restart_rate_limit:
         raise Refused(
-            f"{params.unit} was restarted {len(recent)} times in the last {policy.restart_rate_window_s}s "
+            f"{params.unit} was restarted {plural(len(recent), 'time')} in the last {policy.restart_rate_window_s}s "
             f"(limit {policy.restart_rate_limit}): a restart loop needs a person, not another restart",
             rule="restart_rate_limit",
         )
