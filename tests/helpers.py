@@ -149,16 +149,21 @@ def cpu_burner() -> Iterator[subprocess.Popen[bytes]]:
 
 
 @contextlib.contextmanager
-def python_child(setup: str) -> Iterator[subprocess.Popen[bytes]]:
-    """A Python child that runs `setup`, says it is ready, then idles until killed."""
-    code = f"{setup}\nimport time\nprint('ready', flush=True)\ntime.sleep(120)"
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+def ready_process(argv: list[str], executable: str | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """A real process started with `argv` that prints 'ready' when set up, then idles until killed."""
+    proc = subprocess.Popen(argv, executable=executable, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
         yield proc
     finally:
         proc.kill()
         proc.wait()
+
+
+def python_child(setup: str, *args: str) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    """A Python child that runs `setup`, says it is ready, then idles until killed; `args` follow `-c CODE`."""
+    code = f"{setup}\nimport time\nprint('ready', flush=True)\ntime.sleep(120)"
+    return ready_process([sys.executable, "-c", code, *args])
 
 
 LEDGER_COLUMNS = {

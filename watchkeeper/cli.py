@@ -22,11 +22,10 @@ from rich.table import Table
 
 from watchkeeper import __version__
 from watchkeeper.audit.model_log import ModelLog
-from watchkeeper.config import Settings, default_config_path, load_settings
+from watchkeeper.config import default_config_path, load_settings
 from watchkeeper.errors import ConfigError, WatchkeeperError
 from watchkeeper.policy.approvals import Approval, grant_at_terminal
 from watchkeeper.policy.risk import Caller, RiskClass, Role
-from watchkeeper.redact import redact
 from watchkeeper.runtime import Runtime, open_runtime
 from watchkeeper.skills import derive
 from watchkeeper.skills.base import Skill
@@ -739,22 +738,17 @@ def audit_verify(as_json: JsonFlag = False) -> None:
 # -- wk config / doctor ------------------------------------------------------------------------
 
 
-def _settings_view(settings: Settings) -> dict[str, Any]:
-    view = settings.model_dump(mode="json")
-    if view["audit"]["key"] and not str(view["audit"]["key"]).startswith(("env:", "file:")):
-        view["audit"]["key"] = "[REDACTED]"
-    return dict(redact(view))
-
-
 @config_app.command("show")
 def config_show(as_json: JsonFlag = False) -> None:
     """The effective settings (file + WK_* environment + defaults), secrets masked."""
+    from watchkeeper.config_view import settings_view
+
     try:
         settings = load_settings()
     except ConfigError as exc:
         fail(str(exc))
     path = default_config_path()
-    view = {"config_file": str(path), "config_file_exists": path.exists(), **_settings_view(settings)}
+    view = {"config_file": str(path), "config_file_exists": path.exists(), **settings_view(settings)}
     if as_json:
         emit_json(view)
     else:

@@ -15,6 +15,7 @@ from tests.conftest import call
 from tests.helpers import Wk, free_port, wait_for
 from tests.mcp.conftest import port_open
 from watchkeeper.config import Settings
+from watchkeeper.mcp.imports import server_states
 from watchkeeper.policy.approvals import grant_at_terminal
 from watchkeeper.policy.risk import RiskClass
 from watchkeeper.runtime import Runtime, open_runtime
@@ -168,3 +169,13 @@ def test_wk_mcp_servers(tmp_path: Path, log_dir: Path) -> None:
     ran = wk("skills", "run", "peer_echo", "-p", "text=hi", "--yes", "--json")
     assert ran.returncode == 0, ran.stderr
     assert json.loads(ran.stdout)["result"] == {"echo": "hi"}
+
+
+def test_wk_mcp_servers_masks_secrets_in_command_lines_and_urls(tmp_path: Path) -> None:
+    ghost = {"name": "ghost", "command": str(tmp_path / "nope"), "args": ["-y", "srv", "--token", "GhostTok-1"]}
+    remote = {"name": "remote", "url": f"http://user:UrlPw-2@127.0.0.1:{free_port()}/mcp", "timeout_s": 5}
+    settings = Settings(data_dir=tmp_path / "data", mcp={"servers": [ghost, remote]})
+    states = {s["name"]: s for s in server_states(settings)}
+    assert states["ghost"]["transport"] == f"stdio: {tmp_path / 'nope'} -y srv --token [REDACTED]"
+    assert states["remote"]["transport"].startswith("http: http://user:[REDACTED]@127.0.0.1:")
+    assert "GhostTok" not in json.dumps(states) and "UrlPw" not in json.dumps(states)

@@ -22,6 +22,7 @@ from watchkeeper.config import McpServerConfig, Settings
 from watchkeeper.errors import SkillDefinitionError, SkillFailed, WatchkeeperError
 from watchkeeper.mcp.client import Connections, describe_error
 from watchkeeper.policy.risk import RiskClass
+from watchkeeper.redact import redact_argv, redact_text
 from watchkeeper.skills.base import Scope, Skill, SkillMeta
 from watchkeeper.skills.context import SkillContext
 from watchkeeper.skills.params import SchemaParams
@@ -168,9 +169,9 @@ def server_states(settings: Settings, refresh: bool = False) -> list[dict[str, A
         states.append(
             {
                 "name": cfg.name,
-                "transport": f"stdio: {cfg.command} {' '.join(cfg.args)}".strip()
+                "transport": f"stdio: {' '.join(redact_argv([cfg.command, *cfg.args]))}"
                 if cfg.command
-                else f"http: {cfg.url}",
+                else f"http: {redact_text(cfg.url or '')}",
                 "state": "error" if entry.get("error") else "ok" if entry else "not fetched",
                 "fetched_at": entry.get("fetched_at"),
                 "error": entry.get("error"),

@@ -11,6 +11,7 @@ from typing import Any
 import psutil
 
 from watchkeeper.errors import SkillFailed
+from watchkeeper.redact import redact_argv
 
 CMDLINE_MAX = 300
 
@@ -27,8 +28,9 @@ def get_process(pid: int) -> psutil.Process:
 
 
 def cmdline(proc: psutil.Process, limit: int = CMDLINE_MAX) -> str:
+    """The command line with its secrets masked, argument by argument (`--password "two words"`)."""
     try:
-        text = " ".join(proc.cmdline())
+        text = " ".join(redact_argv(proc.cmdline()))
     except (psutil.AccessDenied, psutil.ZombieProcess, psutil.NoSuchProcess):
         text = ""
     return text if len(text) <= limit else text[: limit - 1] + "…"

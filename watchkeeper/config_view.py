@@ -1,0 +1,48 @@
+"""What `wk config show` prints: the effective settings with every literal secret masked.
+
+A reference (`env:NAME`, `file:PATH`) says where a secret is kept and is shown as written. Besides
+what `redact` recognises by name (`llm.api_key`, `mcp.token`, `...PASSWORD` in an MCP server's
+env), three kinds of setting are secrets whatever they are called: the ledger's HMAC key
+(`audit.key`), HTTP header values, and notification URLs, whose path or host is the token of a
+webhook or apprise URL (`slack://T…/B…/X…`). MCP servers' command lines are masked like a process's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from watchkeeper.config import Settings
+from watchkeeper.redact import MASK, redact, redact_argv
+from watchkeeper.redact.keys import is_reference
+
+
+def _literal(value: str) -> str:
+    return value if is_reference(value) else MASK
+
+
+def masked_url(url: str) -> str:
+    """An http(s) URL keeps `scheme://host:port`; any other scheme keeps only itself (its host may be a token)."""
+    if is_reference(url):
+        return url
+    parts = urlsplit(url)
+    if not parts.scheme:
+        return MASK
+    if parts.scheme.rsplit("+", 1)[-1] not in ("http", "https"):
+        return f"{parts.scheme}://{MASK}"
+    host = parts.netloc.rpartition("@")[2]
+    rest = url[url.index(parts.netloc) + len(parts.netloc) :]
+    return f"{parts.scheme}://{host}" + (f"/{MASK}" if rest.strip("/") else rest)
+
+
+def settings_view(settings: Settings) -> dict[str, Any]:
+    view = settings.model_dump(mode="json")
+    if view["audit"]["key"]:
+        view["audit"]["key"] = _literal(view["audit"]["key"])
+    for headers in (view["observability"]["headers"], *(s["headers"] for s in view["mcp"]["servers"])):
+        headers.update({name: _literal(value) for name, value in headers.items()})
+    view["notify"]["urls"] = [masked_url(url) for url in view["notify"]["urls"]]
+    for server in view["mcp"]["servers"]:
+        if server["command"] is not None:
+            server["command"], *server["args"] = redact_argv([server["command"], *server["args"]])
+    return dict(redact(view))
