@@ -22,7 +22,7 @@ from rich.table import Table
 
 from watchkeeper import __version__
 from watchkeeper.audit.model_log import ModelLog
-from watchkeeper.config import default_config_path, load_settings
+from watchkeeper.config import Settings, default_config_path, load_settings
 from watchkeeper.errors import ConfigError, WatchkeeperError
 from watchkeeper.policy.approvals import Approval, grant_at_terminal
 from watchkeeper.policy.risk import Caller, RiskClass, Role
