@@ -8,11 +8,11 @@ medium's rules.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from watchkeeper.evidence.report import Action, Hypothesis, Report
+from watchkeeper.humanize import pairs
 from watchkeeper.notify.render.clean import clean
 
 Style = Literal["plain", "strong", "emphasis", "code"]
@@ -57,21 +57,6 @@ def ours(text: str, style: Style = "plain") -> Span:
     return Span(text, style)
 
 
-def value_text(value: Any) -> str:
-    """A param value for people: strings as they are, lists joined, the rest as JSON."""
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return "-"
-    if isinstance(value, list | tuple):
-        return ",".join(value_text(v) for v in value)
-    return json.dumps(value, ensure_ascii=False)
-
-
-def params_text(params: dict[str, Any]) -> str:
-    return " ".join(f"{k}={value_text(v)}" for k, v in params.items())
-
-
 def title_line(report: Report) -> Line:
     s = report.symptom
     return (ours("[watchkeeper] "), said(s.alertname or s.question or "investigation", limit=80))
@@ -92,7 +77,7 @@ def _action(a: Action) -> Item:
     if a.skill:
         line.append(said(a.skill, "code", 80))
         if a.params:
-            line += [ours(" "), said(params_text(a.params), "code", 300)]
+            line += [ours(" "), said(pairs(a.params), "code", 300)]
         if a.edge != "local":
             line += [ours(" on "), said(a.edge, "code", 80)]
         line += [ours(" ("), said(a.risk_class), ours(")")]
