@@ -10,7 +10,6 @@ webhook or apprise URL (`slack://T…/B…/X…`). MCP servers' command lines ar
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from watchkeeper.config import Settings
 from watchkeeper.redact import MASK, redact, redact_argv
@@ -22,17 +21,10 @@ def _literal(value: str) -> str:
 
 
 def masked_url(url: str) -> str:
-    """An http(s) URL keeps `scheme://host:port`; any other scheme keeps only itself (its host may be a token)."""
-    if is_reference(url):
-        return url
-    parts = urlsplit(url)
-    if not parts.scheme:
-        return MASK
-    if parts.scheme.rsplit("+", 1)[-1] not in ("http", "https"):
-        return f"{parts.scheme}://{MASK}"
-    host = parts.netloc.rpartition("@")[2]
-    rest = url[url.index(parts.netloc) + len(parts.netloc) :]
-    return f"{parts.scheme}://{host}" + (f"/{MASK}" if rest.strip("/") else rest)
+    """A target as configured: a secret reference as written, a URL as notifications show it (no tokens)."""
+    from watchkeeper.notify.senders import shown
+
+    return url if is_reference(url) else shown(url)
 
 
 def settings_view(settings: Settings) -> dict[str, Any]:
