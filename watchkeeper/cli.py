@@ -832,16 +832,16 @@ def mcp_servers(
 
 notify_app = typer.Typer(no_args_is_help=True, help="Send reports to chat, webhooks and e-mail; resend what failed.")
 app.add_typer(notify_app, name="notify")
-TargetsArg = Annotated[
-    list[str] | None,
-    typer.Argument(metavar="TARGET", help="Target URLs, or env:NAME / file:PATH holding one (default notify.urls)."),
-]
+# Described in the docstring: Typer would print a variadic argument's type as `<list[str]>`.
+TargetsArg = Annotated[list[str] | None, typer.Argument(metavar="TARGET", hidden=True)]
 
 
 def show_deliveries(deliveries: list[Delivery]) -> None:
     """One line per delivery on stderr; targets as shown (no tokens), remote text never read as markup."""
+    from watchkeeper.humanize import plural
+
     for d in deliveries:
-        tries = f"{d.attempts} attempt{'' if d.attempts == 1 else 's'}"
+        tries = plural(d.attempts, "attempt")
         if d.ok:
             err.print(f"delivered to {escape(d.target)} ({escape(d.report_id)}, {tries})", highlight=False)
             continue
@@ -888,7 +888,10 @@ def notify_send(
     ] = None,
     inv_id: Annotated[str | None, typer.Option("--id", metavar="ID", help="A recorded investigation, inv-….")] = None,
 ) -> None:
-    """Deliver reports to TARGETs (default notify.urls); exit 1 when every delivery failed."""
+    """Deliver reports to TARGETs (default notify.urls); exit 1 when every delivery failed.
+
+    Each TARGET is a URL, or env:NAME / file:PATH holding one.
+    """
     from watchkeeper.evidence.saved_reports import report_from_recording, reports_from_file
     from watchkeeper.notify.deliver import deliver, jobs_for
 
@@ -911,16 +914,11 @@ def notify_send(
 
 
 @notify_app.command("retry")
-def notify_retry(
-    targets: Annotated[
-        list[str] | None,
-        typer.Argument(
-            metavar="TARGET",
-            help="More targets (URLs, env:NAME, file:PATH) to match kept entries against, beside notify.urls.",
-        ),
-    ] = None,
-) -> None:
-    """Resend what the outbox kept to its configured targets; a delivered entry leaves the outbox."""
+def notify_retry(targets: TargetsArg = None) -> None:
+    """Resend what the outbox kept to its configured targets; a delivered entry leaves the outbox.
+
+    Each TARGET (a URL, or env:NAME / file:PATH holding one) is matched against kept entries beside notify.urls.
+    """
     from watchkeeper.notify.deliver import deliver
     from watchkeeper.notify.outbox import resend
 

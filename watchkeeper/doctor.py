@@ -23,6 +23,7 @@ from sqlalchemy import text
 
 from watchkeeper.config import McpServerConfig, Settings, default_config_path, load_settings, resolve_secret
 from watchkeeper.errors import WatchkeeperError
+from watchkeeper.humanize import plural
 from watchkeeper.redact import redact_text
 
 if TYPE_CHECKING:
@@ -100,13 +101,13 @@ def local_checks(settings: Settings) -> list[Check]:
     )
     report = rt.ledger.verify()
     detail = (
-        f"{report.rows_checked} rows, chain intact"
+        f"{plural(report.rows_checked, 'row')}, chain intact"
         if report.ok
         else "; ".join(f"row {i}: {p}" for i, p in report.problems[:3])
     )
     checks.append(Check("audit ledger", report.ok, detail))
     if rt.ledger.pending_count:
-        checks.append(Check("audit backlog", False, f"{rt.ledger.pending_count} rows waiting for the store"))
+        checks.append(Check("audit backlog", False, f"{plural(rt.ledger.pending_count, 'row')} waiting for the store"))
     for root in settings.read_roots:
         checks.append(Check("read allowlist", root.is_dir(), f"{root} {'exists' if root.is_dir() else 'is missing'}"))
     skills = rt.registry.all()
@@ -246,7 +247,7 @@ def mcp_check(cfg: McpServerConfig, connections: Connections, limit: float) -> C
     except (Exception, BaseExceptionGroup) as exc:
         detail = exc if isinstance(exc, WatchkeeperError) else describe_error(exc)
         return Check(name, False, f"cannot list its tools: {detail} ({transport})")
-    return Check(name, True, f"{len(tools)} tools ({transport})")
+    return Check(name, True, f"{plural(len(tools), 'tool')} ({transport})")
 
 
 def knowledge_check(settings: Settings) -> Check:
@@ -255,7 +256,7 @@ def knowledge_check(settings: Settings) -> Check:
     from watchkeeper.knowledge.skill import knowledge_base
 
     kb = knowledge_base(settings.db_url)
-    entries = f"{len(kb.documents())} entries"
+    entries = plural(len(kb.documents()), "entry", "entries")
     if kb.embedder is not None:
         kb.embedder.encode(["disk full on /var"])
         return Check("knowledge", True, f"{entries}, hybrid retrieval (embedding model loaded)")

@@ -239,6 +239,6 @@ def test_markdown_output(hostile: Report) -> None:
     outside_code = re.sub(r"(`+).+?\1", "", text)  # a code span shows its content literally
     assert not re.search(r"(?<!\\)[<>\[\]]", outside_code), "an unescaped tag or link bracket"
     assert "{'" not in text and "manual, **manual**" not in text
-    assert "`unit=ERROR refund worker crashed" in text and "pids=1,2" in text
+    assert "`unit='ERROR refund worker crashed" in text and "pids=1,2" in text  # quoted as -p takes it
     assert "manual step" in text
     words_survive(text)
