@@ -22,7 +22,7 @@ from rich.table import Table
 
 from watchkeeper import __version__
 from watchkeeper.audit.model_log import ModelLog
-from watchkeeper.config import Settings, default_config_path, load_settings
+from watchkeeper.config import Settings, default_config_path, load_settings, read_config_file
 from watchkeeper.errors import ConfigError, StoreError, WatchkeeperError
 from watchkeeper.policy.approvals import Approval, grant_at_terminal
 from watchkeeper.policy.risk import Caller, RiskClass, Role
@@ -725,7 +725,7 @@ def config_show(as_json: JsonFlag = False) -> None:
     except ConfigError as exc:
         fail(str(exc))
     path = default_config_path()
-    view = {"config_file": str(path), "config_file_exists": path.exists(), **_settings_view(settings)}
+    view = {"config_file": str(path), "config_file_read": read_config_file() is not None, **_settings_view(settings)}
     if as_json:
         emit_json(view)
     else:
