@@ -28,8 +28,13 @@ def test_add_list_show_search_forget(tmp_path: Path, log_dir: Path) -> None:
     assert wk("kb", "show", hits[0]["id"]).returncode == 2
     assert [r["tool_name"] for r in wk.json("audit", "--tool", "query_knowledge")] == ["query_knowledge"]
     (tmp_path / "bad.json").write_text("{")
-    bad = wk("kb", "add", str(tmp_path / "bad.json"))
-    assert bad.returncode == 1 and "not valid JSON" in bad.stdout
+    (tmp_path / "more.txt").write_text("The payments DB is db-7.\n")
+    bad = wk("kb", "add", str(tmp_path / "bad.json"), str(tmp_path / "more.txt"))
+    assert bad.returncode == 2 and bad.stderr == (
+        f"error: {tmp_path / 'bad.json'} is not valid JSON: "
+        "Expecting property name enclosed in double quotes at line 1 column 2\n"
+    )
+    assert bad.stdout.split() == ["added", str(tmp_path / "more.txt")], "the good file still goes in"
 
 
 def test_learn_from_a_report_and_feedback(tmp_path: Path, log_dir: Path) -> None:
