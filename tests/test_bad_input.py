@@ -17,6 +17,7 @@ import string
 import subprocess
 import tempfile
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from tests.helpers import WK
 from tests.skills.test_packs import write_pack
 from watchkeeper.cli import app
 from watchkeeper.config import Settings
+from watchkeeper.evidence.report import Action, Finding, Hypothesis, Report, Symptom
 
 FUZZ = settings(
     max_examples=20,
@@ -255,6 +257,70 @@ def test_malformed_params_are_one_line(scratch: Scratch, params_json: str, pair:
     for args in (["--params-json=" + params_json], ["-p", "by=cpu", "--param=" + pair]):
         result = runner.invoke(app, ["skills", "run", "top_processes", *args], env={"WK_DATA_DIR": str(scratch.dir())})
         assert_one_line(result)
+
+
+# -- wk kb learn --report FILE -----------------------------------------------------------------
+
+
+def _report() -> dict[str, Any]:
+    culprit = {"kind": "process", "name": "burner", "pid": 42}
+    return Report(
+        id="inv-20260101-000000-abcdef",
+        summary="s",
+        symptom=Symptom(alertname="HighCpu", labels={"service": "x"}),
+        hypotheses=[
+            Hypothesis(category="cpu", title="t", confidence=0.8, culprit=culprit, actions=[Action(title="a")])  # type: ignore[arg-type]
+        ],
+        findings=[Finding(kind="k", severity="warn", message="m")],
+        started_at=datetime(2026, 1, 1, tzinfo=UTC),
+    ).model_dump(mode="json")
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every field of a JSON document, as a path of keys and indexes."""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else []
+    found = [prefix] if prefix else []
+    for key, child in items:
+        found += _paths(child, (*prefix, key))
+    return found
+
+
+REPORT_FIELDS = _paths(_report())
+
+
+@st.composite
+def broken_report(draw: st.DrawFn) -> Any:
+    """A real report with one field (anywhere in it) replaced or removed, checked against the Report model."""
+    report = _report()
+    path = draw(st.sampled_from(REPORT_FIELDS))
+    parent = report
+    for key in path[:-1]:
+        parent = parent[key]
+    if isinstance(parent, dict) and draw(st.booleans()):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = draw(JSON)
+    try:
+        Report.model_validate(report)
+    except ValidationError:
+        return report
+    assume(False)
+
+
+BAD_REPORTS = st.one_of(
+    NOT_OBJECT,
+    broken_report(),
+    st.builds(lambda r: [_report(), r], broken_report()),
+)
+
+
+@settings(FUZZ, max_examples=50)  # cheap: no data directory is opened
+@given(report=bad_json_file(BAD_REPORTS))
+def test_a_malformed_report_is_one_line(scratch: Scratch, report: bytes) -> None:
+    path = scratch.file(report)
+    result = runner.invoke(app, ["kb", "learn", "--report", str(path), "--fix", "restart", "--worked", "yes"])
+    assert_one_line(result)
+    assert result.stderr.startswith(f"error: report {path}")
 
 
 # -- wk kb add FILE ----------------------------------------------------------------------------

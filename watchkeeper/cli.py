@@ -26,7 +26,7 @@ from watchkeeper import __version__
 from watchkeeper.audit.model_log import ModelLog
 from watchkeeper.config import Settings, default_config_path, load_settings, read_config_file
 from watchkeeper.errors import ConfigError, InputError, StoreError, WatchkeeperError
-from watchkeeper.inputs import decode, json_type, parse_json, read_text
+from watchkeeper.inputs import decode, json_type, parse_json, read_json, read_text
 from watchkeeper.policy.approvals import Approval, grant_at_terminal
 from watchkeeper.policy.risk import Caller, RiskClass, Role
 from watchkeeper.redact import redact
@@ -453,24 +453,45 @@ def kb_search(
 
 @kb_app.command("learn")
 def kb_learn(
-    report_path: Annotated[Path, typer.Option("--report", help="A report from wk investigate --json.")],
     fix: Annotated[str, typer.Option("--fix", help="What was done.")],
     worked: Annotated[str, typer.Option("--worked", help="yes, no or partly.")],
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="What wk investigate --json printed: one report or a list.")
+    ] = None,
+    inv_id: Annotated[str | None, typer.Option("--id", help="A recorded investigation (inv-…) instead.")] = None,
+    index: Annotated[int | None, typer.Option("--index", help="Learn only the Nth report of a list (from 1).")] = None,
 ) -> None:
-    """Turn a resolved incident into a case (or count a recurrence of a known one)."""
-    from pydantic import ValidationError
+    """Turn a resolved incident into a case (or count a recurrence of a known one).
 
-    from watchkeeper.evidence.report import Report
-    from watchkeeper.knowledge.learn import learn
+    A list of reports (one per firing alert) is learned report by report with the same --fix and
+    --worked; reports of the same problem count once.
+    """
+    from watchkeeper.evidence.investigation import load_recording
+    from watchkeeper.knowledge.learn import fingerprint, learn, reports_in
 
     if worked not in ("yes", "no", "partly"):
         fail("--worked takes yes, no or partly")
-    try:
-        report = Report.model_validate_json(report_path.read_text())
-    except (OSError, ValidationError) as exc:
-        fail(f"{report_path} is not a report from wk investigate --json: {str(exc).splitlines()[0]}")
-    case_id, merged = learn(_kb(), report, fix, worked)  # type: ignore[arg-type]
-    out.print(f"{'merged into' if merged else 'learned'} case {case_id}", highlight=False)
+    if (report_path is None) == (inv_id is None):
+        fail("give --report FILE or --id INVESTIGATION (one of them)")
+    # Input problems (InputError, RecordingError, LearnError) end as one line through OneLineErrors.
+    if report_path is not None:
+        source = f"report {report_path}"
+        raw = read_json(report_path, source)
+    else:
+        source = f"investigation {inv_id}"
+        raw = load_recording(load_settings().data_dir, str(inv_id)).get("report")
+    reports = reports_in(raw, source, index)
+    kb = _kb()
+    learned: dict[str, int] = {}
+    for n, report in reports:
+        prefix = f"report {n}: " if n else ""
+        key = fingerprint(report)
+        if key in learned:
+            out.print(f"{prefix}the same problem as report {learned[key]}, counted once", highlight=False)
+            continue
+        learned[key] = n
+        case_id, merged = learn(kb, report, fix, worked)  # type: ignore[arg-type]
+        out.print(f"{prefix}{'merged into' if merged else 'learned'} case {case_id}", highlight=False)
 
 
 @kb_app.command("feedback")
