@@ -97,8 +97,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads the developer's config or data directory."""
-    monkeypatch.setenv("WK_CONFIG", str(tmp_path / "absent-config.toml"))
+    """No test reads the developer's config or data directory (an empty config file: WK_CONFIG must exist)."""
+    config = tmp_path / "empty-config.toml"
+    config.touch()
+    monkeypatch.setenv("WK_CONFIG", str(config))
     monkeypatch.setenv("WK_DATA_DIR", str(tmp_path / "data"))
     for name in list(os.environ):
         if name.startswith("WK_") and name not in ("WK_CONFIG", "WK_DATA_DIR", "WK_TEST_PG", "WK_UPDATE_GOLDEN"):

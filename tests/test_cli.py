@@ -188,7 +188,7 @@ def test_check_reports_and_fail_on(wk: Wk, log_dir: Path) -> None:
 def test_config_show_doctor_and_bad_config(wk: Wk, log_dir: Path) -> None:
     shown = wk.json("config", "show")
     assert shown["data_dir"] == str(wk.data) and shown["policy"]["read_allowlist"] == [str(log_dir)]
-    assert shown["config_file_exists"] is True
+    assert shown["config_file_read"] is True
     doctor = wk("doctor")
     assert doctor.returncode == 0 and "audit ledger" in doctor.stdout
     assert "knowledge: 23 entries, hybrid retrieval" in doctor.stdout

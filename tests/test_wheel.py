@@ -22,7 +22,8 @@ def test_built_wheel_installs_and_runs(tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run([str(venv / "bin" / "pip"), "install", "-q", str(wheel)], check=True, capture_output=True)
-    env = {**os.environ, "WK_DATA_DIR": str(tmp_path / "data"), "WK_CONFIG": str(tmp_path / "none.toml")}
+    (tmp_path / "empty.toml").touch()
+    env = {**os.environ, "WK_DATA_DIR": str(tmp_path / "data"), "WK_CONFIG": str(tmp_path / "empty.toml")}
 
     def wk(*args: str) -> subprocess.CompletedProcess[str]:
         # Run from an unrelated directory so nothing can come from the checkout.

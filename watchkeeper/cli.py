@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import re
 import sys
 from datetime import UTC, datetime, timedelta
@@ -19,11 +20,13 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from watchkeeper import __version__
 from watchkeeper.audit.model_log import ModelLog
-from watchkeeper.config import Settings, default_config_path, load_settings
-from watchkeeper.errors import ConfigError, WatchkeeperError
+from watchkeeper.config import Settings, default_config_path, load_settings, read_config_file
+from watchkeeper.errors import ConfigError, InputError, WatchkeeperError
+from watchkeeper.inputs import decode, json_type, parse_json, read_json, read_text
 from watchkeeper.policy.approvals import Approval, grant_at_terminal
 from watchkeeper.policy.risk import Caller, RiskClass, Role
 from watchkeeper.runtime import Runtime, open_runtime
@@ -33,9 +36,37 @@ from watchkeeper.skills.invoke import Invocation, Status
 
 if TYPE_CHECKING:  # the agent (and pydantic-ai) load only for the commands that use them
     from watchkeeper.agent.chat import Chat
+    from watchkeeper.evidence.report import Symptom
     from watchkeeper.notify.deliver import Delivery
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="watchkeeper: an AIOps agent for the night shift.")
+
+class OneLineErrors(TyperGroup):
+    """Whatever a command lets escape ends as one line on stderr, never a traceback (WK_DEBUG=1 shows it)."""
+
+    # Exits, usage errors (TyperException), Ctrl-C/EOF and a closed pipe (`wk audit | head`) are Typer's to handle.
+    PASS = (typer.Exit, typer.Abort, typer.TyperException, EOFError, BrokenPipeError)
+
+    def invoke(self, ctx: Any) -> Any:  # a typer Context: its click is vendored inside typer
+        try:
+            return super().invoke(ctx)
+        except self.PASS:
+            raise
+        except WatchkeeperError as exc:
+            fail(str(exc))
+        except Exception as exc:
+            if os.environ.get("WK_DEBUG"):
+                raise
+            detail = next(iter(str(exc).splitlines()), "")[:300]
+            fail(f"unexpected {type(exc).__name__}: {detail} (run again with WK_DEBUG=1 for the traceback)", 1)
+
+
+app = typer.Typer(
+    cls=OneLineErrors,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    add_completion=False,
+    help="watchkeeper: an AIOps agent for the night shift.",
+)
 skills_app = typer.Typer(no_args_is_help=True, help="List, inspect and run skills.")
 audit_app = typer.Typer(invoke_without_command=True, help="Read and verify the tool-call ledger.")
 config_app = typer.Typer(no_args_is_help=True, help="Show the effective configuration.")
@@ -65,8 +96,19 @@ EXIT_FOR_STATUS = {
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON only on stdout.")]
 
 
+def one_line(text: str) -> str:
+    """Line breaks become spaces; other control characters (from a file name or a payload) are shown
+    escaped rather than sent to the terminal. Markup-safe to print."""
+    line = re.sub(r"[\x00-\x1f\x7f]", lambda m: " " if m.group() in "\t\n\r" else f"\\x{ord(m.group()):02x}", text)
+    return escape(line)
+
+
+def print_error(message: str) -> None:
+    err.print(f"[red]error:[/red] {one_line(message)}", markup=True, highlight=False)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    print_error(message)
     raise typer.Exit(code)
 
 
@@ -80,6 +122,8 @@ def runtime(need_store: bool = True) -> Runtime:
         rt = open_runtime()
     except ConfigError as exc:
         fail(str(exc), 2)
+    except OSError as exc:  # e.g. the data directory cannot be created
+        fail(f"cannot open {exc.filename or 'the data directory'}: {exc.strerror or exc}", 1)
     if rt.store_error:
         if need_store:
             fail(rt.store_error, 1)
@@ -159,15 +203,17 @@ def check(
 # -- wk investigate ----------------------------------------------------------------------------
 
 
-def _read_alert(source: str) -> Any:
+def _alert_symptoms(source: str) -> list[Symptom]:
+    from watchkeeper.evidence.symptoms import AlertError, from_alert_payload
+
+    name = "alert on stdin" if source == "-" else f"alert {source}"
     try:
-        text = sys.stdin.read() if source == "-" else Path(source).read_text()
-    except OSError as exc:
-        fail(f"cannot read the alert {source}: {exc.strerror}")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        fail(f"the alert {source} is not valid JSON: {exc.msg} at line {exc.lineno}")
+        text = decode(sys.stdin.buffer.read(), name) if source == "-" else read_text(Path(source), name)
+        return from_alert_payload(parse_json(text, name))
+    except InputError as exc:
+        fail(str(exc))
+    except AlertError as exc:
+        fail(f"{name}: {exc}")
 
 
 @app.command()
@@ -196,7 +242,6 @@ def investigate(
 ) -> None:
     """Investigate a symptom through audited skills and print a diagnosis report with the fix."""
     from watchkeeper.evidence.report import Report, Symptom
-    from watchkeeper.evidence.symptoms import from_alert_payload
     from watchkeeper.evidence.triage import investigate as run_triage
     from watchkeeper.evidence.triage import replay
     from watchkeeper.notify.render.markdown import to_markdown
@@ -212,7 +257,7 @@ def investigate(
     if replay_id:
         reports.append(replay(rt.settings, replay_id))
     else:
-        symptoms = from_alert_payload(_read_alert(alert)) if alert else [Symptom()]
+        symptoms = _alert_symptoms(alert) if alert else [Symptom()]
         # With a model every request and tool call shows on stderr; stdout keeps only the report.
         live = use_llm or (sys.stderr.isatty() and not as_json)
         for symptom in symptoms:
@@ -338,16 +383,21 @@ def kb_add(
 
     Each PATH is a file or a directory (read recursively).
     """
-    from watchkeeper.knowledge.ingest import IngestError
+    from watchkeeper.knowledge.ingest import IngestError, parse_paths
 
     try:
-        results = _kb().add_paths(paths)
+        parsed = parse_paths(paths)
     except IngestError as exc:
         fail(str(exc))
-    for source, what in results:
-        out.print(f"{what:10} {source}", highlight=False)
-    if any(what.startswith("error") for _, what in results):
-        raise typer.Exit(1)
+    # Files are read before the knowledge base opens: a bad file is named at once, the good ones still go in.
+    good = [(source, docs) for source, docs in parsed if not isinstance(docs, IngestError)]
+    for source, what in _kb().add_parsed(good) if good else []:
+        out.print(f"{what:10} {source}", highlight=False, markup=False)
+    problems = [str(docs) for _, docs in parsed if isinstance(docs, IngestError)]
+    for problem in problems:
+        print_error(problem)
+    if problems:
+        raise typer.Exit(2)
 
 
 @kb_app.command("list")
@@ -417,24 +467,45 @@ def kb_search(
 
 @kb_app.command("learn")
 def kb_learn(
-    report_path: Annotated[Path, typer.Option("--report", help="A report from wk investigate --json.")],
     fix: Annotated[str, typer.Option("--fix", help="What was done.")],
     worked: Annotated[str, typer.Option("--worked", help="yes, no or partly.")],
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="What wk investigate --json printed: one report or a list.")
+    ] = None,
+    inv_id: Annotated[str | None, typer.Option("--id", help="A recorded investigation (inv-…) instead.")] = None,
+    index: Annotated[int | None, typer.Option("--index", help="Learn only the Nth report of a list (from 1).")] = None,
 ) -> None:
-    """Turn a resolved incident into a case (or count a recurrence of a known one)."""
-    from pydantic import ValidationError
+    """Turn a resolved incident into a case (or count a recurrence of a known one).
 
-    from watchkeeper.evidence.report import Report
-    from watchkeeper.knowledge.learn import learn
+    A list of reports (one per firing alert) is learned report by report with the same --fix and
+    --worked; reports of the same problem count once.
+    """
+    from watchkeeper.evidence.investigation import load_recording
+    from watchkeeper.knowledge.learn import fingerprint, learn, reports_in
 
     if worked not in ("yes", "no", "partly"):
         fail("--worked takes yes, no or partly")
-    try:
-        report = Report.model_validate_json(report_path.read_text())
-    except (OSError, ValidationError) as exc:
-        fail(f"{report_path} is not a report from wk investigate --json: {str(exc).splitlines()[0]}")
-    case_id, merged = learn(_kb(), report, fix, worked)  # type: ignore[arg-type]
-    out.print(f"{'merged into' if merged else 'learned'} case {case_id}", highlight=False)
+    if (report_path is None) == (inv_id is None):
+        fail("give --report FILE or --id INVESTIGATION (one of them)")
+    # Input problems (InputError, RecordingError, LearnError) end as one line through OneLineErrors.
+    if report_path is not None:
+        source = f"report {report_path}"
+        raw = read_json(report_path, source)
+    else:
+        source = f"investigation {inv_id}"
+        raw = load_recording(load_settings().data_dir, str(inv_id)).get("report")
+    reports = reports_in(raw, source, index)
+    kb = _kb()
+    learned: dict[str, int] = {}
+    for n, report in reports:
+        prefix = f"report {n}: " if n else ""
+        key = fingerprint(report)
+        if key in learned:
+            out.print(f"{prefix}the same problem as report {learned[key]}, counted once", highlight=False)
+            continue
+        learned[key] = n
+        case_id, merged = learn(kb, report, fix, worked)  # type: ignore[arg-type]
+        out.print(f"{prefix}{'merged into' if merged else 'learned'} case {case_id}", highlight=False)
 
 
 @kb_app.command("feedback")
@@ -547,29 +618,31 @@ def parse_params(skill: Skill | None, pairs: list[str], params_json: str | None)
     params: dict[str, Any] = {}
     if params_json:
         try:
-            loaded = json.loads(params_json)
-        except json.JSONDecodeError as exc:
-            fail(f"--params-json is not valid JSON: {exc.msg}")
+            loaded = parse_json(params_json, "--params-json")
+        except InputError as exc:
+            fail(str(exc))
         if not isinstance(loaded, dict):
-            fail("--params-json must be a JSON object")
+            fail(f"--params-json must be a JSON object, not {json_type(loaded)}")
         params.update(loaded)
     props = derive.params_schema(skill).get("properties", {}) if skill else {}
     for pair in pairs:
         name, sep, raw = pair.partition("=")
         if not sep or not name:
-            fail(f"--param takes name=value, got {pair!r}")
+            fail(f"--param takes name=value, got: {pair}")
         if _is_string_param(props.get(name, {})):
             params[name] = raw
             continue
         try:
             params[name] = json.loads(raw)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON (or absurdly long or deep): the text itself
             params[name] = raw
     return params
 
 
-def _is_string_param(prop: dict[str, Any]) -> bool:
-    kinds = [prop.get("type")] + [p.get("type") for p in prop.get("anyOf", [])]
+def _is_string_param(prop: Any) -> bool:
+    if not isinstance(prop, dict):  # JSON Schema allows `true` as a property's whole schema
+        return False
+    kinds = [prop.get("type")] + [p.get("type") for p in prop.get("anyOf", []) if isinstance(p, dict)]
     flat = {k for kind in kinds for k in (kind if isinstance(kind, list) else [kind])}
     return "string" in flat and not flat & {"integer", "number", "boolean", "object", "array"}
 
@@ -607,9 +680,9 @@ def report_invocation(call: Invocation, as_json: bool) -> NoReturn:
         if call.truncated:
             err.print("[yellow]note:[/yellow] the result was cut at the output cap", highlight=False)
     if not call.ok:
-        reason = call.error or call.status.value
+        reason = call.error or call.status.value  # may quote the caller's params
         rule = f" ({call.rule})" if call.rule else ""
-        err.print(f"[red]{call.status.value}{rule}:[/red] {escape(reason)}", highlight=False)
+        err.print(f"[red]{call.status.value}{rule}:[/red] {one_line(reason)}", highlight=False)
     raise typer.Exit(EXIT_FOR_STATUS[call.status])
 
 
@@ -748,7 +821,7 @@ def config_show(as_json: JsonFlag = False) -> None:
     except ConfigError as exc:
         fail(str(exc))
     path = default_config_path()
-    view = {"config_file": str(path), "config_file_exists": path.exists(), **settings_view(settings)}
+    view = {"config_file": str(path), "config_file_read": read_config_file() is not None, **settings_view(settings)}
     if as_json:
         emit_json(view)
     else:

@@ -1,26 +1,24 @@
 """One settings object: TOML file at $WK_CONFIG (or ~/.config/watchkeeper/config.toml),
 overridden by WK_* environment variables (nested with `__`, e.g. WK_LIMITS__TIMEOUT_S=10).
 
-A missing config file means defaults. Secrets may be written as `env:NAME` or `file:/path`
-and are resolved with `resolve_secret` where they are used.
+A missing file at the default path means defaults; a file named by WK_CONFIG must exist and be
+readable. Secrets may be written as `env:NAME` or `file:/path` and are resolved with
+`resolve_secret` where they are used.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
-from watchkeeper.errors import ConfigError
+from watchkeeper.errors import ConfigError, InputError
+from watchkeeper.inputs import read_text
 
 
 class _Section(BaseModel):
@@ -222,6 +220,34 @@ def default_config_path() -> Path:
     return Path(env) if env else Path.home() / ".config" / "watchkeeper" / "config.toml"
 
 
+def read_config_file() -> dict[str, Any] | None:
+    """The config file's tables, or None when there is no file at the default path.
+
+    A file named by WK_CONFIG must exist: silently running on defaults would hide a typo in the
+    path. Whatever is there at either path must be a readable UTF-8 TOML file.
+    """
+    path = default_config_path()
+    explicit = bool(os.environ.get("WK_CONFIG"))
+    if not explicit and not path.exists() and not path.is_symlink():
+        return None
+    try:
+        text = read_text(path, f"config file {path}{' (from WK_CONFIG)' if explicit else ''}")
+    except InputError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+class _ConfigFile(PydanticBaseSettingsSource):
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return read_config_file() or {}
+
+
 def _default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "watchkeeper"
 
@@ -256,7 +282,7 @@ class Settings(BaseSettings):
             init_settings,
             env_settings,
             _LlmEnv(settings_cls),
-            TomlConfigSettingsSource(settings_cls, default_config_path()),
+            _ConfigFile(settings_cls),
         )
 
     @property
@@ -277,8 +303,12 @@ def load_settings(**overrides: Any) -> Settings:
     path = default_config_path()
     try:
         return Settings(**overrides)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    except SettingsError as exc:  # a WK_* variable of a list or table setting that is not JSON
+        field = re.search(r'field "(\w+)"', str(exc))
+        names = f"WK_{field.group(1).upper()}*" if field else "WK_*"
+        raise ConfigError(
+            f"invalid configuration: a {names} environment variable is not valid JSON (lists and tables are JSON)"
+        ) from None
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise ConfigError(f"invalid configuration ({path}, WK_* environment): {problems}") from exc

@@ -55,3 +55,7 @@ class SkillFailed(SkillError):
 
 class SkillTimeout(SkillError):
     """The skill did not finish within its time limit."""
+
+
+class InputError(WatchkeeperError):
+    """A file or value a person handed to watchkeeper cannot be used; the message names it and the problem."""

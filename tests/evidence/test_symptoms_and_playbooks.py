@@ -32,6 +32,34 @@ def test_bad_payloads_say_why(bad: object) -> None:
         from_alert_payload(bad)
 
 
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"labels": "notadict"}, "labels must be an object of strings, not a string"),
+        (
+            {"labels": {"alertname": "X"}, "annotations": "str"},
+            "annotations must be an object of strings, not a string",
+        ),
+        ({"labels": {"alertname": {"nested": 1}}}, "labels.alertname must be a string, not an object"),
+        ({"alerts": [1, "two"]}, "alerts[0] must be an alert object, not a number"),
+        (
+            {"alerts": [{"labels": {}}, {"labels": ["x"]}]},
+            "alerts[1].labels must be an object of strings, not an array",
+        ),
+        ({"alerts": "many"}, "alerts must be an array of alert objects, not a string"),
+    ],
+)
+def test_wrong_field_types_name_the_field(bad: object, message: str) -> None:
+    with pytest.raises(AlertError) as raised:
+        from_alert_payload(bad)
+    assert str(raised.value) == message
+
+
+def test_numbers_in_labels_are_text() -> None:
+    symptom = from_alert_payload({"labels": {"alertname": "X", "port": 8080, "critical": True}})[0]
+    assert symptom.labels == {"alertname": "X", "port": "8080", "critical": "true"}
+
+
 def test_targets_from_labels_and_words() -> None:
     t = targets(Symptom(labels={"job": "web", "instance": "127.0.0.1:8443", "mountpoint": "/data"}))
     assert (t.service, t.host, t.port, t.mountpoint) == ("web", "127.0.0.1", 8443, "/data")

@@ -101,7 +101,8 @@ def test_a_partial_install_falls_back_to_lexical_with_one_warning(tmp_path: Path
         f"import sys; sys.modules[{missing!r}] = None; sys.argv = ['wk'] + sys.argv[1:]\n"
         "from watchkeeper.cli import main\nmain()"
     )
-    env = {**os.environ, "WK_DATA_DIR": str(tmp_path / "data"), "WK_CONFIG": str(tmp_path / "absent.toml")}
+    (tmp_path / "empty.toml").write_text("")
+    env = {**os.environ, "WK_DATA_DIR": str(tmp_path / "data"), "WK_CONFIG": str(tmp_path / "empty.toml")}
     added = subprocess.run(
         [sys.executable, "-c", script, "kb", "add", str(runbook)], capture_output=True, text=True, env=env
     )

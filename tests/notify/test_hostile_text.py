@@ -53,7 +53,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Report]:
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
     (logs / "refund.log").write_text("".join(f"{now} {line}\n" for line in HOSTILE * 5))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("WK_CONFIG", str(base / "absent.toml"))
+        (base / "empty.toml").write_text("")
+        mp.setenv("WK_CONFIG", str(base / "empty.toml"))
         rt = open_runtime(Settings(data_dir=base / "data", policy={"read_allowlist": [str(logs)]}))
         alert = alert_payload(
             {"alertname": "RefundErrors <!channel>", "service": "refund", "team": "<!subteam^S1> @here"}

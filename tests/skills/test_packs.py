@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import call, make_settings, require_binary
-from tests.helpers import http_server, pid_alive, wait_for
+from tests.helpers import Wk, http_server, pid_alive, wait_for
 from watchkeeper.runtime import Runtime, open_runtime
 from watchkeeper.scenarios.certs import self_signed
 from watchkeeper.skills.invoke import Status
@@ -119,6 +120,12 @@ def test_mutating_pack_goes_through_the_gate(tmp_path: Path, log_dir: Path, pack
         ({"timeout": -5}, "timeout must be a positive number"),
         ({"key": "Bad Key"}, "lower_snake_case"),
         ({"command": []}, "command must be a non-empty list"),
+        ({"key": 5}, "key must be a string, not a number"),
+        ({"description": ["n"]}, "description must be a string, not an array"),
+        ({"params": ["x"]}, "params must be a JSON object, not an array"),
+        ({"result_example": "ok"}, "result_example must be a JSON object, not a string"),
+        ({"idempotent": "yes"}, "idempotent must be true or false, not a string"),
+        ({"timeout": True}, "timeout must be a positive number"),
     ],
 )
 def test_bad_manifests_are_reported_precisely(packs: Path, spec: dict[str, Any], message: str) -> None:
@@ -142,8 +149,37 @@ def test_unreadable_manifest_and_missing_dir(packs: Path, tmp_path: Path) -> Non
     (pack / "skill.json").write_text("{ nope")
     registry = Registry()
     registry.load_packs([packs, tmp_path / "nowhere"])
-    assert any("invalid JSON at line 1" in e for e in registry.load_errors)
+    assert any("is not valid JSON" in e and "at line 1 column 3" in e for e in registry.load_errors)
     assert any("does not exist" in e for e in registry.load_errors)
+
+
+@pytest.mark.parametrize(
+    ("write", "problem"),
+    [
+        (lambda m: m.mkdir(), "is a directory, not a file"),
+        (lambda m: m.write_bytes(b'{"key": "caf\xe9"}'), "not UTF-8 text (byte 0xe9 at offset 12)"),
+        (lambda m: m.write_text("[1, 2]"), "must hold a JSON object, not an array"),
+    ],
+)
+def test_an_unreadable_manifest_is_one_warning(packs: Path, write: Callable[[Path], object], problem: str) -> None:
+    (packs / "unreadable").mkdir()
+    write(packs / "unreadable" / "skill.json")
+    write_pack(packs, "fine", "echo '{}'")
+    registry = Registry()
+    registry.load_packs([packs])
+    assert [s.key for s in registry.all()] == ["fine"]
+    assert registry.load_errors == [f"{packs / 'unreadable' / 'skill.json'}: {problem}"]
+
+
+def test_wk_skills_list_names_a_broken_pack_in_one_line_and_lists_the_rest(
+    tmp_path: Path, log_dir: Path, packs: Path
+) -> None:
+    write_pack(packs, "fine", "echo '{}'")
+    broken = write_pack(packs, "broken", "echo '{}'", key=5)
+    wk = Wk(tmp_path, log_dir, f'[skills]\npack_dirs = ["{packs}"]\n')
+    listed = wk("skills", "list", "--json")
+    assert listed.returncode == 0 and "fine" in {s["key"] for s in json.loads(listed.stdout)}
+    assert listed.stderr == f"{broken / 'skill.json'}: key must be a string, not a number\n"
 
 
 def test_non_executable_command(packs: Path) -> None:

@@ -8,6 +8,7 @@ status, raw result and timing, so `wk investigate --replay ID` re-runs the analy
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import uuid
@@ -19,13 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from watchkeeper.canonical import canonical_json
-from watchkeeper.errors import WatchkeeperError
+from watchkeeper.errors import InputError, WatchkeeperError
 from watchkeeper.evidence.report import CallRecord, Finding, Symptom
 from watchkeeper.evidence.symptoms import Targets
+from watchkeeper.inputs import read_json
 from watchkeeper.policy.risk import Caller, Role
 from watchkeeper.skills.invoke import Invoker
 
 Progress = Callable[[str], None]
+INVESTIGATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 class RecordingError(WatchkeeperError):
@@ -154,14 +157,19 @@ def save_recording(data_dir: Path, inv: Investigation, report: dict[str, Any]) -
 
 
 def load_recording(data_dir: Path, inv_id: str) -> dict[str, Any]:
+    # An id is a file name in the recordings directory, never a path that could lead out of it.
+    if not INVESTIGATION_ID.fullmatch(inv_id):
+        raise RecordingError(f"{inv_id} is not an investigation id (they look like inv-20260101-120000-ab12cd)")
     path = recording_path(data_dir, inv_id)
     if not path.exists():
         known = sorted(p.stem for p in path.parent.glob("*.json"))[-5:] if path.parent.exists() else []
         hint = f"; recent: {', '.join(known)}" if known else ""
         raise RecordingError(f"no recorded investigation {inv_id} in {path.parent}{hint}")
     try:
-        data: dict[str, Any] = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise RecordingError(f"recording {path} is not valid JSON: {exc.msg}") from None
-    data["calls"] = [RecordedCall(**c) for c in data["calls"]]
-    return data
+        data = read_json(path, f"recording {path}")
+        data["calls"] = [RecordedCall(**c) for c in data["calls"]]
+    except InputError as exc:
+        raise RecordingError(str(exc)) from None
+    except (TypeError, KeyError):
+        raise RecordingError(f"recording {path} is damaged: its calls cannot be read") from None
+    return dict(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,6 +11,7 @@ from urllib.parse import urlsplit
 
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.evidence.report import Symptom
+from watchkeeper.inputs import json_type
 
 SERVICE_LABELS = ("service", "app", "application", "job", "unit", "container", "program")
 URL_RE = re.compile(r"\bhttps?://[^\s\"'<>]+")
@@ -22,12 +24,27 @@ class AlertError(WatchkeeperError):
     """The alert payload is not an Alertmanager webhook payload or an alert."""
 
 
-def _alert_symptom(alert: dict[str, Any]) -> Symptom:
-    labels = {str(k): str(v) for k, v in (alert.get("labels") or {}).items()}
-    annotations = {str(k): str(v) for k, v in (alert.get("annotations") or {}).items()}
+def _text_map(value: Any, where: str) -> dict[str, str]:
+    """Labels or annotations as text. Alertmanager sends strings; hand-written alerts often hold numbers."""
+    if not isinstance(value, dict):
+        raise AlertError(f"{where} must be an object of strings, not {json_type(value)}")
+    texts: dict[str, str] = {}
+    for key, item in value.items():
+        if isinstance(item, str):
+            texts[key] = item
+        elif isinstance(item, int | float):  # bool included: JSON spells it true/false
+            texts[key] = json.dumps(item)
+        else:
+            raise AlertError(f"{where}.{key} must be a string, not {json_type(item)}")
+    return texts
+
+
+def _alert_symptom(alert: dict[str, Any], where: str) -> Symptom:
+    labels = _text_map(alert.get("labels", {}), f"{where}labels")
+    annotations = _text_map(alert.get("annotations", {}), f"{where}annotations")
     starts = alert.get("startsAt")
     try:
-        starts_at = datetime.fromisoformat(str(starts).replace("Z", "+00:00")) if starts else None
+        starts_at = datetime.fromisoformat(starts.replace("Z", "+00:00")) if isinstance(starts, str) else None
     except ValueError:
         starts_at = None
     return Symptom(alertname=labels.get("alertname"), labels=labels, annotations=annotations, starts_at=starts_at)
@@ -36,14 +53,24 @@ def _alert_symptom(alert: dict[str, Any]) -> Symptom:
 def from_alert_payload(data: Any) -> list[Symptom]:
     """Firing alerts of an Alertmanager webhook payload, or one alert object."""
     if not isinstance(data, dict):
-        raise AlertError("the alert must be a JSON object (an Alertmanager webhook payload or one alert)")
-    if isinstance(data.get("alerts"), list):
-        firing = [a for a in data["alerts"] if isinstance(a, dict) and a.get("status", "firing") == "firing"]
+        raise AlertError(
+            f"the alert must be a JSON object (an Alertmanager webhook payload or one alert), not {json_type(data)}"
+        )
+    alerts = data.get("alerts")
+    if alerts is not None:
+        if not isinstance(alerts, list):
+            raise AlertError(f"alerts must be an array of alert objects, not {json_type(alerts)}")
+        firing = []
+        for n, alert in enumerate(alerts):
+            if not isinstance(alert, dict):
+                raise AlertError(f"alerts[{n}] must be an alert object, not {json_type(alert)}")
+            if alert.get("status", "firing") == "firing":
+                firing.append(_alert_symptom(alert, f"alerts[{n}]."))
         if not firing:
             raise AlertError("the payload holds no firing alert")
-        return [_alert_symptom(a) for a in firing]
-    if isinstance(data.get("labels"), dict):
-        return [_alert_symptom(data)]
+        return firing
+    if "labels" in data:
+        return [_alert_symptom(data, "")]
     raise AlertError("no 'alerts' list and no 'labels' object: not an Alertmanager payload or alert")
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
 from watchkeeper.knowledge.embeddings import MiniLM, embed_cached
-from watchkeeper.knowledge.ingest import Chunk, Document, IngestError, doc_id, parse_file, walk
+from watchkeeper.knowledge.ingest import Chunk, Document, IngestError, doc_id, parse_file, parse_paths
 from watchkeeper.store.models import KbChunk, KbDocument
 
 STARTER = Path(__file__).parent / "starter"
@@ -141,15 +141,16 @@ class KnowledgeBase:
 
     def add_paths(self, paths: list[Path]) -> list[tuple[str, str]]:
         """(file, what happened) for each file under `paths`; a bad file is reported, the rest go in."""
+        return self.add_parsed(parse_paths(paths))
+
+    def add_parsed(self, parsed: list[tuple[str, list[Document] | IngestError]]) -> list[tuple[str, str]]:
         results = []
-        for path in walk(paths):
-            try:
-                docs = parse_file(path)
-            except IngestError as exc:
-                results.append((str(path), f"error: {exc}"))
+        for source, docs in parsed:
+            if isinstance(docs, IngestError):
+                results.append((source, f"error: {docs}"))
                 continue
             if not docs:
-                results.append((str(path), "skipped: front matter only, nothing to retrieve"))
+                results.append((source, "skipped: front matter only, nothing to retrieve"))
             for doc in docs:
                 results.append((doc.source, self.add_document(doc)))
         return results

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.evidence.report import Report
+from watchkeeper.inputs import first_problem, json_type
 from watchkeeper.knowledge.base import KnowledgeBase
 from watchkeeper.knowledge.ingest import Document, case_text
 
@@ -14,6 +17,33 @@ Outcome = Literal["yes", "no", "partly"]
 
 class LearnError(WatchkeeperError):
     """A case cannot be learned or updated."""
+
+
+def reports_in(raw: Any, source: str, index: int | None = None) -> list[tuple[int, Report]]:
+    """The reports in what `wk investigate --json` printed: one report (numbered 0) or a list of them
+    (one per firing alert, numbered from 1); `index` picks one of a list. `source` names it in errors."""
+    if isinstance(raw, list):
+        if not raw:
+            raise LearnError(f"{source} is an empty list: no report to learn")
+        items = list(enumerate(raw, start=1))
+    elif index is not None:
+        raise LearnError(f"--index needs a list of reports; {source} holds one report")
+    else:
+        items = [(0, raw)]
+    if index is not None:
+        if not 1 <= index <= len(items):
+            raise LearnError(f"--index takes 1 to {len(items)}: {source} holds {len(items)} reports")
+        items = [items[index - 1]]
+    reports = []
+    for n, item in items:
+        where = f"{source}, item {n}," if n else source
+        if not isinstance(item, dict):
+            raise LearnError(f"{where} is not a report from wk investigate --json: it is {json_type(item)}")
+        try:
+            reports.append((n, Report.model_validate(item)))
+        except ValidationError as exc:
+            raise LearnError(f"{where} is not a report from wk investigate --json: {first_problem(exc)}") from None
+    return reports
 
 
 def fingerprint(report: Report) -> str:

@@ -13,13 +13,15 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from watchkeeper.errors import SkillDefinitionError, SkillFailed
+from watchkeeper.errors import InputError, SkillDefinitionError, SkillFailed
+from watchkeeper.inputs import json_type, read_json
 from watchkeeper.policy.risk import RiskClass
 from watchkeeper.skills.base import Scope, Skill, SkillMeta
 from watchkeeper.skills.context import SkillContext
 from watchkeeper.skills.params import SchemaParams
 
 REQUIRED = ("key", "name", "description", "class", "scope", "category", "command")
+TEXT = ("key", "name", "description", "class", "scope", "category")
 
 
 def _command(spec: Any, pack_dir: Path, owner: str) -> list[str]:
@@ -43,9 +45,20 @@ def _meta(spec: dict[str, Any], risk: RiskClass, scope: Scope, timeout: float | 
         scope=scope,
         category=spec["category"],
         result_example=spec.get("result_example", {}),
-        idempotent=bool(spec.get("idempotent", False)),
+        idempotent=spec.get("idempotent", False),
         timeout_s=float(timeout) if timeout else None,
     )
+
+
+def _check_types(spec: dict[str, Any], owner: str) -> None:
+    for name in TEXT:
+        if not isinstance(spec[name], str):
+            raise SkillDefinitionError(f"{owner}: {name} must be a string, not {json_type(spec[name])}")
+    for name in ("params", "result_example"):
+        if not isinstance(spec.get(name, {}), dict):
+            raise SkillDefinitionError(f"{owner}: {name} must be a JSON object, not {json_type(spec[name])}")
+    if not isinstance(spec.get("idempotent", False), bool):
+        raise SkillDefinitionError(f"{owner}: idempotent must be true or false, not {json_type(spec['idempotent'])}")
 
 
 def load_pack(pack_dir: Path) -> Skill:
@@ -53,14 +66,15 @@ def load_pack(pack_dir: Path) -> Skill:
     manifest = pack_dir / "skill.json"
     owner = str(manifest)
     try:
-        spec = json.loads(manifest.read_text())
-    except json.JSONDecodeError as exc:
-        raise SkillDefinitionError(f"{owner}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+        spec = read_json(manifest, owner)
+    except InputError as exc:
+        raise SkillDefinitionError(str(exc)) from None
     if not isinstance(spec, dict):
-        raise SkillDefinitionError(f"{owner}: must hold a JSON object")
+        raise SkillDefinitionError(f"{owner}: must hold a JSON object, not {json_type(spec)}")
     missing = [f for f in REQUIRED if f not in spec]
     if missing:
         raise SkillDefinitionError(f"{owner}: missing {', '.join(missing)}")
+    _check_types(spec, owner)
     try:
         risk = RiskClass(spec["class"])
     except ValueError:
@@ -72,7 +86,7 @@ def load_pack(pack_dir: Path) -> Skill:
     except ValueError:
         raise SkillDefinitionError(f"{owner}: scope must be host or manager, not {spec['scope']!r}") from None
     timeout = spec.get("timeout")
-    if timeout is not None and not (isinstance(timeout, int | float) and timeout > 0):
+    if timeout is not None and not (isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0):
         raise SkillDefinitionError(f"{owner}: timeout must be a positive number of seconds")
     try:
         meta = _meta(spec, risk, scope, timeout)
@@ -104,7 +118,11 @@ def find_packs(dirs: Iterable[Path]) -> Iterator[Skill | str]:
         if not base.is_dir():
             yield f"skill pack directory {base} does not exist"
             continue
-        candidates = [base] if (base / "skill.json").exists() else sorted(p for p in base.iterdir() if p.is_dir())
+        try:
+            candidates = [base] if (base / "skill.json").exists() else sorted(p for p in base.iterdir() if p.is_dir())
+        except OSError as exc:
+            yield f"skill pack directory {base} cannot be read: {exc.strerror}"
+            continue
         for pack_dir in candidates:
             if not (pack_dir / "skill.json").exists():
                 continue
@@ -112,3 +130,6 @@ def find_packs(dirs: Iterable[Path]) -> Iterator[Skill | str]:
                 yield load_pack(pack_dir)
             except SkillDefinitionError as exc:
                 yield str(exc)
+            except Exception as exc:  # a broken pack must not take the others (or the command) down
+                detail = next(iter(str(exc).splitlines()), "")
+                yield f"{pack_dir / 'skill.json'}: cannot be loaded ({type(exc).__name__}: {detail})"
