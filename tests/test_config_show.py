@@ -64,10 +64,7 @@ def test_config_show_masks_literal_secrets_and_keeps_token_limits(tmp_path: Path
 
 
 def test_a_notification_url_keeps_only_where_it_goes() -> None:
-    assert (
-        masked_url("https://user:pw@hooks.example.com:8443/services/T1/B2/X3")
-        == "https://hooks.example.com:8443/…"
-    )
+    assert masked_url("https://user:pw@hooks.example.com:8443/services/T1/B2/X3") == "https://hooks.example.com:8443/…"
     assert masked_url("https://hooks.example.com") == "https://hooks.example.com:443"
     assert masked_url("tgram://123456:AAbbCC/987") == "tgram://…"
     assert masked_url("file:/etc/watchkeeper/slack.url") == "file:/etc/watchkeeper/slack.url"
