@@ -41,6 +41,8 @@ bench: install embeddings
 	$(BIN)/python -m bench.log_templates
 	$(BIN)/python -m bench.retrieval
 	$(BIN)/python -m bench.agent
+	$(BIN)/python -m bench.redaction
+	$(BIN)/python -m bench.startup
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ import pty
 import select
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -198,3 +199,20 @@ def test_config_show_doctor_and_bad_config(wk: Wk, log_dir: Path) -> None:
     broken = wk("check")
     assert broken.returncode == 2 and "limits.timeout_s" in broken.stderr
     assert wk("doctor").returncode == 1
+
+
+@pytest.mark.parametrize("argv", [["version"], ["--help"], ["skills", "--help"]])
+def test_version_and_help_load_none_of_the_heavy_parts(argv: list[str]) -> None:
+    """What keeps `wk version` and `wk --help` fast (bench/startup.py times them): they import no store,
+    skills, MCP, agent or numerics; each command imports what it uses."""
+    heavy = ["sqlalchemy", "alembic", "mcp", "pydantic_ai", "openai", "numpy", "apprise", "psutil", "drain3"]
+    script = (
+        "import sys\n"
+        f"sys.argv = ['wk', *{argv!r}]\n"
+        "from watchkeeper.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})), file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr
+    assert "watchkeeper" in done.stdout or "Usage" in done.stdout

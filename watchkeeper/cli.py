@@ -23,21 +23,20 @@ from rich.table import Table
 from typer.core import TyperGroup
 
 from watchkeeper import __version__
-from watchkeeper.audit.model_log import ModelLog
-from watchkeeper.config import Settings, default_config_path, load_settings, read_config_file
 from watchkeeper.errors import ConfigError, InputError, WatchkeeperError
-from watchkeeper.inputs import decode, json_type, parse_json, read_json, read_text
-from watchkeeper.policy.approvals import Approval, grant_at_terminal
-from watchkeeper.policy.risk import Caller, RiskClass, Role
-from watchkeeper.runtime import Runtime, open_runtime
-from watchkeeper.skills import derive
-from watchkeeper.skills.base import Skill
-from watchkeeper.skills.invoke import Invocation, Status
 
-if TYPE_CHECKING:  # the agent (and pydantic-ai) load only for the commands that use them
+# Every command imports what it uses: `wk version` and `wk --help` must not pay for the store, the
+# skills, MCP or the agent (bench/startup.py measures it).
+if TYPE_CHECKING:
     from watchkeeper.agent.chat import Chat
+    from watchkeeper.config import Settings
     from watchkeeper.evidence.report import Symptom
     from watchkeeper.notify.deliver import Delivery
+    from watchkeeper.policy.approvals import Approval
+    from watchkeeper.policy.risk import Caller
+    from watchkeeper.runtime import Runtime
+    from watchkeeper.skills.base import Skill
+    from watchkeeper.skills.invoke import Invocation
 
 
 class OneLineErrors(TyperGroup):
@@ -86,13 +85,7 @@ app.add_typer(kb_app, name="kb")
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, soft_wrap=True)
 
-EXIT_FOR_STATUS = {
-    Status.SUCCEEDED: 0,
-    Status.FAILED: 1,
-    Status.TIMED_OUT: 1,
-    Status.REFUSED: 2,
-    Status.INVALID: 2,
-}
+EXIT_FOR_STATUS = {"succeeded": 0, "failed": 1, "timed_out": 1, "refused": 2, "invalid": 2}  # by invoke's Status
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON only on stdout.")]
 
 
@@ -118,6 +111,8 @@ def emit_json(value: Any) -> None:
 
 def runtime(need_store: bool = True) -> Runtime:
     """The wired runtime; commands that only run skills go on without the store (reads still work)."""
+    from watchkeeper.runtime import open_runtime
+
     try:
         rt = open_runtime()
     except ConfigError as exc:
@@ -155,6 +150,8 @@ def live_line(message: str) -> None:
 
 
 def cli_caller(session_id: str | None = None) -> Caller:
+    from watchkeeper.policy.risk import Caller, Role
+
     return Caller(Role.CLI, user=person(), session_id=session_id)
 
 
@@ -205,6 +202,7 @@ def check(
 
 def _alert_symptoms(source: str) -> list[Symptom]:
     from watchkeeper.evidence.symptoms import AlertError, from_alert_payload
+    from watchkeeper.inputs import decode, parse_json, read_text
 
     name = "alert on stdin" if source == "-" else f"alert {source}"
     try:
@@ -332,6 +330,8 @@ def chat() -> None:
 
 
 def _chat_command(rt: Runtime, session: Chat, text: str) -> None:
+    from watchkeeper.policy.risk import RiskClass
+
     proposals = session.proposals
     if text == "/proposals":
         for n, a in enumerate(proposals, start=1):
@@ -480,7 +480,9 @@ def kb_learn(
     A list of reports (one per firing alert) is learned report by report with the same --fix and
     --worked; reports of the same problem count once.
     """
+    from watchkeeper.config import load_settings
     from watchkeeper.evidence.investigation import load_recording
+    from watchkeeper.inputs import read_json
     from watchkeeper.knowledge.learn import fingerprint, learn, reports_in
 
     if worked not in ("yes", "no", "partly"):
@@ -582,6 +584,8 @@ def scenario_run(
 @skills_app.command("list")
 def skills_list(as_json: JsonFlag = False) -> None:
     """Every registered skill: built-ins and skill packs."""
+    from watchkeeper.skills import derive
+
     rt = runtime(need_store=False)
     skills = rt.registry.all()  # load problems were already logged as warnings on stderr
     if as_json:
@@ -600,6 +604,8 @@ def skills_list(as_json: JsonFlag = False) -> None:
 @skills_app.command("show")
 def skills_show(key: str, as_json: JsonFlag = False) -> None:
     """One skill: its description, params and an example result."""
+    from watchkeeper.skills import derive
+
     rt = runtime(need_store=False)
     try:
         skill = rt.registry.get(key)
@@ -615,6 +621,9 @@ def skills_show(key: str, as_json: JsonFlag = False) -> None:
 
 def parse_params(skill: Skill | None, pairs: list[str], params_json: str | None) -> dict[str, Any]:
     """`k=v` pairs typed by the skill's schema: strings stay strings, other types parse as JSON."""
+    from watchkeeper.inputs import json_type, parse_json
+    from watchkeeper.skills import derive
+
     params: dict[str, Any] = {}
     if params_json:
         try:
@@ -649,6 +658,9 @@ def _is_string_param(prop: Any) -> bool:
 
 def approve(rt: Runtime, skill: Skill, params: dict[str, Any], yes: bool) -> tuple[dict[str, Any], Approval | None]:
     """Show the dry run and ask a person; return the exact params to run and the approval, if given."""
+    from watchkeeper.policy.approvals import grant_at_terminal
+    from watchkeeper.policy.risk import RiskClass
+
     try:
         validated, shown = rt.invoker.preview(skill.key, params)
     except WatchkeeperError:
@@ -699,6 +711,8 @@ def skills_run(
     as_json: JsonFlag = False,
 ) -> None:
     """Run one skill through invoke: validated, gated, time-limited and audited."""
+    from watchkeeper.policy.risk import RiskClass
+
     rt = runtime(need_store=False)
     skill = rt.registry.get(key) if key in rt.registry else None
     params = parse_params(skill, param or [], params_json)
@@ -737,6 +751,8 @@ def audit(
     as_json: JsonFlag = False,
 ) -> None:
     """Ledger rows, oldest first (the newest --limit)."""
+    from watchkeeper.audit.model_log import ModelLog
+
     if ctx.invoked_subcommand is not None:
         return
     rt = runtime()
@@ -814,6 +830,7 @@ def audit_verify(as_json: JsonFlag = False) -> None:
 @config_app.command("show")
 def config_show(as_json: JsonFlag = False) -> None:
     """The effective settings (file + WK_* environment + defaults), secrets masked."""
+    from watchkeeper.config import default_config_path, load_settings, read_config_file
     from watchkeeper.config_view import settings_view
 
     try:
@@ -932,6 +949,8 @@ def exit_if_every_delivery_failed(deliveries: list[Delivery]) -> None:
 
 
 def _notify_settings() -> Settings:
+    from watchkeeper.config import load_settings
+
     try:
         return load_settings()
     except ConfigError as exc:
