@@ -118,6 +118,48 @@ def test_reports_read_well(built: Built, kind: str, render: str) -> None:
         assert "unit=billing" in text
 
 
+def chat_text(platform: str, r: Report) -> str:
+    """What a person reads on each chat platform: every text field of the payload watchkeeper sends."""
+    import json as jsonlib
+
+    from watchkeeper.notify.render import dingtalk, email, feishu, slack, text, webhook
+
+    if platform == "slack":
+        payload = slack.payload(r)
+    elif platform == "dingtalk":
+        payload = dingtalk.payload(r, {})
+    elif platform == "feishu-card":
+        payload = feishu.card(r)
+    elif platform == "feishu-post":
+        payload = feishu.post(r)
+    elif platform == "email":
+        return re.sub(r"<[^>]+>", " ", email.html_body(r))
+    elif platform == "webhook":
+        return str(webhook.payload(r)["text"])
+    else:
+        return text.text(r)
+    found: list[str] = []
+
+    def strings(v: object) -> None:
+        if isinstance(v, str):
+            found.append(v)
+        elif isinstance(v, dict):
+            for x in v.values():
+                strings(x)
+        elif isinstance(v, list):
+            for x in v:
+                strings(x)
+
+    strings(jsonlib.loads(jsonlib.dumps(payload)))
+    return "\n".join(found)
+
+
+@pytest.mark.parametrize("platform", ["slack", "dingtalk", "feishu-card", "feishu-post", "email", "webhook", "text"])
+@pytest.mark.parametrize("kind", ["triage", "llm", "unexplained"])
+def test_chat_messages_read_well(built: Built, kind: str, platform: str) -> None:
+    assert_readable(chat_text(platform, built.reports[kind]), where=f"the {platform} message of the {kind} report")
+
+
 @pytest.mark.parametrize("kind", ["triage", "llm"])
 def test_each_step_is_recommended_once(built: Built, kind: str) -> None:
     r = built.reports[kind]
