@@ -71,13 +71,13 @@ def analyze_top(inv: Investigation, top: dict[str, Any]) -> None:
     if top.get("by") == "cpu":
         inv.results["top_cpu"] = procs
         for p in procs:
-            if (p.get("cpu_percent") or 0) >= PROCESS_HOT_PCT:
+            if host_check.wants(p) >= PROCESS_HOT_PCT:
                 entity = Culprit(kind="process", name=p["name"], pid=p["pid"])
                 inv.add(
                     finding(
                         "process_cpu",
                         "warn",
-                        f"process {p['name']} (pid {p['pid']}) uses {p['cpu_percent']:.0f}% of a core",
+                        f"process {p['name']} (pid {p['pid']}) uses {host_check.core_use(p)}",
                         ids,
                         entity,
                         **p,

@@ -169,19 +169,38 @@ def foreign(top: dict[str, Any]) -> list[dict[str, Any]]:
     return [p for p in top.get("processes", []) if p["pid"] not in own]
 
 
+def wants(p: dict[str, Any]) -> float:
+    """The share of a core a process would take if it could (its demand; its use where the kernel does not say)."""
+    return float(p.get("cpu_demand_percent") or p.get("cpu_percent") or 0)
+
+
+def starved(p: dict[str, Any]) -> bool:
+    """A process that wants far more of a core than a saturated host gives it."""
+    return wants(p) - (p.get("cpu_percent") or 0) >= 20
+
+
+def core_use(p: dict[str, Any]) -> str:
+    """How a busy process uses its core, in words: on a saturated host what it gets is not what it wants."""
+    used = p.get("cpu_percent") or 0
+    if not starved(p):
+        return f"{used:.0f}% of a core"
+    return f"{wants(p):.0f}% of a core wanted (running or waiting to run), {used:.0f}% given on a busy host"
+
+
 def process_findings(top: dict[str, Any]) -> list[Finding]:
     found = []
     own = set(top.get("watchkeeper_pids") or [])
     for p in top.get("processes", []):
-        if (p.get("cpu_percent") or 0) < PROC_CORE_PCT:
+        if wants(p) < PROC_CORE_PCT:
             continue
-        evidence = {k: p[k] for k in ("pid", "name", "user", "cpu_percent", "cmdline")}
+        evidence = {k: p.get(k) for k in ("pid", "name", "user", "cpu_percent", "cpu_demand_percent", "cmdline")}
         if p["pid"] in own:
             # Shown, so nobody wonders about the busy `wk` in top, but never flagged.
-            message = f"watchkeeper itself (pid {p['pid']}) used {p['cpu_percent']:.0f}% of a core while checking"
+            message = f"watchkeeper itself (pid {p['pid']}) used {core_use(p)} while checking"
             found.append(Finding("ok", "watchkeeper_cpu", message, evidence))
         else:
-            message = f"{p['name']} (pid {p['pid']}) pinning a core at {p['cpu_percent']:.0f}%"
+            how = f"({core_use(p)})" if starved(p) else f"at {p['cpu_percent']:.0f}%"
+            message = f"{p['name']} (pid {p['pid']}) pinning a core {how}"
             found.append(Finding("warn", "process_cpu", message, evidence))
     return found
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from watchkeeper.evidence import host_check
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.report import Action, Culprit, Finding, Hypothesis
 
@@ -78,12 +79,22 @@ def manual(title: str, why: str) -> Action:
 Rule = Callable[[Investigation, str], Hypothesis | None]
 
 
+def _spinner(hot: list[Finding]) -> tuple[Finding, int]:
+    """The hot process to blame, and how many spin alike. The one that wants the most of a core; among
+    those that want about as much, the newest: what started spinning shortly before the symptom is what
+    changed, while a batch job that spins every night was spinning before too."""
+    most = max(host_check.wants(f.data) for f in hot)
+    alike = [f for f in hot if host_check.wants(f.data) >= most - 10]
+    return max(alike, key=lambda f: str(f.data.get("started_at") or "")), len(alike)
+
+
 def cpu_hog(inv: Investigation, family: str) -> Hypothesis | None:
-    hot = _of(inv, "process_cpu")
-    if not hot or hot[0].entity is None:
+    hot = [f for f in _of(inv, "process_cpu") if f.entity is not None]
+    if not hot:
         return None
-    top = hot[0]
-    s = Score(0.55, f"{top.entity.name} uses {top.data['cpu_percent']:.0f}% of a core")  # type: ignore[union-attr]
+    top, alike = _spinner(hot)
+    newest = f", the newest of {alike} processes spinning alike" if alike > 1 else ""
+    s = Score(0.55, f"{top.entity.name} uses {host_check.core_use(top.data)}{newest}")  # type: ignore[union-attr]
     s.add(0.25, "the symptom is about CPU or load", family == "cpu")
     s.add(0.1, "the host itself is busy", bool(_of(inv, "cpu") or _of(inv, "load")))
     p = top.entity

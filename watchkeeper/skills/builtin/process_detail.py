@@ -36,6 +36,7 @@ class ProcessDetailParams(SkillParams):
         "user": "app",
         "status": "running",
         "cpu_percent": 99.0,
+        "cpu_demand_percent": 99.8,
         "rss_bytes": 52428800,
         "threads": 4,
         "open_files": ["/var/log/app.log"],

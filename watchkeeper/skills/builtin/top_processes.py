@@ -23,7 +23,8 @@ class TopProcessesParams(SkillParams):
     key="top_processes",
     name="Top processes",
     description="The processes using the most CPU (100 = one full core) or memory, with pid, user, "
-    "CPU %, memory %, RSS, start time and command line; watchkeeper_pids names those that are "
+    "CPU %, CPU demand % (on a CPU or waiting for one: what it wants on a saturated host), memory %, RSS, "
+    "start time and command line; by cpu ranks by demand; watchkeeper_pids names those that are "
     "watchkeeper itself (its process and the commands its skills run).",
     risk=RiskClass.SAFE,
     scope=Scope.HOST,
@@ -38,6 +39,7 @@ class TopProcessesParams(SkillParams):
                 "name": "python3",
                 "user": "app",
                 "cpu_percent": 99.1,
+                "cpu_demand_percent": 99.8,
                 "memory_percent": 1.2,
                 "rss_bytes": 52428800,
                 "status": "running",
@@ -53,7 +55,10 @@ def top_processes(params: TopProcessesParams, ctx: SkillContext) -> dict[str, An
     cpu = sample_cpu(procs, params.sample_seconds)
     alive = [p for p in procs if p.pid in cpu]
     if params.by == "cpu":
-        ranked = sorted(alive, key=lambda p: cpu[p.pid], reverse=True)
+        # What a process would take if it could: on a saturated host a spinner gets a share of a core.
+        ranked = sorted(
+            alive, key=lambda p: (cpu[p.pid].demand or cpu[p.pid].percent, cpu[p.pid].percent), reverse=True
+        )
     else:
 
         def rss(p: psutil.Process) -> int:
