@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -209,3 +211,48 @@ def test_a_real_check_flags_a_burner_and_an_error_burst(rt: Runtime, log_dir: Pa
     assert {r["tool_name"] for r in rows} == {"host_status", "top_processes", "listening_ports", "tail_file"}
     assert all(r["status"] == "succeeded" for r in rows)
     assert report.duration_s < 10
+
+
+def test_a_spinner_starved_on_a_saturated_host_still_pins_a_core(rt: Runtime) -> None:
+    """One spinner more than there are cores: each gets a share of one, each wants a whole one."""
+    spinners = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
+        for _ in range((os.cpu_count() or 1) + 1)
+    ]
+    try:
+        assert wait_for(lambda: all(sum(psutil.Process(p.pid).cpu_times()[:2]) > 0.2 for p in spinners), timeout=30)
+        top = call(rt, "top_processes", by="cpu", n=20, sample_seconds=1.0).result
+    finally:
+        for p in spinners:
+            p.kill()
+            p.wait()
+    rows = {r["pid"]: r for r in top["processes"]}
+    ours = [rows[p.pid] for p in spinners if p.pid in rows]
+    assert len(ours) == len(spinners)  # ranked by demand, every spinner is near the top
+    assert all(r["cpu_demand_percent"] >= 90 for r in ours), ours
+    assert min(r["cpu_percent"] for r in ours) < 85  # the cores are shared: at least one gets less than it wants
+    flagged = {f.evidence["pid"] for f in process_findings(top) if f.kind == "process_cpu"}
+    assert {p.pid for p in spinners} <= flagged
+
+
+def test_among_processes_spinning_alike_the_newest_is_blamed() -> None:
+    from watchkeeper.evidence.hypotheses import _spinner
+    from watchkeeper.evidence.report import Culprit
+    from watchkeeper.evidence.report import Finding as Fact
+
+    def hot(pid: int, used: float, demand: float, started: str) -> Fact:
+        row = {"pid": pid, "cpu_percent": used, "cpu_demand_percent": demand, "started_at": started}
+        return Fact(
+            kind="process_cpu",
+            severity="warn",
+            message="",
+            entity=Culprit(kind="process", name=f"p{pid}", pid=pid),
+            data=row,
+        )
+
+    nightly = hot(1, 70, 99, "2026-11-27T01:00:00+00:00")
+    new = hot(2, 60, 98, "2026-11-28T03:00:00+00:00")
+    idle_ish = hot(3, 85, 85, "2026-11-28T03:01:00+00:00")
+    blamed, alike = _spinner([nightly, new, idle_ish])
+    assert blamed is new and alike == 2  # 85 % wanted is not spinning alike with 98-99 %
+    assert _spinner([nightly])[0] is nightly
