@@ -130,8 +130,10 @@ def settings(tmp_path: Path, log_dir: Path) -> Settings:
 
 
 @pytest.fixture
-def rt(settings: Settings) -> Runtime:
-    return open_runtime(settings)
+def rt(settings: Settings) -> Iterator[Runtime]:
+    runtime = open_runtime(settings)
+    yield runtime
+    runtime.close()
 
 
 CLI = Caller(Role.CLI, user="tester")

@@ -26,6 +26,10 @@ class Runtime:
     invoker: Invoker
     store_error: str | None = None  # the store could not be opened: rows wait, non-safe skills are refused
 
+    def close(self) -> None:
+        self.ledger.close()
+        self.engine.dispose()
+
 
 def build_registry(settings: Settings, connections: Connections | None = None, import_mcp: bool = True) -> Registry:
     registry = Registry()

@@ -218,3 +218,27 @@ def test_a_spooled_row_already_in_the_store_is_not_written_twice(tmp_path: Path)
     Spool(tmp_path / "audit-spool.jsonl").append([Ledger.to_row(rec)])
     assert ledger.append(record(2)) == 2
     assert [r["args_json"] for r in ledger.rows()] == ['{"n":1}', '{"n":2}']
+
+
+def test_ledgers_give_their_descriptors_back(tmp_path: Path) -> None:
+    """Closed or merely dropped, a ledger keeps no file open: a long-lived process opens many."""
+    import gc
+    import os
+
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    url = f"sqlite:///{tmp_path / 'fds.db'}"
+    Ledger(open_engine(url), KEY, spool_dir=tmp_path).append(record(0))
+    gc.collect()
+    before = open_fds()
+    for n in range(30):
+        engine = open_engine(url)
+        ledger = Ledger(engine, KEY, spool_dir=tmp_path)
+        ledger.append(record(n))
+        if n % 2:
+            ledger.close()
+        engine.dispose()
+        del ledger, engine
+    gc.collect()
+    assert open_fds() - before < 5

@@ -34,5 +34,5 @@ def test_sqlite_files_get_their_directory(tmp_path: Path) -> None:
 
 
 def test_an_unreachable_database_is_a_clear_error() -> None:
-    with pytest.raises(StoreError, match="cannot migrate the database"):
+    with pytest.raises(StoreError, match="cannot open the database"):
         open_engine("postgresql://wk@127.0.0.1:1/wk?connect_timeout=2")

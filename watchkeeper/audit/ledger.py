@@ -23,6 +23,7 @@ import os
 import secrets
 import threading
 import uuid
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -145,6 +146,12 @@ def _first_line(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
 
 
+def _flush_if_alive(ref: weakref.ref[Ledger]) -> None:
+    ledger = ref()
+    if ledger is not None:
+        ledger.flush()
+
+
 class Ledger:
     def __init__(self, engine: Engine, key: bytes, spool_dir: Path | None = None) -> None:
         self.engine = engine
@@ -157,7 +164,9 @@ class Ledger:
         if self._lost is not None:
             self._lost.claim()
             self._record_gaps(self._lost)
-            atexit.register(self.flush)
+            # At exit, rows still waiting in memory go to the store or the spool. A weak reference: the
+            # registration must not keep every ledger (and its engine) alive for the life of the process.
+            atexit.register(_flush_if_alive, weakref.ref(self))
 
     # -- writing -------------------------------------------------------------------------
 
@@ -277,6 +286,12 @@ class Ledger:
             if self._memory:
                 self._memory = []
                 self._count_memory()
+
+    def close(self) -> None:
+        """Write what waits in memory (to the store, else the spool) and let go of the lost-rows slot."""
+        self.flush()
+        if self._lost is not None:
+            self._lost.close()  # rows still waiting stay counted in the slot: the next start records the gap
 
     def flush(self) -> None:
         """Move rows waiting in memory to the store, else to the spool (at exit; the app core's close)."""

@@ -19,6 +19,7 @@ import fcntl
 import json
 import os
 import struct
+import weakref
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -60,6 +61,8 @@ class LostRows:
             os.close(fd)
             return
         self._fd = fd
+        # A ledger dropped without close() still gives its descriptor (and with it its slot's lock) back.
+        self._closer = weakref.finalize(self, os.close, fd)
 
     @property
     def available(self) -> bool:
@@ -152,5 +155,5 @@ class LostRows:
 
     def close(self) -> None:
         if self._fd is not None:
-            os.close(self._fd)
+            self._closer()
             self._fd = None
