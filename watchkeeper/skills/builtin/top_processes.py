@@ -24,7 +24,7 @@ class TopProcessesParams(SkillParams):
     name="Top processes",
     description="The processes using the most CPU (100 = one full core) or memory, with pid, user, "
     "CPU %, CPU demand % (on a CPU or waiting for one: what it wants on a saturated host), memory %, RSS, "
-    "start time and command line; by cpu ranks by demand; watchkeeper_pids names those that are "
+    "start time and command line; watchkeeper_pids names those that are "
     "watchkeeper itself (its process and the commands its skills run).",
     risk=RiskClass.SAFE,
     scope=Scope.HOST,
@@ -55,10 +55,7 @@ def top_processes(params: TopProcessesParams, ctx: SkillContext) -> dict[str, An
     cpu = sample_cpu(procs, params.sample_seconds)
     alive = [p for p in procs if p.pid in cpu]
     if params.by == "cpu":
-        # What a process would take if it could: on a saturated host a spinner gets a share of a core.
-        ranked = sorted(
-            alive, key=lambda p: (cpu[p.pid].demand or cpu[p.pid].percent, cpu[p.pid].percent), reverse=True
-        )
+        ranked = sorted(alive, key=lambda p: cpu[p.pid].percent, reverse=True)
     else:
 
         def rss(p: psutil.Process) -> int:
