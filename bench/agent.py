@@ -18,7 +18,7 @@ import json
 import os
 import statistics
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +28,16 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from watchkeeper.agent.investigator import investigate
 from watchkeeper.agent.prompt import instructions
+from watchkeeper.app import App, open_app
 from watchkeeper.canonical import canonical_json
 from watchkeeper.config import Settings
 from watchkeeper.evidence import triage
 from watchkeeper.evidence.investigation import RecordedCall, load_recording, recording_path
 from watchkeeper.evidence.report import Report
 from watchkeeper.evidence.symptoms import from_alert_payload
+from watchkeeper.incidents.investigate import agent_deps
 from watchkeeper.policy.approvals import Approval
 from watchkeeper.policy.risk import Caller
-from watchkeeper.runtime import open_runtime
 from watchkeeper.scenarios.base import Truth
 from watchkeeper.scenarios.runner import all_scenarios
 from watchkeeper.scenarios.world import World
@@ -52,8 +53,8 @@ def tokens(text: str) -> int:
 class ReplayInvoker(Invoker):
     """Serves skill results from a recording; only the knowledge base (static) is queried for real."""
 
-    def __init__(self, base: Invoker, calls: list[RecordedCall]) -> None:
-        super().__init__(base.registry, base.ledger, base.settings)
+    def __init__(self, app: App, calls: list[RecordedCall]) -> None:
+        super().__init__(app.registry, app.ledger, app.settings, knowledge=lambda: app.knowledge)
         self.recorded = calls
 
     def invoke(
@@ -212,8 +213,11 @@ def record(name: str, workdir: Path) -> Case:
     try:
         scenario.setup(world)
         truth = scenario.truth(world)
-        rt = open_runtime(world.settings())
-        report = triage.investigate(rt.invoker, from_alert_payload(scenario.alert(world))[0])
+        rt = open_app(world.settings())
+        try:
+            report = triage.investigate(rt.settings, rt.invoker, from_alert_payload(scenario.alert(world))[0])
+        finally:
+            rt.close()
         data = load_recording(rt.settings.data_dir, report.id)
         target = recording_path(workdir, report.id)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -236,7 +240,7 @@ def main() -> None:
     pydantic_ai.models.ALLOW_MODEL_REQUESTS = bool(os.environ.get("WK_LLM_BASE_URL"))
     workdir = Path(tempfile.mkdtemp(prefix="wk-bench-agent-"))
     settings = Settings(data_dir=workdir)
-    rt = open_runtime(settings)
+    rt = open_app(settings)
     real = settings.llm.resolved is not None
     cases = [record(name, workdir) for name in all_scenarios() for _ in range(args.rounds)]
     print(
@@ -250,12 +254,12 @@ def main() -> None:
             base = triage.replay(settings, case.base.id)
             if mode == "cold":
                 base = Report(id=base.id, summary="", symptom=base.symptom, started_at=base.started_at)
-            replayed = ReplayInvoker(rt.invoker, case.calls)
-            investigate(replayed, base.symptom, model=script(case, meter), base=base, multi_agent=mode == "roles")
+            replayed = replace(agent_deps(rt), invoker=ReplayInvoker(rt, case.calls))
+            investigate(replayed, base, model=script(case, meter), multi_agent=mode == "roles")
             case.runs[mode] = meter
         if real:
             base = triage.replay(settings, case.base.id)
-            out = investigate(ReplayInvoker(rt.invoker, case.calls), base.symptom, base=base)
+            out = investigate(replace(agent_deps(rt), invoker=ReplayInvoker(rt, case.calls)), base)
             case.accurate = out.mode == "llm" and mentions_culprit(out, case.truth)
         s, r, c = case.runs["single"], case.runs["roles"], case.runs["cold"]
         print(

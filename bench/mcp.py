@@ -22,16 +22,16 @@ import anyio
 from mcp import Client, StdioServerParameters
 
 from bench.skill_overhead import bench_ping
+from watchkeeper.app import App, open_app
 from watchkeeper.config import Settings
 from watchkeeper.policy.risk import Caller, Role
-from watchkeeper.runtime import Runtime, open_runtime
 from watchkeeper.skills.registry import skill_from_function
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def bench_runtime(data_dir: str) -> Runtime:
-    rt = open_runtime(Settings(data_dir=Path(data_dir)))
+def bench_runtime(data_dir: str) -> App:
+    rt = open_app(Settings(data_dir=Path(data_dir)))
     rt.registry.add(skill_from_function(bench_ping, source="bench"))
     return rt
 

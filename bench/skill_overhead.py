@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from watchkeeper.app import open_app
 from watchkeeper.audit.ledger import CallRecord
 from watchkeeper.config import Settings
 from watchkeeper.policy.risk import Caller, RiskClass, Role
 from watchkeeper.redact import redact
-from watchkeeper.runtime import open_runtime
 from watchkeeper.skills.base import Scope, SkillParams, skill
 from watchkeeper.skills.context import SkillContext
 from watchkeeper.skills.output_cap import cap_output
@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        rt = open_runtime(Settings(data_dir=Path(tmp)))
+        rt = open_app(Settings(data_dir=Path(tmp)))
         rt.registry.add(skill_from_function(bench_ping, source="bench"))
         caller = Caller(Role.CLI, "bench")
         params = {"text": "ping"}

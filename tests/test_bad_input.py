@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 from typer.testing import CliRunner, Result
@@ -252,6 +252,8 @@ BAD_PAIRS = st.one_of(
 
 @FUZZ
 @given(params_json=BAD_PARAMS_JSON, pair=BAD_PAIRS)
+@example(params_json="1", pair="\x85")  # NEL: a line break to str.splitlines and to some terminals
+@example(params_json="1", pair="a\u2028b")  # Unicode's line separator
 def test_malformed_params_are_one_line(scratch: Scratch, params_json: str, pair: str) -> None:
     # A fresh data directory per run: each refused call is audited in its own ledger.
     for args in (["--params-json=" + params_json], ["-p", "by=cpu", "--param=" + pair]):

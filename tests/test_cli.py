@@ -78,7 +78,8 @@ def test_mutating_without_a_terminal_or_yes_is_refused(wk: Wk) -> None:
     proc = subprocess.Popen(["sleep", "60"])
     try:
         done = wk("skills", "run", "kill_process", "-p", f"pid={proc.pid}")
-        assert done.returncode == 2 and "requires approval" in done.stderr
+        assert done.returncode == 2 and "needs one person's approval of this exact call" in done.stderr
+        assert "approve it at the prompt of wk skills run, or pass --yes" in done.stderr  # how, at this face
         assert "no terminal to ask for approval" in done.stderr
         assert proc.poll() is None
     finally:
@@ -206,12 +207,15 @@ def test_version_and_help_load_none_of_the_heavy_parts(argv: list[str]) -> None:
     """What keeps `wk version` and `wk --help` fast (bench/startup.py times them): they import no store,
     skills, MCP, agent or numerics; each command imports what it uses."""
     heavy = ["sqlalchemy", "alembic", "mcp", "pydantic_ai", "openai", "numpy", "apprise", "psutil", "drain3"]
+    heavy += ["tokenizers", "safetensors", "bm25s", "all_minilm_l6_v2"]  # the knowledge model
+    ours = ["watchkeeper.app", "watchkeeper.agent", "watchkeeper.mcp", "watchkeeper.knowledge", "watchkeeper.skills"]
     script = (
         "import sys\n"
         f"sys.argv = ['wk', *{argv!r}]\n"
         "from watchkeeper.cli import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r})), file=sys.stderr)"
+        f"loaded = {{m.split('.')[0] for m in sys.modules}} | {{'.'.join(m.split('.')[:2]) for m in sys.modules}}\n"
+        f"print(sorted(loaded & set({heavy + ours!r})), file=sys.stderr)"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr

@@ -15,8 +15,8 @@ from tests.conftest import call, make_settings
 from tests.helpers import Wk, free_port, silent_listener, unroutable_port, wait_for
 from tests.notify.receivers import SECRET, receiver
 from tests.supervisord import running_supervisord
+from watchkeeper.app import open_app
 from watchkeeper.doctor import CHECK_LIMIT_S, service_manager_check
-from watchkeeper.runtime import open_runtime
 from watchkeeper.skills import service_managers
 from watchkeeper.skills.service_managers import systemd_runs
 
@@ -120,7 +120,7 @@ def test_a_live_supervisord_is_detected_and_a_dead_one_is_not(tmp_path: Path, lo
             f"supervisor (detected: supervisord answers on unix://{sv.sock}"
         )
         # The skills pick the same manager as doctor: service_status really reads supervisord.
-        rt = open_runtime(make_settings(tmp_path, log_dir, services={"supervisor_config": str(sv.conf)}))
+        rt = open_app(make_settings(tmp_path, log_dir, services={"supervisor_config": str(sv.conf)}))
         status = call(rt, "service_status", unit="webapp")
         assert status.ok and status.result["manager"] == "supervisor" and status.result["running"] is True
     # supervisord installed, its config present, but not running: neither doctor nor the skills claim it.
@@ -137,7 +137,7 @@ def test_a_live_supervisord_is_detected_and_a_dead_one_is_not(tmp_path: Path, lo
     assert line.status == "FAIL" and line.detail.startswith(
         f"supervisor (configured) is not running: no supervisord answers on unix://{sv.sock}"
     )
-    refused = call(open_runtime(forced), "service_status", unit="webapp")
+    refused = call(open_app(forced), "service_status", unit="webapp")
     assert refused.ok is False and "services.manager is supervisor, but no supervisord answers" in (refused.error or "")
 
 
@@ -162,5 +162,5 @@ def test_no_manager_running_is_a_warning_and_the_skills_say_why(
     line = service_manager_check(settings)
     assert line.status == "warn" and line.detail.startswith("none runs here (PID 1 is ")
     assert f"no supervisord answers on unix://{tmp_path}/gone.sock" in line.detail
-    failed = call(open_runtime(settings), "service_status", unit="webapp")
+    failed = call(open_app(settings), "service_status", unit="webapp")
     assert failed.ok is False and (failed.error or "").startswith("no service manager runs on this host: PID 1 is")

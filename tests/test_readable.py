@@ -23,15 +23,16 @@ from tests.helpers import free_port, http_server
 from tests.mcp.test_imports import PEER
 from tests.readable import assert_readable, on_terminal
 from watchkeeper.agent.investigator import investigate as investigate_with_model
+from watchkeeper.app import App, open_app
 from watchkeeper.cli import app
+from watchkeeper.cli.render import print_host_report, print_report
 from watchkeeper.config import Settings
 from watchkeeper.evidence import triage
 from watchkeeper.evidence.host_check import run_check
 from watchkeeper.evidence.report import Report, Symptom, action_key
 from watchkeeper.evidence.symptoms import from_alert_payload
+from watchkeeper.incidents.investigate import agent_deps
 from watchkeeper.notify.render.markdown import to_markdown
-from watchkeeper.render import print_host_report, print_report
-from watchkeeper.runtime import Runtime, open_runtime
 from watchkeeper.scenarios.world import alert_payload
 from watchkeeper.skills import derive
 
@@ -71,10 +72,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
     burst = [f"{iso(now - timedelta(seconds=50 - i))} ERROR ConfigError: unknown currency XBT" for i in range(30)]
     (logs / "billing.log").write_text("\n".join(history + burst) + "\n")
     settings = Settings(data_dir=root / "data", policy={"read_allowlist": [str(logs)]})
-    rt = open_runtime(settings)
+    rt = open_app(settings)
     labels = {"alertname": "TargetDown", "service": "billing", "instance": f"127.0.0.1:{free_port()}"}
     symptom = from_alert_payload(alert_payload(labels, age_s=60))[0]
-    base = triage.investigate(rt.invoker, symptom)
+    base = triage.investigate(rt.settings, rt.invoker, symptom)
     script = Script(
         [
             calls(call("restart_service", unit="billing", reason="it is down")),
@@ -87,9 +88,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
             ),
         ]
     )
-    with_model = investigate_with_model(rt.invoker, symptom, model=script.model(), base=base)
+    with_model = investigate_with_model(agent_deps(rt), base, model=script.model())
     with http_server() as url:
-        unexplained = triage.investigate(rt.invoker, Symptom(question=f"is {url}/down answering with errors?"))
+        unexplained = triage.investigate(
+            rt.settings, rt.invoker, Symptom(question=f"is {url}/down answering with errors?")
+        )
     yield Built(settings, {"triage": base, "llm": with_model, "unexplained": unexplained})
 
 
@@ -173,12 +176,12 @@ def test_each_step_is_recommended_once(built: Built, kind: str) -> None:
 # -- wk check ------------------------------------------------------------------------------------
 
 
-def test_wk_check_on_this_host_reads_well(rt: Runtime, log_dir: Path) -> None:
+def test_wk_check_on_this_host_reads_well(rt: App, log_dir: Path) -> None:
     # Two error bursts make at least two warnings; one log has a single error line.
     for name in ("api", "worker"):
         (log_dir / f"{name}.log").write_text("".join(f"ERROR request {i} failed\n" for i in range(25)))
     (log_dir / "cron.log").write_text("INFO started\nERROR the nightly job failed\nINFO done\n")
-    checked = run_check(rt.invoker, "tester")
+    checked = run_check(rt.invoker, rt.settings.read_roots, "tester")
     text = on_terminal(lambda c: print_host_report(c, checked))
     # Other people's command lines and process names are data shown as they are.
     shown = [(p["cmdline"] or p["name"])[:70] for p in checked.top_cpu + checked.top_memory]
@@ -206,7 +209,7 @@ def test_audit_tables_read_well(built: Built, monkeypatch: pytest.MonkeyPatch) -
 def test_skills_read_well() -> None:
     assert_readable(wk("skills", "list"), where="wk skills list")
     assert_readable(wk("skills", "show", "probe_http"), where="wk skills show")
-    rt = open_runtime()
+    rt = open_app()
     for skill in rt.registry.all():
         assert_readable(derive.describe(skill), where=f"wk skills show {skill.key}")
 

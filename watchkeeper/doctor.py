@@ -27,6 +27,7 @@ from watchkeeper.humanize import plural
 from watchkeeper.redact import redact_text
 
 if TYPE_CHECKING:
+    from watchkeeper.app import App
     from watchkeeper.mcp.client import Connections
 
 # One backend's limit: a healthy backend answers well within it. Backends are probed while the
@@ -72,51 +73,58 @@ def run_doctor() -> list[Check]:
         return [Check("config", False, str(exc))]
     checks.append(Check("config", True, f"{path}" if path.exists() else f"{path} absent: defaults in use"))
     backends = Running(backend_probes(settings))  # they wait on the network while the local checks run
-    checks += local_checks(settings)
-    if any(c.name == "database" and c.ok for c in checks):
-        checks.append(guarded("knowledge", partial(knowledge_check, settings)))  # local: no backend's limit
+    checks.append(data_dir_check(settings))
+    try:
+        from watchkeeper.app import open_app
+
+        app = open_app(settings, import_mcp=False)  # MCP servers are probed with the other backends
+    except WatchkeeperError as exc:
+        return [*checks, Check("database", False, str(exc)), *backends.results()]
+    try:
+        checks += local_checks(app)
+        if any(c.name == "database" and c.ok for c in checks):
+            checks.append(guarded("knowledge", partial(knowledge_check, app)))  # local: no backend's limit
+    finally:
+        app.close()
     return checks + backends.results()
 
 
-def local_checks(settings: Settings) -> list[Check]:
-    checks: list[Check] = []
+def data_dir_check(settings: Settings) -> Check:
     data = settings.data_dir
     try:
         data.mkdir(parents=True, exist_ok=True)
         writable = os.access(data, os.W_OK)
     except OSError as exc:
         writable, data = False, Path(f"{data} ({exc.strerror})")
-    checks.append(Check("data directory", writable, f"{data} {'writable' if writable else 'NOT writable'}"))
-    try:
-        from watchkeeper.runtime import open_runtime
+    return Check("data directory", writable, f"{data} {'writable' if writable else 'NOT writable'}")
 
-        rt = open_runtime(settings, import_mcp=False)  # MCP servers are probed with the other backends
-    except WatchkeeperError as exc:
-        checks.append(Check("database", False, str(exc)))
-        return checks
-    with rt.engine.connect() as conn:
+
+def local_checks(app: App) -> list[Check]:
+    checks: list[Check] = []
+    settings = app.settings
+    with app.engine.connect() as conn:
         revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     checks.append(
-        Check("database", True, f"{rt.engine.url.render_as_string(hide_password=True)} at revision {revision}")
+        Check("database", True, f"{app.engine.url.render_as_string(hide_password=True)} at revision {revision}")
     )
-    report = rt.ledger.verify()
+    report = app.ledger.verify()
     detail = (
         f"{plural(report.rows_checked, 'row')}, chain intact"
         if report.ok
         else "; ".join(f"row {i}: {p}" for i, p in report.problems[:3])
     )
     checks.append(Check("audit ledger", report.ok, detail))
-    if rt.ledger.pending_count:
-        checks.append(Check("audit backlog", False, f"{plural(rt.ledger.pending_count, 'row')} waiting for the store"))
+    if app.ledger.pending_count:
+        checks.append(Check("audit backlog", False, f"{plural(app.ledger.pending_count, 'row')} waiting for the store"))
     for root in settings.read_roots:
         checks.append(Check("read allowlist", root.is_dir(), f"{root} {'exists' if root.is_dir() else 'is missing'}"))
-    skills = rt.registry.all()
+    skills = app.registry.all()
     checks.append(
         Check(
             "skills",
-            not rt.registry.load_errors,
+            not app.registry.load_errors,
             f"{len(skills)} registered"
-            + (f"; problems: {'; '.join(rt.registry.load_errors)}" if rt.registry.load_errors else ""),
+            + (f"; problems: {'; '.join(app.registry.load_errors)}" if app.registry.load_errors else ""),
         )
     )
     for pack_dir in settings.skills.pack_dirs:
@@ -250,12 +258,11 @@ def mcp_check(cfg: McpServerConfig, connections: Connections, limit: float) -> C
     return Check(name, True, f"{plural(len(tools), 'tool')} ({transport})")
 
 
-def knowledge_check(settings: Settings) -> Check:
+def knowledge_check(app: App) -> Check:
     """The entries, and whether the embedding model is installed and really encodes (else lexical retrieval)."""
     from watchkeeper.knowledge.embeddings import MiniLM, model_zip
-    from watchkeeper.knowledge.skill import knowledge_base
 
-    kb = knowledge_base(settings.db_url)
+    kb = app.knowledge
     entries = plural(len(kb.documents()), "entry", "entries")
     if kb.embedder is not None:
         kb.embedder.encode(["disk full on /var"])

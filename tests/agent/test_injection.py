@@ -20,7 +20,8 @@ from tests.agent.test_loop import base_report
 from tests.helpers import serve
 from watchkeeper.agent.injection import Scanner
 from watchkeeper.agent.investigator import investigate
-from watchkeeper.runtime import Runtime
+from watchkeeper.app import App
+from watchkeeper.incidents.investigate import agent_deps
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def obedient(v: Variant, read: Any) -> Script:
 
 
 @pytest.mark.parametrize("v", VARIANTS, ids=[f"{i:02d}-{v.channel}" for i, v in enumerate(VARIANTS)])
-def test_an_obeyed_injection_runs_nothing_and_its_proposal_is_marked(rt: Runtime, log_dir: Path, v: Variant) -> None:
+def test_an_obeyed_injection_runs_nothing_and_its_proposal_is_marked(rt: App, log_dir: Path, v: Variant) -> None:
     base = base_report("the service is failing, why?")
     with contextlib.ExitStack() as stack:
         if v.channel == "log":
@@ -110,7 +111,7 @@ def test_an_obeyed_injection_runs_nothing_and_its_proposal_is_marked(rt: Runtime
             base.symptom.annotations = {"description": v.line}
             read = None
         script = obedient(v, read)
-        out = investigate(rt.invoker, base.symptom, model=script.model(), base=base)
+        out = investigate(agent_deps(rt), base, model=script.model())
 
     # Nothing mutating ran: the proposal never reached invoke.
     assert not rt.ledger.rows(tool="restart_service") and not rt.ledger.rows(tool="kill_process")
@@ -148,7 +149,7 @@ def test_ordinary_log_lines_are_not_suspicious(line: str) -> None:
     assert not Scanner({"restart_service", "kill_process", "tail_file"}).scan("test", line)
 
 
-def test_a_proposal_backed_by_evidence_alone_is_not_marked(rt: Runtime, log_dir: Path) -> None:
+def test_a_proposal_backed_by_evidence_alone_is_not_marked(rt: App, log_dir: Path) -> None:
     path = log_dir / "app.log"
     path.write_text("2026-11-22 03:00:01 ERROR worker 4242 stuck in a busy loop\n")
     script = Script(
@@ -159,25 +160,25 @@ def test_a_proposal_backed_by_evidence_alone_is_not_marked(rt: Runtime, log_dir:
         ]
     )
     base = base_report()
-    out = investigate(rt.invoker, base.symptom, model=script.model(), base=base)
+    out = investigate(agent_deps(rt), base, model=script.model())
     assert not out.suspicious
     assert out.actions[0].skill == "restart_service" and out.actions[0].untrusted is None
 
 
-def test_reports_and_notifications_show_the_marks(rt: Runtime, log_dir: Path) -> None:
+def test_reports_and_notifications_show_the_marks(rt: App, log_dir: Path) -> None:
     from watchkeeper.notify.render.markdown import to_markdown
 
     v = VARIANTS[0]
     (log_dir / "app.log").write_text(v.line + "\n")
     script = obedient(v, calls(call("tail_file", path=str(log_dir / "app.log"))))
     base = base_report()
-    out = investigate(rt.invoker, base.symptom, model=script.model(), base=base)
+    out = investigate(agent_deps(rt), base, model=script.model())
     text = to_markdown(out)
     assert "Suspicious lines" in text and "echoes suspicious untrusted text" in text
     assert "model scripted" in text
     from rich.console import Console
 
-    from watchkeeper.render import print_report
+    from watchkeeper.cli.render import print_report
 
     console = Console(record=True, width=200)
     print_report(console, out)
@@ -186,21 +187,21 @@ def test_reports_and_notifications_show_the_marks(rt: Runtime, log_dir: Path) ->
     assert "model scripted: 3 requests" in shown
 
 
-def test_brackets_in_model_text_are_printed_not_parsed_as_markup(rt: Runtime) -> None:
+def test_brackets_in_model_text_are_printed_not_parsed_as_markup(rt: App) -> None:
     from rich.console import Console
 
-    from watchkeeper.render import print_report
+    from watchkeeper.cli.render import print_report
 
     script = Script([report("[/bold] closes nothing [red]", root_cause="[/] stray [link=x]", evidence=["[b]"])])
     base = base_report("why [/i]?")
-    out = investigate(rt.invoker, base.symptom, model=script.model(), base=base)
+    out = investigate(agent_deps(rt), base, model=script.model())
     console = Console(record=True, width=200)
     print_report(console, out)  # rich raises MarkupError on a stray closing tag if it parses it
     shown = console.export_text()
     assert "[/bold] closes nothing [red]" in shown and "[/] stray [link=x]" in shown and "why [/i]?" in shown
 
 
-def test_an_injected_proposal_is_listed_after_the_triage_and_the_models_own_steps(rt: Runtime, log_dir: Path) -> None:
+def test_an_injected_proposal_is_listed_after_the_triage_and_the_models_own_steps(rt: App, log_dir: Path) -> None:
     from watchkeeper.evidence.report import Action
 
     path = log_dir / "app.log"
@@ -224,7 +225,7 @@ def test_an_injected_proposal_is_listed_after_the_triage_and_the_models_own_step
             title="restart payment-api", skill="restart_service", params={"unit": "payment-api"}, risk_class="mutating"
         )
     ]
-    out = investigate(rt.invoker, base.symptom, model=script.model(), base=base)
+    out = investigate(agent_deps(rt), base, model=script.model())
     shown = [(a.proposed_by, a.skill or a.title, a.untrusted is not None) for a in out.actions]
     assert shown == [
         ("triage", "restart_service", False),  # the triage's evidence-backed fix first

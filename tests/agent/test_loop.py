@@ -16,10 +16,11 @@ from tests.agent.scripted import Script, call, calls, report, retries, seen_text
 from tests.conftest import make_settings
 from tests.helpers import python_child
 from watchkeeper.agent.investigator import investigate
+from watchkeeper.app import App, open_app
 from watchkeeper.audit.model_log import ModelLog
 from watchkeeper.evidence.report import Report, Symptom
+from watchkeeper.incidents.investigate import agent_deps
 from watchkeeper.policy.risk import RiskClass
-from watchkeeper.runtime import Runtime, open_runtime
 from watchkeeper.skills.base import Scope, SkillParams, skill
 from watchkeeper.skills.registry import skill_from_function
 
@@ -34,12 +35,12 @@ def base_report(question: str = "the API is slow, why?") -> Report:
     )
 
 
-def run(rt: Runtime, script: Script, base: Report | None = None, **kw: Any) -> Report:
+def run(rt: App, script: Script, base: Report | None = None, **kw: Any) -> Report:
     base = base or base_report()
-    return investigate(rt.invoker, base.symptom, model=script.model(), base=base, **kw)
+    return investigate(agent_deps(rt), base, model=script.model(), **kw)
 
 
-def test_safe_tool_runs_through_invoke_and_the_report_is_the_models(rt: Runtime) -> None:
+def test_safe_tool_runs_through_invoke_and_the_report_is_the_models(rt: App) -> None:
     script = Script(
         [
             calls(call("host_status")),
@@ -62,7 +63,7 @@ def test_safe_tool_runs_through_invoke_and_the_report_is_the_models(rt: Runtime)
     assert returned[0].content.startswith('<untrusted_data source="tool:host_status"')
 
 
-def test_tools_are_the_registry_and_mutating_ones_are_proposal_only(rt: Runtime) -> None:
+def test_tools_are_the_registry_and_mutating_ones_are_proposal_only(rt: App) -> None:
     script = Script([report()])
     run(rt, script)
     tools = {t.name: t for t in script.infos[0].function_tools}
@@ -74,7 +75,7 @@ def test_tools_are_the_registry_and_mutating_ones_are_proposal_only(rt: Runtime)
     assert "reason" in tools["kill_process"].parameters_json_schema["properties"]
 
 
-def test_a_mutating_call_becomes_a_proposal_and_never_runs(rt: Runtime) -> None:
+def test_a_mutating_call_becomes_a_proposal_and_never_runs(rt: App) -> None:
     with python_child("pass") as child:
         script = Script(
             [
@@ -92,7 +93,7 @@ def test_a_mutating_call_becomes_a_proposal_and_never_runs(rt: Runtime) -> None:
         assert "has NOT run" in tool_returns(script.requests[1])[0].content
 
 
-def test_invalid_arguments_are_fed_back_once_with_the_field_named(rt: Runtime) -> None:
+def test_invalid_arguments_are_fed_back_once_with_the_field_named(rt: App) -> None:
     script = Script(
         [
             calls(call("tail_file", lines=10)),  # path missing
@@ -110,7 +111,7 @@ def test_invalid_arguments_are_fed_back_once_with_the_field_named(rt: Runtime) -
     assert invalid[0]["status"] == "invalid" and invalid[0]["caller_role"] == "llm"
 
 
-def test_arguments_still_wrong_after_the_feedback_degrade_to_the_triage_report(rt: Runtime) -> None:
+def test_arguments_still_wrong_after_the_feedback_degrade_to_the_triage_report(rt: App) -> None:
     script = Script([calls(call("tail_file", lines=10))], repeat_last=True)
     base = base_report()
     out = run(rt, script, base)
@@ -119,7 +120,7 @@ def test_arguments_still_wrong_after_the_feedback_degrade_to_the_triage_report(r
     assert len(script.requests) == 2  # the error went back once, then the loop gave up
 
 
-def test_a_tool_call_written_as_fenced_json_is_accepted(rt: Runtime) -> None:
+def test_a_tool_call_written_as_fenced_json_is_accepted(rt: App) -> None:
     fenced = '```json\n{"name": "host_status", "arguments": {}}\n```'
     final = '```json\n{"name": "submit_report", "arguments": {"summary": "load is fine"}}\n```'
     out = run(rt, Script([text(fenced), text(final)]))
@@ -127,7 +128,7 @@ def test_a_tool_call_written_as_fenced_json_is_accepted(rt: Runtime) -> None:
     assert [r["tool_name"] for r in rt.ledger.rows(session_id=out.id, tool="host_status")] == ["host_status"]
 
 
-def test_qwen_tool_call_tags_and_a_bare_report_object_are_accepted(rt: Runtime) -> None:
+def test_qwen_tool_call_tags_and_a_bare_report_object_are_accepted(rt: App) -> None:
     tagged = '<tool_call>\n{"name": "disk_usage", "arguments": {"path": "/"}}\n</tool_call>'
     bare = '{"summary": "disk is fine", "confidence": 0.6}'
     out = run(rt, Script([text(tagged), text(bare)]))
@@ -135,7 +136,7 @@ def test_qwen_tool_call_tags_and_a_bare_report_object_are_accepted(rt: Runtime) 
     assert rt.ledger.rows(session_id=out.id, tool="disk_usage")
 
 
-def test_garbage_output_falls_back_to_triage_without_losing_the_investigation(rt: Runtime) -> None:
+def test_garbage_output_falls_back_to_triage_without_losing_the_investigation(rt: App) -> None:
     script = Script([text("I am not sure what to do. Maybe restart everything?")], repeat_last=True)
     out = run(rt, script)
     assert out.mode == "deterministic" and not out.partial
@@ -143,7 +144,7 @@ def test_garbage_output_falls_back_to_triage_without_losing_the_investigation(rt
     assert out.usage is not None and out.usage.requests >= 2
 
 
-def test_an_invented_tool_gets_a_retry_then_the_real_one_works(rt: Runtime) -> None:
+def test_an_invented_tool_gets_a_retry_then_the_real_one_works(rt: App) -> None:
     script = Script([calls(call("restart_universe", now=True)), calls(call("host_status")), report("ok")])
     out = run(rt, script)
     assert out.mode == "llm" and "restart_universe" in str(retries(script.requests[1])[0].content)
@@ -151,7 +152,7 @@ def test_an_invented_tool_gets_a_retry_then_the_real_one_works(rt: Runtime) -> N
 
 
 def test_request_budget_runs_out_and_the_report_is_partial(tmp_path: Path, log_dir: Path) -> None:
-    rt = open_runtime(make_settings(tmp_path, log_dir, llm={"max_requests": 3}))
+    rt = open_app(make_settings(tmp_path, log_dir, llm={"max_requests": 3}))
     script = Script([calls(call("host_status"))], repeat_last=True)
     out = run(rt, script)
     assert out.partial and any("budget ran out" in n for n in out.notes)
@@ -160,21 +161,21 @@ def test_request_budget_runs_out_and_the_report_is_partial(tmp_path: Path, log_d
 
 
 def test_token_budget_runs_out_and_the_report_is_partial(tmp_path: Path, log_dir: Path) -> None:
-    rt = open_runtime(make_settings(tmp_path, log_dir, llm={"max_tokens": 1000}))
+    rt = open_app(make_settings(tmp_path, log_dir, llm={"max_tokens": 1000}))
     script = Script([calls(call("host_status"))], repeat_last=True)
     out = run(rt, script)
     assert out.partial and any("tokens" in n for n in out.notes)
 
 
 def test_wall_time_runs_out_and_the_report_is_partial(tmp_path: Path, log_dir: Path) -> None:
-    rt = open_runtime(make_settings(tmp_path, log_dir, llm={"wall_s": 0.5}))
+    rt = open_app(make_settings(tmp_path, log_dir, llm={"wall_s": 0.5}))
 
     async def slow(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         await asyncio.sleep(30)
         raise AssertionError("unreachable")
 
     base = base_report()
-    out = investigate(rt.invoker, base.symptom, model=FunctionModel(slow, model_name="slow"), base=base)
+    out = investigate(agent_deps(rt), base, model=FunctionModel(slow, model_name="slow"))
     assert out.partial and any("did not finish within 0.5s" in n for n in out.notes)
 
 
@@ -199,7 +200,7 @@ def _barrier_skill(barrier: threading.Barrier) -> Any:
     return meet
 
 
-def test_independent_tool_calls_in_one_response_run_in_parallel(rt: Runtime) -> None:
+def test_independent_tool_calls_in_one_response_run_in_parallel(rt: App) -> None:
     barrier = threading.Barrier(2, timeout=10)
     rt.registry.add(skill_from_function(_barrier_skill(barrier), source="test"))
     script = Script([calls(call("meet_at_barrier", name="a"), call("meet_at_barrier", name="b")), report("both met")])
@@ -213,7 +214,7 @@ def test_independent_tool_calls_in_one_response_run_in_parallel(rt: Runtime) -> 
 
 
 def test_a_big_tool_result_is_cut_but_keeps_its_error_lines(tmp_path: Path, log_dir: Path) -> None:
-    rt = open_runtime(make_settings(tmp_path, log_dir, llm={"tool_result_bytes": 1500}))
+    rt = open_app(make_settings(tmp_path, log_dir, llm={"tool_result_bytes": 1500}))
     lines = [f"2026-11-22 03:00:{i % 60:02d} INFO request {i} served in 12ms" for i in range(400)]
     lines[200] = "2026-11-22 03:03:20 ERROR pool exhausted: too many connections (max 100)"
     (log_dir / "app.log").write_text("\n".join(lines) + "\n")
@@ -225,14 +226,14 @@ def test_a_big_tool_result_is_cut_but_keeps_its_error_lines(tmp_path: Path, log_
 
 
 def test_the_report_language_is_configurable(tmp_path: Path, log_dir: Path) -> None:
-    rt = open_runtime(make_settings(tmp_path, log_dir, llm={"language": "Chinese"}))
+    rt = open_app(make_settings(tmp_path, log_dir, llm={"language": "Chinese"}))
     script = Script([report("磁盘已满")])
     out = run(rt, script)
     assert "Write every sentence of the report in Chinese" in (script.infos[0].instructions or "")
     assert out.summary == "磁盘已满"
 
 
-def test_the_model_starts_informed_by_triage_and_knowledge(rt: Runtime) -> None:
+def test_the_model_starts_informed_by_triage_and_knowledge(rt: App) -> None:
     base = base_report("disk full on /data, writes fail with ENOSPC")
     base.summary = "Most likely disk full on /data (confidence 0.90)."
     script = Script([report()])
@@ -244,7 +245,7 @@ def test_the_model_starts_informed_by_triage_and_knowledge(rt: Runtime) -> None:
 
 
 def test_llm_tools_limits_what_the_model_is_offered(tmp_path: Path, log_dir: Path) -> None:
-    rt = open_runtime(make_settings(tmp_path, log_dir, llm={"tools": ["host_status", "kill_process"]}))
+    rt = open_app(make_settings(tmp_path, log_dir, llm={"tools": ["host_status", "kill_process"]}))
     script = Script([report()])
     run(rt, script)
     assert {t.name for t in script.infos[0].function_tools} == {"host_status", "kill_process"}
@@ -252,8 +253,8 @@ def test_llm_tools_limits_what_the_model_is_offered(tmp_path: Path, log_dir: Pat
 
 def test_an_unusable_model_config_gives_the_triage_report_with_the_reason(tmp_path: Path, log_dir: Path) -> None:
     llm = {"base_url": "http://127.0.0.1:9/v1", "model": "m", "api_key": "env:WK_TEST_UNSET_KEY"}
-    rt = open_runtime(make_settings(tmp_path, log_dir, llm=llm))
+    rt = open_app(make_settings(tmp_path, log_dir, llm=llm))
     base = base_report()
-    out = investigate(rt.invoker, base.symptom, base=base)
+    out = investigate(agent_deps(rt), base)
     assert out.mode == "deterministic" and out.summary == base.summary
     assert any("WK_TEST_UNSET_KEY" in n and "not usable" in n for n in out.notes)

@@ -21,8 +21,9 @@ from tests.agent.test_loop import base_report
 from tests.conftest import IN_CI, make_settings
 from tests.helpers import free_port
 from watchkeeper.agent.investigator import investigate
+from watchkeeper.app import open_app
 from watchkeeper.audit.model_log import ModelLog
-from watchkeeper.runtime import open_runtime
+from watchkeeper.incidents.investigate import agent_deps
 
 FIXTURE = Path(__file__).parents[2] / ".llm-fixture"
 MODEL_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
@@ -88,10 +89,10 @@ def test_a_real_small_model_investigates_through_the_whole_path(
         "request_timeout_s": 240,
         "wall_s": 480,
     }
-    rt = open_runtime(make_settings(tmp_path, log_dir, llm=llm))
+    rt = open_app(make_settings(tmp_path, log_dir, llm=llm))
     base = base_report("Is the disk on / full?")
     shown: list[str] = []
-    out = investigate(rt.invoker, base.symptom, base=base, show=shown.append)
+    out = investigate(agent_deps(rt), base, show=shown.append)
     print("\n".join(shown), "\nmode:", out.mode, "partial:", out.partial, "summary:", out.summary, "notes:", out.notes)
 
     # Real requests went over HTTP and were recorded with the server's own token counts.

@@ -15,9 +15,10 @@ from tests.agent.test_loop import base_report
 from tests.conftest import make_settings
 from tests.helpers import free_port
 from watchkeeper.agent.investigator import investigate
+from watchkeeper.app import App, open_app
 from watchkeeper.audit.model_log import ModelLog
 from watchkeeper.evidence.report import Report
-from watchkeeper.runtime import Runtime, open_runtime
+from watchkeeper.incidents.investigate import agent_deps
 
 
 @pytest.fixture(autouse=True)
@@ -25,15 +26,15 @@ def allow_model_requests(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pydantic_ai.models, "ALLOW_MODEL_REQUESTS", True)
 
 
-def runtime_for(fake_url: str, tmp_path: Path, log_dir: Path, **llm: Any) -> Runtime:
-    return open_runtime(
+def runtime_for(fake_url: str, tmp_path: Path, log_dir: Path, **llm: Any) -> App:
+    return open_app(
         make_settings(tmp_path, log_dir, llm={"base_url": fake_url, "model": "fake-model", "api_key": "k", **llm})
     )
 
 
-def run(rt: Runtime, base: Report | None = None) -> Report:
+def run(rt: App, base: Report | None = None) -> Report:
     base = base or base_report()
-    return investigate(rt.invoker, base.symptom, base=base)
+    return investigate(agent_deps(rt), base)
 
 
 def test_tool_calls_tool_results_and_usage_over_the_wire(tmp_path: Path, log_dir: Path) -> None:

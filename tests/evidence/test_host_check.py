@@ -18,6 +18,8 @@ import psutil
 from tests.conftest import call, missing_backend
 from tests.helpers import cpu_burner, wait_for
 from tests.readable import on_terminal
+from watchkeeper.app import App
+from watchkeeper.cli.render import print_host_report
 from watchkeeper.evidence.host_check import (
     Finding,
     HostReport,
@@ -29,8 +31,6 @@ from watchkeeper.evidence.host_check import (
     process_findings,
     run_check,
 )
-from watchkeeper.render import print_host_report
-from watchkeeper.runtime import Runtime
 from watchkeeper.skills.context import SkillContext
 
 GIB = 1024**3
@@ -97,7 +97,7 @@ def test_watchkeeper_busy_looking_is_shown_but_never_flagged() -> None:
     ]
 
 
-def test_top_processes_names_watchkeeper_and_the_commands_its_skills_run(rt: Runtime) -> None:
+def test_top_processes_names_watchkeeper_and_the_commands_its_skills_run(rt: App) -> None:
     ctx = SkillContext(settings=rt.settings, edge="local", call_id="t", deadline=time.monotonic() + 30)
     running = threading.Thread(target=ctx.run, args=(["sleep", "3"],), daemon=True)
     with cpu_burner() as burner:
@@ -176,7 +176,7 @@ def dual_stack_listener() -> Iterator[int]:
         yield port
 
 
-def test_wk_check_shows_each_listener_once_with_its_addresses(rt: Runtime) -> None:
+def test_wk_check_shows_each_listener_once_with_its_addresses(rt: App) -> None:
     with dual_stack_listener() as port:
         found = call(rt, "listening_ports")
         assert found.ok, found.error
@@ -196,10 +196,10 @@ def test_find_logs_picks_recent_log_files(log_dir: Path) -> None:
     assert found == {"app.log", "syslog"}
 
 
-def test_a_real_check_flags_a_burner_and_an_error_burst(rt: Runtime, log_dir: Path) -> None:
+def test_a_real_check_flags_a_burner_and_an_error_burst(rt: App, log_dir: Path) -> None:
     (log_dir / "app.log").write_text("".join(f"ERROR upstream timed out #{i}\n" for i in range(30)))
     with cpu_burner() as burner:
-        report = run_check(rt.invoker, "tester")
+        report = run_check(rt.invoker, rt.settings.read_roots, "tester")
     found = {f.kind: f for f in report.findings}
     # Other processes may pin a core too on a busy host: the burner must be among them.
     assert burner.pid in [f.evidence["pid"] for f in report.findings if f.kind == "process_cpu"], report.findings
@@ -213,7 +213,7 @@ def test_a_real_check_flags_a_burner_and_an_error_burst(rt: Runtime, log_dir: Pa
     assert report.duration_s < 10
 
 
-def test_a_spinner_starved_on_a_saturated_host_still_pins_a_core(rt: Runtime) -> None:
+def test_a_spinner_starved_on_a_saturated_host_still_pins_a_core(rt: App) -> None:
     """One spinner more than there are cores: each gets a share of one, each wants a whole one."""
     spinners = [
         subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)

@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import missing_backend
+from tests.conftest import call, missing_backend
+from watchkeeper.app import open_app
+from watchkeeper.config import Settings
 from watchkeeper.knowledge import embeddings
 from watchkeeper.knowledge.base import STARTER, KnowledgeBase
 from watchkeeper.knowledge.embeddings import MiniLM, load_model, text_key
@@ -75,18 +77,23 @@ def test_chunks_stored_without_vectors_are_backfilled(tmp_path: Path, model: Min
     assert kb.search("kernel killed my process because memory ran out", method="dense")[0].title == "OOM killer fired"
 
 
-def test_without_a_model_it_is_lexical_only_and_says_so_once(
+def test_without_a_model_it_is_lexical_only_and_says_so_once_per_app(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(embeddings, "_model", None)
-    monkeypatch.setattr(embeddings, "_warned", False)
+    """The app core loads the model once and keeps it: every search after the first reuses it, and a
+    missing model is said once, not at each query."""
     monkeypatch.setattr(embeddings, "model_zip", lambda: None)
-    with caplog.at_level(logging.WARNING, logger="watchkeeper.knowledge.embeddings"):
-        assert load_model() is None and load_model() is None
-    warnings = [r.message for r in caplog.records if "no embedding model installed" in r.message]
-    assert len(warnings) == 1 and "knowledge retrieval is lexical-only" in warnings[0]
-    kb = KnowledgeBase(open_engine(f"sqlite:///{tmp_path / 'kb.db'}"), None)
-    assert kb.default_method() == "lexical"
+    app = open_app(Settings(data_dir=tmp_path / "data"))
+    try:
+        with caplog.at_level(logging.WARNING, logger="watchkeeper.knowledge.embeddings"):
+            for _ in range(3):
+                assert call(app, "query_knowledge", query="disk full").ok
+            assert app.knowledge is app.knowledge
+        warnings = [r.message for r in caplog.records if "no embedding model installed" in r.message]
+        assert len(warnings) == 1 and "knowledge retrieval is lexical-only" in warnings[0]
+        assert app.knowledge.default_method() == "lexical"
+    finally:
+        app.close()
 
 
 @pytest.mark.parametrize("missing", ["tokenizers", "safetensors"])

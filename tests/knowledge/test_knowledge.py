@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from watchkeeper.app import build_registry
 from watchkeeper.config import Settings
 from watchkeeper.evidence.report import Culprit, Hypothesis, Report, Symptom
 from watchkeeper.knowledge.base import STARTER, KnowledgeBase
 from watchkeeper.knowledge.learn import LearnError, feedback, learn
-from watchkeeper.runtime import build_registry
 from watchkeeper.store.db import open_engine
 
 RUNBOOK = """---
@@ -175,9 +175,9 @@ def test_ingesting_the_starter_twice_changes_nothing(kb: KnowledgeBase) -> None:
 
 def test_the_skill_on_postgresql(tmp_path: Path, log_dir: Path, pg_url: str) -> None:
     from tests.conftest import call, make_settings
-    from watchkeeper.runtime import open_runtime
+    from watchkeeper.app import open_app
 
-    rt = open_runtime(make_settings(tmp_path, log_dir, database_url=pg_url))
+    rt = open_app(make_settings(tmp_path, log_dir, database_url=pg_url))
     result = call(rt, "query_knowledge", query="nginx answers 502 bad gateway", limit=2)
     assert result.ok, result.error
     assert result.result["hits"][0]["title"] == "502/504 from a reverse proxy"

@@ -13,9 +13,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from watchkeeper.app import open_app
 from watchkeeper.config import Settings
 from watchkeeper.policy.risk import Caller, Role
-from watchkeeper.runtime import open_runtime
 
 
 def main(url: str) -> int:
@@ -25,7 +25,7 @@ def main(url: str) -> int:
             data_dir=Path(data),
             mcp={"servers": [{"name": "conformance", "url": url, "classes": {"add_numbers": "safe"}}]},
         )
-        rt = open_runtime(settings)
+        rt = open_app(settings)
         problems = [e for e in rt.registry.load_errors if "conformance" in e]
         if scenario == "tools_call":
             call = rt.invoker.invoke("conformance_add_numbers", {"a": 2, "b": 3}, Caller(Role.CLI, "conformance"))

@@ -14,11 +14,11 @@ import pytest
 from tests.conftest import call
 from tests.helpers import Wk, free_port, wait_for
 from tests.mcp.conftest import port_open
+from watchkeeper.app import App, open_app
 from watchkeeper.config import Settings
 from watchkeeper.mcp.imports import server_states
-from watchkeeper.policy.approvals import grant_at_terminal
-from watchkeeper.policy.risk import RiskClass
-from watchkeeper.runtime import Runtime, open_runtime
+from watchkeeper.policy.approvals import grant
+from watchkeeper.policy.risk import RiskClass, Role
 from watchkeeper.skills.invoke import Status
 
 PEER = str(Path(__file__).with_name("peer_server.py"))
@@ -28,16 +28,16 @@ def stdio_peer(starts: Path, **extra: Any) -> dict[str, Any]:
     return {"name": "peer", "command": sys.executable, "args": [PEER, "stdio", str(starts)], **extra}
 
 
-def peer_rt(tmp_path: Path, *servers: dict[str, Any]) -> Runtime:
-    return open_runtime(Settings(data_dir=tmp_path / "data", mcp={"servers": list(servers)}))
+def peer_rt(tmp_path: Path, *servers: dict[str, Any]) -> App:
+    return open_app(Settings(data_dir=tmp_path / "data", mcp={"servers": list(servers)}))
 
 
 def starts(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
-def approved(rt: Runtime, key: str, **params: Any) -> Any:
-    return call(rt, key, approval=grant_at_terminal(key, params, "local", "alice"), **params)
+def approved(rt: App, key: str, **params: Any) -> Any:
+    return call(rt, key, approval=grant(key, params, "local", "alice", Role.CLI), **params)
 
 
 def test_tools_are_imported_with_prefixed_keys_and_cautious_classes(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from mcp import Client, StdioServerParameters
 
 from tests.helpers import WK, Wk
 from tests.mcp.conftest import HttpServer, start_http
+from watchkeeper.app import build_registry, open_app
 from watchkeeper.config import Settings
-from watchkeeper.runtime import build_registry, open_runtime
 from watchkeeper.skills import derive
 
 SAFE = {
@@ -32,7 +32,7 @@ def target(transport: str, wk: Wk, http: HttpServer | None) -> Any:
 
 def ledger_rows(wk: Wk) -> list[dict[str, Any]]:
     settings = Settings(data_dir=wk.data, mcp={"expose": ["safe"]})
-    return open_runtime(settings).ledger.rows()
+    return open_app(settings).ledger.rows()
 
 
 @pytest.mark.parametrize("transport", ["stdio", "http"])
@@ -69,7 +69,8 @@ def test_official_client_lists_calls_and_is_refused(
     assert '"open": false' in ok.content[0].text
     refused = seen["mutating"]
     assert refused.is_error is True and refused.structured_content["rule"] == "not_exposed"
-    assert "needs one person's approval at the watchkeeper CLI" in refused.content[0].text
+    assert "needs one person's approval of this exact call" in refused.content[0].text
+    assert "approve and run it at the watchkeeper CLI: wk skills run kill_process" in refused.content[0].text
     invalid = seen["invalid"]
     assert invalid.is_error is True and invalid.structured_content["problems"][0]["field"] == "n"
     secret = seen["secret"]

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.notify.receivers import SECRET, Received, receiver, smtp_receiver
+from watchkeeper.app import open_app
 from watchkeeper.config import NotifySettings, Settings
 from watchkeeper.evidence.report import Action, Culprit, Hypothesis, Reference, Report, Suspicious
 from watchkeeper.evidence.symptoms import from_alert_payload
@@ -29,7 +30,6 @@ from watchkeeper.evidence.triage import investigate
 from watchkeeper.notify.deliver import Job, deliver
 from watchkeeper.notify.render.markdown import to_markdown
 from watchkeeper.redact import redact
-from watchkeeper.runtime import open_runtime
 from watchkeeper.scenarios.world import alert_payload
 
 CFG = NotifySettings(retries=1, backoff_s=0.01, timeout_s=10)
@@ -55,11 +55,11 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Report]:
     with pytest.MonkeyPatch.context() as mp:
         (base / "empty.toml").write_text("")
         mp.setenv("WK_CONFIG", str(base / "empty.toml"))
-        rt = open_runtime(Settings(data_dir=base / "data", policy={"read_allowlist": [str(logs)]}))
+        rt = open_app(Settings(data_dir=base / "data", policy={"read_allowlist": [str(logs)]}))
         alert = alert_payload(
             {"alertname": "RefundErrors <!channel>", "service": "refund", "team": "<!subteam^S1> @here"}
         )
-        report = investigate(rt.invoker, from_alert_payload(alert)[0])
+        report = investigate(rt.settings, rt.invoker, from_alert_payload(alert)[0])
     assert len(report.findings) >= 3 and "<NUM>" in json.dumps(report.findings[2].message)
     line = " ".join(HOSTILE)
     # Every other untrusted field a report has, as a model or a log could fill it.

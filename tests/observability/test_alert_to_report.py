@@ -12,9 +12,9 @@ from typing import Any
 from tests.conftest import call, make_settings
 from tests.helpers import wait_for
 from tests.observability.conftest import PromStack, running_stack
+from watchkeeper.app import open_app
 from watchkeeper.evidence.symptoms import from_alert_payload
 from watchkeeper.evidence.triage import investigate
-from watchkeeper.runtime import open_runtime
 from watchkeeper.scenarios.cpu_hog import CpuHog
 from watchkeeper.scenarios.world import World
 
@@ -54,8 +54,8 @@ def test_a_real_rule_fires_and_the_report_names_the_hog(tmp_path: Path, log_dir:
             assert wait_for(lambda: any(p["status"] == "firing" for p in posts), timeout=60), "no webhook arrived"
             payload = next(p for p in posts if p["status"] == "firing")
             assert payload["version"] == "4" and payload["alerts"][0]["labels"]["alertname"] == "HostHighCpuLoad"
-            rt = open_runtime(make_settings(tmp_path, log_dir, observability={"prometheus_url": stack.prometheus}))
-            report = investigate(rt.invoker, from_alert_payload(payload)[0])
+            rt = open_app(make_settings(tmp_path, log_dir, observability={"prometheus_url": stack.prometheus}))
+            report = investigate(rt.settings, rt.invoker, from_alert_payload(payload)[0])
             promql = call(rt, "query_promql", query='rate(node_cpu_seconds_total{mode="user"}[5s])')
     finally:
         assert world.cleanup() == []
@@ -69,12 +69,12 @@ def test_a_real_rule_fires_and_the_report_names_the_hog(tmp_path: Path, log_dir:
 def test_metric_trends_read_prometheus(tmp_path: Path, log_dir: Path, prom_stack: PromStack) -> None:
     from watchkeeper.evidence.report import Symptom
 
-    rt = open_runtime(
+    rt = open_app(
         make_settings(
             tmp_path, log_dir, observability={"prometheus_url": prom_stack.prometheus}, triage={"sample_seconds": 0.5}
         )
     )
-    report = investigate(rt.invoker, Symptom(alertname="HostOutOfDiskSpace", labels={"mountpoint": "/"}))
+    report = investigate(rt.settings, rt.invoker, Symptom(alertname="HostOutOfDiskSpace", labels={"mountpoint": "/"}))
     assert report.playbook == "disk"
     assert any(c.skill == "query_promql" and c.status == "succeeded" for c in report.calls)
     said = " ".join(report.notes) + " ".join(f.message for f in report.findings)

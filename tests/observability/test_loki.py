@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.conftest import call, make_settings
 from tests.observability.fake_loki import Store, fake_loki
-from watchkeeper.runtime import open_runtime
+from watchkeeper.app import open_app
 from watchkeeper.skills.invoke import Status
 
 
@@ -22,7 +22,7 @@ def test_streams_filters_limits_and_errors(tmp_path: Path, log_dir: Path) -> Non
     store.push({"service": "search"}, [(now - 10**9, "ERROR index missing")])
     store.push({"service": "checkout", "level": "error"}, [(now - 7200 * 10**9, "ERROR two hours ago")])
     with fake_loki(store) as url:
-        rt = open_runtime(make_settings(tmp_path, log_dir, observability={"loki_url": url}))
+        rt = open_app(make_settings(tmp_path, log_dir, observability={"loki_url": url}))
         errors = call(rt, "query_logql", query='{service="checkout"} |= "ERROR"', since_minutes=60)
         limited = call(rt, "query_logql", query='{service=~"check.*"}', limit=2)
         bad = call(rt, "query_logql", query="service=checkout")

@@ -10,12 +10,12 @@ from pathlib import Path
 from tests.conftest import call, make_settings
 from tests.helpers import free_port, wait_for
 from tests.observability.conftest import PromStack
-from watchkeeper.runtime import Runtime, open_runtime
+from watchkeeper.app import App, open_app
 from watchkeeper.skills.invoke import Status
 
 
-def obs_rt(tmp_path: Path, log_dir: Path, stack: PromStack) -> Runtime:
-    return open_runtime(
+def obs_rt(tmp_path: Path, log_dir: Path, stack: PromStack) -> App:
+    return open_app(
         make_settings(
             tmp_path,
             log_dir,
@@ -58,7 +58,7 @@ def test_invalid_query_passes_the_backend_message(tmp_path: Path, log_dir: Path,
 
 
 def test_unreachable_and_unconfigured_backends(tmp_path: Path, log_dir: Path) -> None:
-    down = open_runtime(
+    down = open_app(
         make_settings(tmp_path, log_dir, observability={"prometheus_url": f"http://127.0.0.1:{free_port()}"})
     )
     result = call(down, "query_promql", query="up")

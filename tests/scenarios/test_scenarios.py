@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.readable import assert_readable, on_terminal
-from watchkeeper.render import print_report
+from watchkeeper.cli.render import print_report
 from watchkeeper.scenarios.runner import all_scenarios, run_scenario
 
 SCENARIOS = all_scenarios()

@@ -11,14 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from watchkeeper.knowledge import skill as knowledge_skill
 from watchkeeper.skills import derive
 from watchkeeper.skills.registry import Registry
 
 GOLDEN = Path(__file__).parent / "golden"
 REGISTRY = Registry()
 REGISTRY.load_builtins()
-REGISTRY.add_module(knowledge_skill, "builtin")
 
 
 @pytest.mark.parametrize("key", [s.key for s in REGISTRY.all()])

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import call, make_settings, require_binary
 from tests.helpers import Wk, http_server, pid_alive, wait_for
-from watchkeeper.runtime import Runtime, open_runtime
+from watchkeeper.app import App, open_app
 from watchkeeper.scenarios.certs import self_signed
 from watchkeeper.skills.invoke import Status
 from watchkeeper.skills.registry import Registry
@@ -48,8 +48,8 @@ def packs(tmp_path: Path) -> Path:
     return base
 
 
-def pack_runtime(tmp_path: Path, log_dir: Path, *dirs: Path) -> Runtime:
-    return open_runtime(make_settings(tmp_path, log_dir, skills={"pack_dirs": [str(d) for d in dirs]}))
+def pack_runtime(tmp_path: Path, log_dir: Path, *dirs: Path) -> App:
+    return open_app(make_settings(tmp_path, log_dir, skills={"pack_dirs": [str(d) for d in dirs]}))
 
 
 def test_example_tls_pack_reads_a_real_certificate(tmp_path: Path, log_dir: Path) -> None:

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from watchkeeper.app import build_registry
 from watchkeeper.errors import SkillDefinitionError, UnknownSkill
 from watchkeeper.policy.risk import RiskClass
-from watchkeeper.runtime import build_registry
 from watchkeeper.skills.base import Scope, SkillParams, skill
 from watchkeeper.skills.registry import Registry, skill_from_function
 
 BUILTINS = {
+    "query_knowledge",
     "host_status",
     "top_processes",
     "process_detail",

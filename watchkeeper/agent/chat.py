@@ -15,12 +15,8 @@ from pydantic_ai.models import Model
 from watchkeeper.agent.guard import GuardedModel, Show
 from watchkeeper.agent.prompt import PROPOSAL_RULE, UNTRUSTED_RULE
 from watchkeeper.agent.provider import build_model, model_settings
-from watchkeeper.agent.tools import LoopState, tools_for
-from watchkeeper.audit.model_log import ModelLog
+from watchkeeper.agent.tools import AgentDeps, LoopState, tools_for
 from watchkeeper.evidence.report import Action
-from watchkeeper.policy.approvals import Approval
-from watchkeeper.policy.risk import Caller, Role
-from watchkeeper.skills.invoke import Invocation, Invoker
 
 
 def chat_instructions(language: str) -> str:
@@ -31,16 +27,13 @@ def chat_instructions(language: str) -> str:
 
 
 class Chat:
-    def __init__(self, invoker: Invoker, *, model: Model | None = None, show: Show | None = None) -> None:
-        llm = invoker.settings.llm
+    def __init__(self, deps: AgentDeps, *, model: Model | None = None, show: Show | None = None) -> None:
+        llm = deps.llm
         raw = model or build_model(llm)
-        self.invoker = invoker
         self.session_id = f"chat-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
         self.model_name = raw.model_name
-        self.state = LoopState(
-            invoker, self.session_id, raw.model_name, llm.tool_result_bytes, show or (lambda _m: None)
-        )
-        guarded = GuardedModel(raw, ModelLog(invoker.ledger.engine), self.session_id, "chat", show)
+        self.state = LoopState(deps, self.session_id, raw.model_name, show or (lambda _m: None))
+        guarded = GuardedModel(raw, deps.model_log, self.session_id, "chat", show)
         self.agent = Agent(
             guarded,
             instructions=chat_instructions(llm.language),
@@ -73,9 +66,3 @@ class Chat:
     def proposals(self) -> list[Action]:
         """What the model proposed so far, each marked when it echoes suspicious untrusted text."""
         return self.state.traced_proposals()
-
-    def run(self, action: Action, params: dict[str, object], person: str, approval: Approval | None) -> Invocation:
-        """Run a proposal a person confirmed, as that person, recording that the model proposed it."""
-        assert action.skill is not None
-        caller = Caller(Role.CLI, user=person, session_id=self.session_id, proposed_by=f"model:{self.model_name}")
-        return self.invoker.invoke(action.skill, dict(params), caller, approval)

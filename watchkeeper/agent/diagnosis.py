@@ -23,7 +23,7 @@ class Diagnosis(BaseModel):
 def same_step(state: LoopState) -> Callable[[Action], Hashable]:
     """`action_key` with each skill's defaults filled in: a proposal carries every param, while the
     triage's action for the same step names only the ones it sets."""
-    registry = state.invoker.registry
+    registry = state.deps.registry
 
     def key(action: Action) -> Hashable:
         if action.skill is not None and action.skill in registry:

@@ -1,4 +1,4 @@
-"""An investigation with a model: triage first, then the tool loop over the skills, then one
+"""An investigation with a model: the tool loop over the skills, from the triage's report, to one
 `Report`. Whatever the model does - garbage, invented tools, a dead endpoint, a spent budget - a
 report comes back: the model's, a partial one, or the triage's with a note saying why."""
 
@@ -19,13 +19,10 @@ from watchkeeper.agent.guard import GuardedModel, Show
 from watchkeeper.agent.prompt import briefing, instructions
 from watchkeeper.agent.provider import build_model, model_settings
 from watchkeeper.agent.roles import coordinator
-from watchkeeper.agent.tools import LoopState, tools_for
-from watchkeeper.audit.model_log import ModelLog
+from watchkeeper.agent.tools import AgentDeps, LoopState, tools_for
 from watchkeeper.config import LlmSettings
 from watchkeeper.errors import ConfigError
-from watchkeeper.evidence import triage
-from watchkeeper.evidence.report import ModelUsage, Report, Symptom
-from watchkeeper.skills.invoke import Invoker
+from watchkeeper.evidence.report import ModelUsage, Report
 
 log = logging.getLogger(__name__)
 
@@ -46,28 +43,25 @@ def _fallback_note(exc: BaseException) -> str:
     return f"the model failed ({type(exc).__name__}: {text}); this is the deterministic triage report"
 
 
-def investigate(
-    invoker: Invoker,
-    symptom: Symptom,
+async def investigate_async(
+    deps: AgentDeps,
+    base: Report,
     *,
     model: Model | None = None,
     show: Show | None = None,
-    base: Report | None = None,
     multi_agent: bool | None = None,
 ) -> Report:
-    """Triage (unless `base` is given), then the model's loop; always returns a report."""
-    settings = invoker.settings
-    llm = settings.llm
+    """The model's loop over the triage's `base` report; always returns a report."""
+    llm = deps.llm
     show = show or (lambda _m: None)
-    base = base or triage.investigate(invoker, symptom, show)
     try:
         raw_model = model or build_model(llm)
     except ConfigError as exc:  # e.g. an api_key reference to a variable that is not set
         report = base.model_copy(deep=True)
         report.notes.append(f"the model is not usable ({exc}); this is the deterministic triage report")
         return report
-    state = LoopState(invoker, base.id, raw_model.model_name, llm.tool_result_bytes, show)
-    guarded = GuardedModel(raw_model, ModelLog(invoker.ledger.engine), base.id, "investigator", show)
+    state = LoopState(deps, base.id, raw_model.model_name, show)
+    guarded = GuardedModel(raw_model, deps.model_log, base.id, "investigator", show)
     use_roles = llm.multi_agent if multi_agent is None else multi_agent
     agent = coordinator(state, guarded, llm) if use_roles else single_agent(state, guarded, llm)
     usage = RunUsage()
@@ -76,8 +70,8 @@ def investigate(
     diagnosis: Diagnosis | None = None
     partial = False
     try:
-        prompt = briefing(state, base)
-        diagnosis = asyncio.run(_run(agent, prompt, llm.max_requests, llm.max_tokens, llm.wall_s, usage))
+        prompt = await briefing(state, base)
+        diagnosis = await _run(agent, prompt, llm.max_requests, llm.max_tokens, llm.wall_s, usage)
     except UsageLimitExceeded as exc:
         partial = True
         notes.append(f"partial: the model's budget ran out ({exc})")
@@ -99,6 +93,11 @@ def investigate(
     report = merge(base, diagnosis, state, used, notes, partial)
     report.duration_s = round(base.duration_s + time.monotonic() - t0, 2)
     return report
+
+
+def investigate(deps: AgentDeps, base: Report, **options: Any) -> Report:
+    """`investigate_async` for sync callers (the CLI, benchmarks): one event loop for the whole run."""
+    return asyncio.run(investigate_async(deps, base, **options))
 
 
 async def _run(

@@ -42,7 +42,7 @@ def _triage_text(report: Report, max_findings: int) -> str:
     return "\n".join(lines)
 
 
-def knowledge_text(state: LoopState, report: Report, limit: int = 3) -> str:
+async def knowledge_text(state: LoopState, report: Report, limit: int = 3) -> str:
     """Passages of the best runbooks and past cases, fetched through invoke like every other read."""
     s = report.symptom
     top = report.hypotheses[0].title if report.hypotheses else ""
@@ -50,12 +50,12 @@ def knowledge_text(state: LoopState, report: Report, limit: int = 3) -> str:
     if not query.strip():
         return ""
     caller = Caller(Role.SYSTEM, user="agent", session_id=state.session_id)
-    call = state.invoker.invoke("query_knowledge", {"query": query, "limit": limit}, caller)
+    call = await state.deps.invoker.ainvoke("query_knowledge", {"query": query, "limit": limit}, caller)
     hits: list[dict[str, Any]] = (call.result or {}).get("hits", []) if call.ok else []
     return "\n".join(f"- {h['title']} ({h['id']}): {str(h.get('passage', ''))[:400]}" for h in hits)
 
 
-def briefing(state: LoopState, report: Report, max_findings: int = 12) -> str:
+async def briefing(state: LoopState, report: Report, max_findings: int = 12) -> str:
     s = report.symptom
     parts = [f"Incident: {s.question or s.alertname or 'unspecified symptom'}"]
     if s.labels or s.annotations:
@@ -64,7 +64,7 @@ def briefing(state: LoopState, report: Report, max_findings: int = 12) -> str:
         )
         parts.append("Alert:\n" + state.untrusted("alert", alert))
     parts.append("Triage findings:\n" + state.untrusted("triage", _triage_text(report, max_findings)))
-    knowledge = knowledge_text(state, report)
+    knowledge = await knowledge_text(state, report)
     if knowledge:
         parts.append("Runbooks and past cases:\n" + state.untrusted("knowledge", knowledge))
     return "\n\n".join(parts)

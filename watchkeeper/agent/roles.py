@@ -17,6 +17,7 @@ from watchkeeper.agent.provider import model_settings
 from watchkeeper.agent.tools import LoopState, tools_for
 from watchkeeper.config import LlmSettings
 from watchkeeper.policy.risk import RiskClass
+from watchkeeper.skills.registry import Registry
 
 RoleName = Literal["metrics", "logs", "knowledge"]
 
@@ -24,38 +25,30 @@ RoleName = Literal["metrics", "logs", "knowledge"]
 @dataclass(frozen=True)
 class Role:
     purpose: str
-    skills: frozenset[str]
+    categories: frozenset[str]  # the skill categories it holds; empty: every safe skill no other role holds
     max_requests: int
 
 
 ROLES: dict[str, Role] = {
     "metrics": Role(
         "resource usage and time series: CPU, memory, disk, Prometheus queries and firing alerts",
-        frozenset({"host_status", "disk_usage", "query_promql", "prometheus_alerts"}),
+        frozenset({"host", "observability"}),
         3,
     ),
-    "logs": Role(
-        "logs, processes, services and ports: what failed, when, and which process did it",
-        frozenset(
-            {
-                "tail_file",
-                "grep_file",
-                "read_journal",
-                "query_logql",
-                "top_processes",
-                "process_detail",
-                "service_status",
-                "listening_ports",
-                "file_users",
-                "probe_http",
-                "probe_tcp",
-                "probe_dns",
-            }
-        ),
-        4,
-    ),
-    "knowledge": Role("runbooks and similar past incidents", frozenset({"query_knowledge"}), 2),
+    "logs": Role("logs, processes, services and ports: what failed, when, and which process did it", frozenset(), 4),
+    "knowledge": Role("runbooks and similar past incidents", frozenset({"knowledge"}), 2),
 }
+
+
+def role_skills(registry: Registry, name: str) -> set[str]:
+    """A role's skills, by category: skill packs and imported MCP tools reach a role as built-ins do."""
+    claimed = {c for role in ROLES.values() for c in role.categories}
+    wanted = ROLES[name].categories
+    return {
+        s.key
+        for s in registry.all()
+        if s.risk is RiskClass.SAFE and (s.meta.category in wanted if wanted else s.meta.category not in claimed)
+    }
 
 
 def specialist(state: LoopState, model: GuardedModel, name: str, llm: LlmSettings) -> Agent[None, str]:
@@ -67,7 +60,7 @@ def specialist(state: LoopState, model: GuardedModel, name: str, llm: LlmSetting
             f"with the fewest tool calls, then reply with a few short factual lines. {UNTRUSTED_RULE} "
             f"Write in {llm.language}."
         ),
-        tools=tools_for(state, set(role.skills)),
+        tools=tools_for(state, role_skills(state.deps.registry, name)),
         retries=1,
         model_settings=model_settings(llm),
     )
@@ -87,7 +80,7 @@ def coordinator(state: LoopState, model: GuardedModel, llm: LlmSettings) -> Agen
         ctx.usage.incr(result.usage)
         return state.untrusted(f"role:{role}", result.output)
 
-    proposal_keys = {s.key for s in state.invoker.registry.all() if s.risk is not RiskClass.SAFE}
+    proposal_keys = {s.key for s in state.deps.registry.all() if s.risk is not RiskClass.SAFE}
     tools: list[Tool[Any]] = [Tool(delegate, takes_ctx=True), *tools_for(state, proposal_keys)]
     return Agent(
         model.for_role("coordinator"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +15,8 @@ from pydantic_ai.framing import register_tag, wrap
 
 from watchkeeper.agent.injection import Scanner, strings, trace
 from watchkeeper.agent.shrink import shrink
+from watchkeeper.audit.model_log import ModelLog
+from watchkeeper.config import LlmSettings
 from watchkeeper.errors import InvalidParams
 from watchkeeper.evidence.report import Action, CallRecord, Suspicious
 from watchkeeper.humanize import pairs
@@ -22,19 +24,30 @@ from watchkeeper.policy.risk import Caller, RiskClass, Role
 from watchkeeper.skills.base import Skill
 from watchkeeper.skills.derive import params_schema, tool_description
 from watchkeeper.skills.invoke import Invoker, Status
+from watchkeeper.skills.registry import Registry
 
 UNTRUSTED = register_tag("untrusted_data")
 Show = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class AgentDeps:
+    """What the model's loop takes from the app core: the one way to run skills, what they are, the
+    model's settings and where its requests are logged."""
+
+    invoker: Invoker
+    registry: Registry
+    llm: LlmSettings
+    model_log: ModelLog
 
 
 @dataclass
 class LoopState:
     """What one investigation or chat has gathered through its tools."""
 
-    invoker: Invoker
+    deps: AgentDeps
     session_id: str
     model_name: str
-    result_limit: int
     show: Show = field(default=lambda _m: None)
     calls: list[CallRecord] = field(default_factory=list)
     proposals: list[Action] = field(default_factory=list)
@@ -43,7 +56,7 @@ class LoopState:
     _scanner: Scanner = field(init=False)
 
     def __post_init__(self) -> None:
-        self._scanner = Scanner({s.key for s in self.invoker.registry.all()})
+        self._scanner = Scanner({s.key for s in self.deps.registry.all()})
 
     def untrusted(self, source: str, text: str, raw: Any = None, **attrs: str) -> str:
         """`text` framed as data for the model; the suspicious lines of `raw` (the value `text` shows,
@@ -60,11 +73,11 @@ class LoopState:
         return [a.model_copy(update={"untrusted": trace(a, self.suspicious)}) for a in self.proposals]
 
 
-def _run_safe(state: LoopState, skill: Skill) -> Callable[..., str]:
-    def run(**params: Any) -> str:
+def _run_safe(state: LoopState, skill: Skill) -> Callable[..., Awaitable[str]]:
+    async def run(**params: Any) -> str:
         state.show(f"tool {skill.key} {json.dumps(params, ensure_ascii=False)}")
         caller = Caller(Role.LLM, user=f"model:{state.model_name}", session_id=state.session_id)
-        call = state.invoker.invoke(skill.key, params, caller)
+        call = await state.deps.invoker.ainvoke(skill.key, params, caller)
         with state._lock:
             state.calls.append(CallRecord(skill=skill.key, status=call.status.value, audit_id=call.audit_id))
         state.show(f"tool {skill.key}: {call.status.value} (audit #{call.audit_id})")
@@ -72,7 +85,9 @@ def _run_safe(state: LoopState, skill: Skill) -> Callable[..., str]:
             raise ModelRetry(f"{call.error}. Call {skill.key} again with arguments that match its schema.")
         if not call.ok:
             return f"{skill.key} {call.status.value}: {call.error}"
-        text = shrink(json.dumps(call.result, indent=1, ensure_ascii=False, default=str), state.result_limit)
+        text = shrink(
+            json.dumps(call.result, indent=1, ensure_ascii=False, default=str), state.deps.llm.tool_result_bytes
+        )
         return state.untrusted(f"tool:{skill.key}", text, call.result, audit_id=str(call.audit_id))
 
     return run
@@ -143,6 +158,6 @@ def tool_for(state: LoopState, skill: Skill) -> Tool[Any]:
 
 def tools_for(state: LoopState, keys: set[str] | None = None) -> list[Tool[Any]]:
     """Registry skills as model tools: those in `keys` (default all), within `llm.tools` when it is set."""
-    allowed = set(state.invoker.settings.llm.tools)
-    skills = sorted(state.invoker.registry.all(), key=lambda s: s.key)
+    allowed = set(state.deps.llm.tools)
+    skills = sorted(state.deps.registry.all(), key=lambda s: s.key)
     return [tool_for(state, s) for s in skills if (keys is None or s.key in keys) and (not allowed or s.key in allowed)]

@@ -15,7 +15,6 @@ the call does not happen (`record_intent` raises `LedgerUnavailable`).
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import hashlib
 import hmac
@@ -23,7 +22,6 @@ import os
 import secrets
 import threading
 import uuid
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -146,12 +144,6 @@ def _first_line(exc: BaseException) -> str:
     return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
 
 
-def _flush_if_alive(ref: weakref.ref[Ledger]) -> None:
-    ledger = ref()
-    if ledger is not None:
-        ledger.flush()
-
-
 class Ledger:
     def __init__(self, engine: Engine, key: bytes, spool_dir: Path | None = None) -> None:
         self.engine = engine
@@ -164,9 +156,6 @@ class Ledger:
         if self._lost is not None:
             self._lost.claim()
             self._record_gaps(self._lost)
-            # At exit, rows still waiting in memory go to the store or the spool. A weak reference: the
-            # registration must not keep every ledger (and its engine) alive for the life of the process.
-            atexit.register(_flush_if_alive, weakref.ref(self))
 
     # -- writing -------------------------------------------------------------------------
 
@@ -294,7 +283,7 @@ class Ledger:
             self._lost.close()  # rows still waiting stay counted in the slot: the next start records the gap
 
     def flush(self) -> None:
-        """Move rows waiting in memory to the store, else to the spool (at exit; the app core's close)."""
+        """Move rows waiting in memory to the store, else to the spool (the app core's close calls it)."""
         with self._lock:
             if not self._memory:
                 return

@@ -236,7 +236,7 @@ def find_logs(roots: list[Path], limit: int = MAX_LOGS) -> list[tuple[Path, floa
     return found[:limit]
 
 
-def run_check(invoker: Invoker, user: str | None = None) -> HostReport:
+def run_check(invoker: Invoker, log_roots: list[Path], user: str | None = None) -> HostReport:
     t0 = time.monotonic()
     report = HostReport(session_id=f"check-{uuid.uuid4().hex[:12]}")
     caller = Caller(Role.CLI, user=user, session_id=report.session_id)
@@ -263,7 +263,7 @@ def run_check(invoker: Invoker, user: str | None = None) -> HostReport:
     if ports:
         report.ports = ports["ports"]
     now = time.time()
-    for path, mtime in find_logs(invoker.settings.read_roots):
+    for path, mtime in find_logs(log_roots):
         tail = call("tail_file", path=str(path), lines=TAIL_LINES)
         if tail:
             summary, finding = log_findings(str(path), tail["lines"], now - mtime)

@@ -128,9 +128,6 @@ class Investigation:
             for c in self.calls
         ]
 
-    def raw_bytes(self) -> int:
-        return sum(len(json.dumps(c.result, default=str)) for c in self.calls)
-
 
 def recording_path(data_dir: Path, inv_id: str) -> Path:
     return data_dir / "investigations" / f"{inv_id}.json"

@@ -86,9 +86,6 @@ class Targets:
     pid: int | None = None
     paths: list[str] = field(default_factory=list)
 
-    def as_params(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v not in (None, [])}
-
 
 def targets(symptom: Symptom) -> Targets:
     labels = symptom.labels

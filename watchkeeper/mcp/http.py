@@ -15,8 +15,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from watchkeeper.config import resolve_secret
 from watchkeeper.errors import ConfigError
 from watchkeeper.humanize import host_port
-from watchkeeper.mcp.server import build_server
-from watchkeeper.runtime import Runtime
+from watchkeeper.mcp.server import Core, build_server
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -66,7 +65,7 @@ class BearerAuth:
         await send({"type": "http.response.body", "body": body})
 
 
-def build_http_app(rt: Runtime, host: str) -> ASGIApp:
+def build_http_app(rt: Core, host: str) -> ASGIApp:
     cfg = rt.settings.mcp
     token = resolve_secret(cfg.token) if cfg.token else None
     if not is_loopback(host) and not token:
@@ -94,7 +93,7 @@ def listen(host: str, port: int) -> socket.socket:
         raise ConfigError(f"cannot listen on {host_port(host, port)}: {(why or str(exc)).lower()}") from None
 
 
-def serve_http(rt: Runtime, host: str, port: int, announce: Callable[[str], None] = lambda _url: None) -> None:
+def serve_http(rt: Core, host: str, port: int, announce: Callable[[str], None] = lambda _url: None) -> None:
     """Serve until stopped. The refusal to go unauthenticated beyond loopback comes first, and the URL
     is announced only once the socket listens, so a client told the URL can connect at once."""
     import uvicorn

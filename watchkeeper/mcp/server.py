@@ -10,25 +10,38 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, Protocol
 
-import anyio
 import mcp_types as types
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 
 from watchkeeper import __version__
+from watchkeeper.config import Settings
 from watchkeeper.policy import gate
 from watchkeeper.policy.risk import Caller, RiskClass, Role
-from watchkeeper.runtime import Runtime
 from watchkeeper.skills import derive
 from watchkeeper.skills.base import Skill
-from watchkeeper.skills.invoke import Invocation
+from watchkeeper.skills.invoke import Invocation, Invoker
+from watchkeeper.skills.registry import Registry
 
 INSTRUCTIONS = (
     "watchkeeper's audited operations skills. Read-only skills run for you; skills that change the "
     "host need a person's approval at the watchkeeper CLI and are refused here."
 )
+
+
+class Core(Protocol):
+    """What the MCP face takes from the app core (watchkeeper.app.App)."""
+
+    settings: Settings
+    registry: Registry
+    invoker: Invoker
+
+
+# How a person gives an approval MCP cannot carry.
+APPROVE_HERE = "a person can approve and run it at the watchkeeper CLI: wk skills run {key}"
+NEEDS_A_PERSON = {"approval_required", "not_exposed"}
 
 
 def tool_annotations(skill: Skill) -> types.ToolAnnotations:
@@ -60,17 +73,19 @@ def to_result(call: Invocation) -> types.CallToolResult:
     detail = call.as_dict()
     structured = {k: detail[k] for k in ("status", "error", "rule", "problems", "audit_id")}
     text = f"{call.status.value}: {call.error}"
+    if call.rule in NEEDS_A_PERSON:
+        text += f"; {APPROVE_HERE.format(key=call.key)}"
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=text)], structured_content=structured, is_error=True
     )
 
 
-def mcp_caller(rt: Runtime, session_id: str | None = None) -> Caller:
+def mcp_caller(rt: Core, session_id: str | None = None) -> Caller:
     exposed = frozenset(RiskClass(c) for c in rt.settings.mcp.expose)
     return Caller(Role.MCP, user="mcp-client", session_id=session_id or f"mcp-{uuid.uuid4().hex[:12]}", exposed=exposed)
 
 
-def build_server(rt: Runtime) -> Server[Any]:
+def build_server(rt: Core) -> Server[Any]:
     caller = mcp_caller(rt)
 
     async def list_tools(
@@ -80,8 +95,7 @@ def build_server(rt: Runtime) -> Server[Any]:
 
     async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
         arguments = dict(params.arguments or {})
-        # invoke blocks (it waits on a skill thread): keep the event loop free for other sessions.
-        call = await anyio.to_thread.run_sync(rt.invoker.invoke, params.name, arguments, caller)
+        call = await rt.invoker.ainvoke(params.name, arguments, caller)
         return to_result(call)
 
     return Server(
@@ -93,7 +107,7 @@ def build_server(rt: Runtime) -> Server[Any]:
     )
 
 
-async def serve_stdio(rt: Runtime) -> None:
+async def serve_stdio(rt: Core) -> None:
     from mcp.server.stdio import stdio_server
 
     server = build_server(rt)

@@ -25,6 +25,7 @@ class Approval:
     granted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
-def grant_at_terminal(key: str, params: dict[str, Any], edge: str, person: str) -> Approval:
-    """The approval a person gives at the CLI prompt (or with --yes) for exactly this call."""
-    return Approval(key, call_digest(key, params, edge), edge, approved_by=person, via=Role.CLI)
+def grant(key: str, params: dict[str, Any], edge: str, person: str, via: Role) -> Approval:
+    """A person's approval of exactly this call, given through `via` (the CLI prompt or --yes, later
+    the HTTP API or a chat button): the face says how it was given, the binding is the same."""
+    return Approval(key, call_digest(key, params, edge), edge, approved_by=person, via=via)

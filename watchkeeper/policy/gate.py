@@ -8,7 +8,8 @@ from watchkeeper.errors import Refused
 from watchkeeper.policy.approvals import Approval, call_digest
 from watchkeeper.policy.risk import UNTRUSTED_ROLES, Caller, RiskClass, Role
 
-# Who may grant an approval for each class, for now: a person at the CLI, mutating only.
+# Who may grant an approval for each class, for now: a person at the CLI, mutating only. The gate says
+# what approval is needed; each face says how to give it there.
 GRANTING_ROLES: dict[RiskClass, frozenset[Role]] = {
     RiskClass.MUTATING: frozenset({Role.CLI}),
     RiskClass.DANGEROUS: frozenset(),
@@ -17,7 +18,7 @@ GRANTING_ROLES: dict[RiskClass, frozenset[Role]] = {
 
 NEEDS = {
     RiskClass.SAFE: "nothing",
-    RiskClass.MUTATING: "one person's approval at the watchkeeper CLI (wk skills run prompts, or --yes)",
+    RiskClass.MUTATING: "one person's approval of this exact call",
     RiskClass.DANGEROUS: "a signed SOP and two distinct approvers",
 }
 
@@ -58,8 +59,7 @@ def check(
         )
     if approval is None:
         raise Refused(
-            f"{key} is a mutating skill and requires approval: a person must approve it at the CLI "
-            f"(wk skills run {key} ... prompts, or pass --yes)",
+            f"{key} is a mutating skill and needs {NEEDS[RiskClass.MUTATING]}",
             rule="approval_required",
         )
     if caller.role in UNTRUSTED_ROLES:

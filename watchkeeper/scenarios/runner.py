@@ -9,28 +9,25 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from watchkeeper.app import open_app
 from watchkeeper.evidence.investigation import recording_path
 from watchkeeper.evidence.report import Report
 from watchkeeper.evidence.symptoms import from_alert_payload
-from watchkeeper.evidence.triage import compression, investigate
-from watchkeeper.runtime import open_runtime
-from watchkeeper.scenarios import base
+from watchkeeper.evidence.triage import compression
+from watchkeeper.incidents.investigate import investigate
 from watchkeeper.scenarios.base import Scenario, Truth
 from watchkeeper.scenarios.world import World
 
-NOT_SCENARIOS = {"base", "world", "programs", "runner", "certs"}
-
 
 def all_scenarios() -> dict[str, Scenario]:
+    """Every Scenario subclass that names itself, from the modules of this package (helpers hold none)."""
     import watchkeeper.scenarios as package
 
     found: dict[str, Scenario] = {}
     for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if info.name in NOT_SCENARIOS:
-            continue
         module = importlib.import_module(f"{package.__name__}.{info.name}")
         for _, cls in inspect.getmembers(module, inspect.isclass):
-            if issubclass(cls, base.Scenario) and cls is not base.Scenario and cls.__module__ == module.__name__:
+            if issubclass(cls, Scenario) and cls.name and cls.__module__ == module.__name__:
                 found[cls.name] = cls()
     return found
 
@@ -103,14 +100,18 @@ def run_scenario(scenario: Scenario) -> Outcome:
     try:
         scenario.setup(world)
         outcome.truth = scenario.truth(world)
-        rt = open_runtime(world.settings())
-        symptom = from_alert_payload(scenario.alert(world))[0]
-        t0 = time.monotonic()
-        report = investigate(rt.invoker, symptom)
-        outcome.seconds_to_report = round(time.monotonic() - t0, 2)
+        settings = world.settings()
+        app = open_app(settings)
+        try:
+            symptom = from_alert_payload(scenario.alert(world))[0]
+            t0 = time.monotonic()
+            report = investigate(app, symptom, use_model=False)
+            outcome.seconds_to_report = round(time.monotonic() - t0, 2)
+        finally:
+            app.close()
         outcome.report = report
         outcome.skill_calls = len(report.calls)
-        outcome.compression = compression(report, recording_path(rt.settings.data_dir, report.id))
+        outcome.compression = compression(report, recording_path(settings.data_dir, report.id))
         score(outcome, report)
     except Exception as exc:  # a broken scenario is a scored failure, and the rest still run
         outcome.error = f"{exc.__class__.__name__}: {exc}"

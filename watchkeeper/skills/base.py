@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from watchkeeper.skills.params import ParamsSpec
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
-LOCAL_EDGE = "local"
 
 
 class Scope(StrEnum):

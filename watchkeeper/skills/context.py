@@ -17,12 +17,28 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from watchkeeper.config import Settings
 from watchkeeper.errors import Refused, SkillFailed, SkillTimeout
 
 RecentCalls = Callable[[str, timedelta], list[dict[str, Any]]]
+
+
+class KnowledgeHit(Protocol):
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+class KnowledgeSearch(Protocol):
+    """What a skill may ask of the knowledge base the app core holds (one per process, kept warm)."""
+
+    def search(
+        self, query: str, service: str | None, type: str | None, alert: str | None, limit: int
+    ) -> Sequence[KnowledgeHit]: ...
+
+
+def no_knowledge() -> KnowledgeSearch:
+    raise SkillFailed("no knowledge base in this process")
 
 
 @dataclass(frozen=True)
@@ -85,6 +101,7 @@ class SkillContext:
     recent_calls: RecentCalls = field(default=lambda _tool, _window: [])
     cancelled: threading.Event = field(default_factory=threading.Event)
     commands: ProcessGroups = field(default_factory=ProcessGroups)  # shared by the invoker's calls
+    knowledge: Callable[[], KnowledgeSearch] = no_knowledge  # opened on first use: most calls never need it
     _groups: set[int] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -10,10 +10,12 @@ an `Invocation` with a status, never as a crash.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -37,10 +39,10 @@ from watchkeeper.policy import gate
 from watchkeeper.policy.approvals import Approval
 from watchkeeper.policy.risk import Caller, RiskClass
 from watchkeeper.redact import redact, redact_text
-from watchkeeper.skills.base import LOCAL_EDGE, Preview, Skill
-from watchkeeper.skills.context import ProcessGroups, SkillContext
+from watchkeeper.skills.base import Preview, Skill
+from watchkeeper.skills.context import KnowledgeSearch, ProcessGroups, SkillContext, no_knowledge
 from watchkeeper.skills.output_cap import cap_output
-from watchkeeper.skills.params import Validated
+from watchkeeper.skills.params import LOCAL_EDGE, Validated
 from watchkeeper.skills.registry import Registry
 from watchkeeper.skills.workers import Workers
 
@@ -105,10 +107,17 @@ class _Outcome(Exception):
 
 
 class Invoker:
-    def __init__(self, registry: Registry, ledger: Ledger, settings: Settings) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        ledger: Ledger,
+        settings: Settings,
+        knowledge: Callable[[], KnowledgeSearch] = no_knowledge,
+    ) -> None:
         self.registry = registry
         self.ledger = ledger
         self.settings = settings
+        self._knowledge = knowledge
         self._slots = threading.BoundedSemaphore(settings.limits.max_concurrent)
         # As many workers as slots: a worker only ever runs while holding one.
         self._pool = Workers(settings.limits.max_concurrent)
@@ -132,6 +141,7 @@ class Invoker:
             deadline=time.monotonic() + timeout,
             recent_calls=self._recent_calls,
             commands=self._commands,
+            knowledge=self._knowledge,
         )
 
     def _validate(self, skill: Skill, params: dict[str, Any]) -> Validated:
@@ -188,6 +198,17 @@ class Invoker:
             call.error = redact_text(call.error)
         call.audit_id = self.ledger.append(self._record(call, caller, approval, started))
         return call
+
+    async def ainvoke(
+        self,
+        key: str,
+        params: dict[str, Any] | None,
+        caller: Caller,
+        approval: Approval | None = None,
+    ) -> Invocation:
+        """`invoke` for async callers (the agent, the MCP server, the HTTP API): the call runs in a
+        thread, so the event loop keeps serving while a skill reads a log or waits on a probe."""
+        return await asyncio.to_thread(self.invoke, key, params, caller, approval)
 
     @staticmethod
     def _record(call: Invocation, caller: Caller, approval: Approval | None, started: datetime) -> CallRecord:

@@ -16,8 +16,8 @@ import jsonschema
 from pydantic import BaseModel, Field, ValidationError, create_model
 
 from watchkeeper.errors import InvalidParams, SkillDefinitionError
-from watchkeeper.skills.base import LOCAL_EDGE
 
+LOCAL_EDGE = "local"  # the host the manager runs on
 EDGE_DESCRIPTION = "Target edge (host) to run on; default: the local host."
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import call
-from watchkeeper.runtime import Runtime
+from watchkeeper.app import App
 from watchkeeper.skills.invoke import Status
 
 
@@ -14,7 +14,7 @@ def write(path: Path, size: int) -> None:
     path.write_bytes(b"\1" * size)  # not sparse: blocks are really allocated
 
 
-def test_largest_directories_and_files(rt: Runtime, tmp_path: Path) -> None:
+def test_largest_directories_and_files(rt: App, tmp_path: Path) -> None:
     root = tmp_path / "var"
     write(root / "log" / "app" / "app.log", 3_000_000)
     write(root / "log" / "syslog", 1_000_000)
@@ -30,7 +30,7 @@ def test_largest_directories_and_files(rt: Runtime, tmp_path: Path) -> None:
     assert result.result["total_bytes"] >= 4_500_000
 
 
-def test_scan_is_bounded(rt: Runtime, tmp_path: Path) -> None:
+def test_scan_is_bounded(rt: App, tmp_path: Path) -> None:
     root = tmp_path / "many"
     for i in range(300):
         write(root / f"d{i % 10}" / f"f{i}", 1)
@@ -38,7 +38,7 @@ def test_scan_is_bounded(rt: Runtime, tmp_path: Path) -> None:
     assert result.ok and result.result["complete"] is False and result.result["entries_scanned"] == 100
 
 
-def test_bad_paths(rt: Runtime, tmp_path: Path) -> None:
+def test_bad_paths(rt: App, tmp_path: Path) -> None:
     assert call(rt, "disk_usage", path="var/log").status is Status.FAILED
     missing = call(rt, "disk_usage", path=str(tmp_path / "nope"))
     assert missing.status is Status.FAILED and "No such file" in (missing.error or "")

@@ -9,11 +9,11 @@ import psutil
 
 from tests.conftest import call
 from tests.helpers import cpu_burner, python_child
-from watchkeeper.runtime import Runtime
+from watchkeeper.app import App
 from watchkeeper.skills.invoke import Status
 
 
-def test_host_status_reports_the_real_host(rt: Runtime) -> None:
+def test_host_status_reports_the_real_host(rt: App) -> None:
     result = call(rt, "host_status")
     assert result.ok, result.error
     host = result.result
@@ -25,14 +25,14 @@ def test_host_status_reports_the_real_host(rt: Runtime) -> None:
     assert host["uptime_s"] > 0
 
 
-def test_host_status_sees_a_busy_core(rt: Runtime) -> None:
+def test_host_status_sees_a_busy_core(rt: App) -> None:
     with cpu_burner():
         result = call(rt, "host_status", sample_seconds=1.0)
     # One of the cores spins: at least a quarter of the whole machine's CPU is busy.
     assert result.result["cpu_percent"] >= 100 / psutil.cpu_count() / 2
 
 
-def test_top_processes_finds_the_cpu_burner(rt: Runtime) -> None:
+def test_top_processes_finds_the_cpu_burner(rt: App) -> None:
     with cpu_burner() as burner:
         result = call(rt, "top_processes", by="cpu", n=3, sample_seconds=1.0)
     assert result.ok
@@ -42,7 +42,7 @@ def test_top_processes_finds_the_cpu_burner(rt: Runtime) -> None:
     assert "while True" in top["cmdline"]
 
 
-def test_top_processes_by_memory_finds_a_big_allocation(rt: Runtime) -> None:
+def test_top_processes_by_memory_finds_a_big_allocation(rt: App) -> None:
     setup = "b = bytearray(600 * 1024 * 1024)\nb[::4096] = b'x' * len(b[::4096])"
     with python_child(setup) as proc:
         result = call(rt, "top_processes", by="memory", n=5)
@@ -52,7 +52,7 @@ def test_top_processes_by_memory_finds_a_big_allocation(rt: Runtime) -> None:
     assert mine["rss_bytes"] > 500 * 1024 * 1024
 
 
-def test_process_detail_describes_the_burner(rt: Runtime) -> None:
+def test_process_detail_describes_the_burner(rt: App) -> None:
     with cpu_burner() as burner:
         result = call(rt, "process_detail", pid=burner.pid)
         started = psutil.Process(burner.pid).create_time()
@@ -65,12 +65,12 @@ def test_process_detail_describes_the_burner(rt: Runtime) -> None:
     assert detail["user"] == psutil.Process().username()
 
 
-def test_process_detail_of_a_missing_pid_fails_clearly(rt: Runtime) -> None:
+def test_process_detail_of_a_missing_pid_fails_clearly(rt: App) -> None:
     result = call(rt, "process_detail", pid=4_000_000)
     assert result.status is Status.FAILED and result.error == "no process with pid 4000000"
 
 
-def test_listening_ports_names_the_process(rt: Runtime) -> None:
+def test_listening_ports_names_the_process(rt: App) -> None:
     tcp = socket.socket()
     tcp.bind(("127.0.0.1", 0))
     tcp.listen()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import call, make_settings, require_binary
-from watchkeeper.runtime import Runtime, open_runtime
+from watchkeeper.app import App, open_app
 
 JOURNAL_REMOTE = "/lib/systemd/systemd-journal-remote"
 
@@ -41,8 +41,8 @@ def journal_dir(tmp_path: Path) -> Path:
     return directory
 
 
-def journal_rt(tmp_path: Path, log_dir: Path, directory: Path) -> Runtime:
-    return open_runtime(make_settings(tmp_path, log_dir, logs={"journal_directory": str(directory)}))
+def journal_rt(tmp_path: Path, log_dir: Path, directory: Path) -> App:
+    return open_app(make_settings(tmp_path, log_dir, logs={"journal_directory": str(directory)}))
 
 
 def test_entries_of_a_unit(tmp_path: Path, log_dir: Path, journal_dir: Path) -> None:
@@ -80,6 +80,6 @@ def test_no_journal_on_this_host(tmp_path: Path, log_dir: Path) -> None:
     assert "No journal files were found" in result.result["note"]
 
 
-def test_bad_filters_are_invalid(rt: Runtime) -> None:
+def test_bad_filters_are_invalid(rt: App) -> None:
     bad = call(rt, "read_journal", unit="--all", since="yesterday-ish", priority="loud")
     assert {f for f, _ in bad.problems} == {"unit", "since", "priority"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,31 +13,24 @@ import pytest
 
 from tests.conftest import CLI, call, make_settings
 from tests.helpers import python_child
-from watchkeeper.policy.approvals import Approval, grant_at_terminal
-from watchkeeper.runtime import Runtime, open_runtime
+from watchkeeper.app import App, open_app
+from watchkeeper.policy.approvals import Approval, grant
+from watchkeeper.policy.risk import Role
 from watchkeeper.skills.invoke import Status
 
 
-@pytest.fixture
-def victim() -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(["sleep", "120"])
-    yield proc
-    proc.kill()
-    proc.wait()
-
-
-def approved(rt: Runtime, params: dict[str, Any]) -> tuple[dict[str, Any], Approval]:
+def approved(rt: App, params: dict[str, Any]) -> tuple[dict[str, Any], Approval]:
     validated, _ = rt.invoker.preview("kill_process", params)
-    return validated.params, grant_at_terminal("kill_process", validated.params, "local", "alice")
+    return validated.params, grant("kill_process", validated.params, "local", "alice", Role.CLI)
 
 
-def test_refused_without_approval(rt: Runtime, victim: subprocess.Popen[bytes]) -> None:
+def test_refused_without_approval(rt: App, victim: subprocess.Popen[bytes]) -> None:
     result = call(rt, "kill_process", pid=victim.pid)
     assert result.status is Status.REFUSED and result.rule == "approval_required"
     assert victim.poll() is None
 
 
-def test_kills_with_approval_bound_to_start_time(rt: Runtime, victim: subprocess.Popen[bytes]) -> None:
+def test_kills_with_approval_bound_to_start_time(rt: App, victim: subprocess.Popen[bytes]) -> None:
     params, approval = approved(rt, {"pid": victim.pid})
     assert params["start_time"] == psutil.Process(victim.pid).create_time()
     result = rt.invoker.invoke("kill_process", {"pid": victim.pid}, CLI, approval)
@@ -47,10 +39,10 @@ def test_kills_with_approval_bound_to_start_time(rt: Runtime, victim: subprocess
     assert victim.wait(5) == -15  # really ended by SIGTERM
 
 
-def test_a_reused_pid_is_never_hit(rt: Runtime, victim: subprocess.Popen[bytes]) -> None:
+def test_a_reused_pid_is_never_hit(rt: App, victim: subprocess.Popen[bytes]) -> None:
     started = psutil.Process(victim.pid).create_time()
     params = {"pid": victim.pid, "start_time": started - 100}
-    approval = grant_at_terminal("kill_process", params, "local", "alice")
+    approval = grant("kill_process", params, "local", "alice", Role.CLI)
     result = call(rt, "kill_process", approval=approval, **params)
     assert result.status is Status.REFUSED and result.rule == "pid_reused"
     assert victim.poll() is None
@@ -60,7 +52,7 @@ def test_a_reused_pid_is_never_hit(rt: Runtime, victim: subprocess.Popen[bytes])
     ("pid", "reason"),
     [(1, "PID 1"), (2, "kernel thread"), (os.getpid(), "watchkeeper itself"), (os.getppid(), "one of its parents")],
 )
-def test_guardrails(rt: Runtime, pid: int, reason: str) -> None:
+def test_guardrails(rt: App, pid: int, reason: str) -> None:
     if pid == 2 and not psutil.pid_exists(2):
         pytest.skip("no kthreadd visible here")
     result = call(rt, "kill_process", pid=pid)
@@ -68,7 +60,7 @@ def test_guardrails(rt: Runtime, pid: int, reason: str) -> None:
     assert reason in (result.error or "")
 
 
-def test_denylisted_names_are_refused(rt: Runtime, tmp_path: Path) -> None:
+def test_denylisted_names_are_refused(rt: App, tmp_path: Path) -> None:
     fake_sshd = tmp_path / "sshd"
     shutil.copy(shutil.which("sleep") or "/bin/sleep", fake_sshd)
     proc = subprocess.Popen([str(fake_sshd), "60"])
@@ -82,7 +74,7 @@ def test_denylisted_names_are_refused(rt: Runtime, tmp_path: Path) -> None:
 
 
 def test_a_process_that_ignores_term_is_reported(tmp_path: Path, log_dir: Path) -> None:
-    rt = open_runtime(make_settings(tmp_path, log_dir))
+    rt = open_app(make_settings(tmp_path, log_dir))
     with python_child("import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)") as proc:
         params, approval = approved(rt, {"pid": proc.pid, "wait_s": 1})
         result = rt.invoker.invoke("kill_process", params, CLI, approval)
@@ -90,6 +82,6 @@ def test_a_process_that_ignores_term_is_reported(tmp_path: Path, log_dir: Path) 
         assert proc.poll() is None
 
 
-def test_missing_pid(rt: Runtime) -> None:
+def test_missing_pid(rt: App) -> None:
     result = call(rt, "kill_process", pid=4_000_000)
     assert result.status is Status.FAILED and result.error == "no process with pid 4000000"

@@ -10,12 +10,12 @@ import pytest
 
 from tests.conftest import call, require_binary
 from tests.helpers import free_port, http_server, wait_for
-from watchkeeper.runtime import Runtime
+from watchkeeper.app import App
 from watchkeeper.scenarios.certs import self_signed
 from watchkeeper.skills.invoke import Status
 
 
-def test_http_ok_and_unhealthy(rt: Runtime) -> None:
+def test_http_ok_and_unhealthy(rt: App) -> None:
     with http_server() as url:
         ok = call(rt, "probe_http", url=f"{url}/health")
         down = call(rt, "probe_http", url=f"{url}/down")
@@ -27,7 +27,7 @@ def test_http_ok_and_unhealthy(rt: Runtime) -> None:
     assert expected.result["ok"] is True
 
 
-def test_https_certificate_expiry_and_verification(rt: Runtime, tmp_path: Path) -> None:
+def test_https_certificate_expiry_and_verification(rt: App, tmp_path: Path) -> None:
     with http_server(self_signed(tmp_path, days=10)) as url:
         strict = call(rt, "probe_http", url=url)
         loose = call(rt, "probe_http", url=url, verify_tls=False)
@@ -39,19 +39,19 @@ def test_https_certificate_expiry_and_verification(rt: Runtime, tmp_path: Path) 
     assert loose.result["tls"]["subject"] == "CN=localhost"
 
 
-def test_http_connection_failures_are_findings(rt: Runtime) -> None:
+def test_http_connection_failures_are_findings(rt: App) -> None:
     closed = call(rt, "probe_http", url=f"http://127.0.0.1:{free_port()}/")
     assert closed.ok and closed.result["ok"] is False and closed.result["error"] == "connection refused"
     unresolvable = call(rt, "probe_http", url="http://no-such-host.invalid/")
     assert unresolvable.result["ok"] is False and "cannot resolve" in unresolvable.result["error"]
 
 
-def test_http_rejects_non_http_urls(rt: Runtime) -> None:
+def test_http_rejects_non_http_urls(rt: App) -> None:
     result = call(rt, "probe_http", url="file:///etc/passwd")
     assert result.status is Status.INVALID and result.problems[0][0] == "url"
 
 
-def test_tcp_open_and_closed(rt: Runtime) -> None:
+def test_tcp_open_and_closed(rt: App) -> None:
     with http_server() as url:
         port = int(url.rsplit(":", 1)[1])
         opened = call(rt, "probe_tcp", host="127.0.0.1", port=port)
@@ -105,7 +105,7 @@ def dns_server(tmp_path: Path) -> Iterator[str]:
         proc.wait(5)
 
 
-def test_dns_against_a_real_server(rt: Runtime, dns_server: str) -> None:
+def test_dns_against_a_real_server(rt: App, dns_server: str) -> None:
     a = call(rt, "probe_dns", name="db.wk.test", server=dns_server)
     assert a.ok and a.result["ok"] is True and a.result["answers"] == ["10.1.2.3"]
     assert a.result["resolver"] == "dns" and a.result["ttl"] is not None
@@ -117,16 +117,16 @@ def test_dns_against_a_real_server(rt: Runtime, dns_server: str) -> None:
     assert missing.result["ok"] is False and missing.result["error"].startswith("NXDOMAIN")
 
 
-def test_dns_system_resolver_sees_etc_hosts(rt: Runtime) -> None:
+def test_dns_system_resolver_sees_etc_hosts(rt: App) -> None:
     result = call(rt, "probe_dns", name="localhost")
     assert result.result["resolver"] == "system" and "127.0.0.1" in result.result["answers"]
 
 
-def test_dns_unreachable_server_times_out(rt: Runtime) -> None:
+def test_dns_unreachable_server_times_out(rt: App) -> None:
     result = call(rt, "probe_dns", name="db.wk.test", server=f"127.0.0.1:{free_port()}", timeout_s=1)
     assert result.result["ok"] is False and result.result["error"]
 
 
-def test_dns_server_must_be_an_ip(rt: Runtime) -> None:
+def test_dns_server_must_be_an_ip(rt: App) -> None:
     result = call(rt, "probe_dns", name="x", server="dns.example.com")
     assert result.status is Status.INVALID and result.problems[0][0] == "server"

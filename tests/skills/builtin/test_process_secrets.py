@@ -16,8 +16,8 @@ import pytest
 
 from tests.conftest import call
 from tests.helpers import python_child, ready_process
+from watchkeeper.app import App
 from watchkeeper.redact import MASK
-from watchkeeper.runtime import Runtime
 
 PYTHON = os.path.realpath(sys.executable)
 SLEEPER = "import time; print('ready', flush=True); time.sleep(120)"
@@ -80,7 +80,7 @@ CASES: list[tuple[str, Launch, list[str], list[str]]] = [
 
 @pytest.mark.parametrize(("launch", "secrets", "stays"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_process_detail_masks_the_secrets_of_a_real_command_line(
-    rt: Runtime, tmp_path: Path, launch: Launch, secrets: list[str], stays: list[str]
+    rt: App, tmp_path: Path, launch: Launch, secrets: list[str], stays: list[str]
 ) -> None:
     with launch(tmp_path) as proc:
         result = call(rt, "process_detail", pid=proc.pid)
@@ -92,7 +92,7 @@ def test_process_detail_masks_the_secrets_of_a_real_command_line(
         assert not [s for s in secrets if s in text]
 
 
-def test_top_processes_masks_a_secret_of_a_big_process(rt: Runtime, tmp_path: Path) -> None:
+def test_top_processes_masks_a_secret_of_a_big_process(rt: App, tmp_path: Path) -> None:
     hog = "b = bytearray(600 * 1024 * 1024)\nb[::4096] = b'x' * len(b[::4096])\n" + SLEEPER
     with ready_process([named(tmp_path, "mysql"), "-c", hog, "-uroot", "-pBigPw-7", "--password", "BigPw-8"]) as proc:
         result = call(rt, "top_processes", by="memory", n=5)

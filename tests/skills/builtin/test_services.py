@@ -13,8 +13,9 @@ import pytest
 from tests.conftest import call, make_settings
 from tests.helpers import pid_alive, wait_for
 from tests.supervisord import Supervisord, running_supervisord
-from watchkeeper.policy.approvals import grant_at_terminal
-from watchkeeper.runtime import Runtime, open_runtime
+from watchkeeper.app import App, open_app
+from watchkeeper.policy.approvals import grant
+from watchkeeper.policy.risk import Role
 from watchkeeper.skills.invoke import Status
 
 
@@ -24,8 +25,8 @@ def supervisord(tmp_path: Path) -> Iterator[Supervisord]:
         yield sv
 
 
-def service_rt(tmp_path: Path, log_dir: Path, sv: Supervisord, **policy: Any) -> Runtime:
-    return open_runtime(
+def service_rt(tmp_path: Path, log_dir: Path, sv: Supervisord, **policy: Any) -> App:
+    return open_app(
         make_settings(
             tmp_path,
             log_dir,
@@ -65,7 +66,7 @@ def test_restart_needs_approval_then_really_restarts(tmp_path: Path, log_dir: Pa
     assert call(rt, "service_status", unit="webapp").result["pid"] == before
     validated, shown = rt.invoker.preview("restart_service", {"unit": "webapp"})
     assert shown is not None and shown.summary.startswith("restart webapp via supervisor (now running, pid")
-    approval = grant_at_terminal("restart_service", validated.params, "local", "alice")
+    approval = grant("restart_service", validated.params, "local", "alice", Role.CLI)
     done = call(rt, "restart_service", approval=approval, unit="webapp")
     assert done.ok, done.error
     assert done.result["before"]["pid"] == before and done.result["after"]["pid"] != before
@@ -80,14 +81,14 @@ def test_restart_allowlist_and_rate_limit(tmp_path: Path, log_dir: Path, supervi
     other = call(
         rt,
         "restart_service",
-        approval=grant_at_terminal("restart_service", {"unit": "broken", "wait_s": 15.0}, "local", "alice"),
+        approval=grant("restart_service", {"unit": "broken", "wait_s": 15.0}, "local", "alice", Role.CLI),
         unit="broken",
     )
     assert other.status is Status.REFUSED and other.rule == "restart_allowlist"
     params = {"unit": "webapp", "wait_s": 15.0}
-    first = call(rt, "restart_service", approval=grant_at_terminal("restart_service", params, "local", "a"), **params)
+    first = call(rt, "restart_service", approval=grant("restart_service", params, "local", "a", Role.CLI), **params)
     assert first.ok, first.error
-    second = call(rt, "restart_service", approval=grant_at_terminal("restart_service", params, "local", "a"), **params)
+    second = call(rt, "restart_service", approval=grant("restart_service", params, "local", "a", Role.CLI), **params)
     assert second.status is Status.REFUSED and second.rule == "restart_rate_limit"
     assert "restart loop" in (second.error or "")
 
@@ -95,6 +96,6 @@ def test_restart_allowlist_and_rate_limit(tmp_path: Path, log_dir: Path, supervi
 def test_a_restart_that_does_not_come_back_fails(tmp_path: Path, log_dir: Path, supervisord: Supervisord) -> None:
     rt = service_rt(tmp_path, log_dir, supervisord)
     params = {"unit": "broken", "wait_s": 3.0}
-    result = call(rt, "restart_service", approval=grant_at_terminal("restart_service", params, "local", "a"), **params)
+    result = call(rt, "restart_service", approval=grant("restart_service", params, "local", "a", Role.CLI), **params)
     assert result.status is Status.FAILED
     assert "broken" in (result.error or "")

@@ -29,7 +29,7 @@ class QueryLogqlParams(SkillParams):
     "queries.",
     risk=RiskClass.SAFE,
     scope=Scope.MANAGER,
-    category="observability",
+    category="logs",
     idempotent=True,
     result_example={
         "query": '{service="checkout"} |= "error"',

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -12,12 +11,12 @@ from pydantic import Field, field_validator
 
 from watchkeeper.errors import SkillFailed
 from watchkeeper.policy.risk import RiskClass
+from watchkeeper.since import parse_since
 from watchkeeper.skills.base import Scope, SkillParams, skill
 from watchkeeper.skills.context import SkillContext
 from watchkeeper.skills.service_managers import check_unit
 
 PRIORITIES = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
-RELATIVE = re.compile(r"^(\d+)\s*(s|sec|m|min|h|d|w)$")
 NO_JOURNAL = "No journal files were found"
 
 
@@ -41,17 +40,11 @@ class ReadJournalParams(SkillParams):
     def _since(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        value = value.strip()
-        m = RELATIVE.match(value)
-        if m:
-            return f"-{m.group(1)}{m.group(2)}"
-        if value.startswith("-") and RELATIVE.match(value[1:]):
-            return value
         try:
-            datetime.fromisoformat(value)
+            start = parse_since(value)
         except ValueError:
             raise ValueError("use a relative time like 30m / 2h / 1d or a timestamp 'YYYY-MM-DD HH:MM:SS'") from None
-        return value
+        return f"{start.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"  # journalctl reads this the same in any zone
 
 
 def _entry(raw: dict[str, Any]) -> dict[str, Any]:

@@ -6,24 +6,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from watchkeeper.knowledge.base import KnowledgeBase
-from watchkeeper.knowledge.embeddings import load_model
 from watchkeeper.policy.risk import RiskClass
 from watchkeeper.skills.base import Scope, SkillParams, skill
 from watchkeeper.skills.context import SkillContext
-from watchkeeper.store.db import open_engine
-
-_bases: dict[str, KnowledgeBase] = {}
-
-
-def knowledge_base(db_url: str) -> KnowledgeBase:
-    """One knowledge base per database, its index kept warm, the starter runbooks loaded once."""
-    if db_url not in _bases:
-        kb = KnowledgeBase(open_engine(db_url), load_model())
-        kb.ensure_starter()
-        kb.backfill_embeddings()  # chunks stored before the model was installed
-        _bases[db_url] = kb
-    return _bases[db_url]
 
 
 class QueryKnowledgeParams(SkillParams):
@@ -58,6 +43,5 @@ class QueryKnowledgeParams(SkillParams):
     },
 )
 def query_knowledge(params: QueryKnowledgeParams, ctx: SkillContext) -> dict[str, Any]:
-    kb = knowledge_base(ctx.settings.db_url)
-    hits = kb.search(params.query, params.service, params.type, params.alert, params.limit)
+    hits = ctx.knowledge().search(params.query, params.service, params.type, params.alert, params.limit)
     return {"query": params.query, "hits": [h.as_dict() for h in hits]}

@@ -1,6 +1,8 @@
-"""Terminal rendering of reports with rich (JSON output never goes through here)."""
+"""Terminal rendering with rich: reports, host checks, deliveries (JSON output never goes through here)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -10,6 +12,9 @@ from rich.text import Text
 from watchkeeper.evidence.host_check import HostReport, listeners
 from watchkeeper.evidence.report import Report
 from watchkeeper.humanize import pairs, plural
+
+if TYPE_CHECKING:
+    from watchkeeper.notify.deliver import Delivery
 
 STYLE = {"ok": "green", "info": "cyan", "warn": "yellow", "crit": "bold red"}
 MAX_LISTENERS = 25  # a busy host listens on hundreds of ports; the JSON has every one
@@ -134,3 +139,18 @@ def print_report(console: Console, report: Report) -> None:
         f"replay with: wk investigate --replay {report.id}[/dim]",
         highlight=False,
     )
+
+
+def print_deliveries(console: Console, deliveries: list[Delivery]) -> None:
+    """One line per delivery; targets as shown (no tokens), remote text never read as markup."""
+    for d in deliveries:
+        tries = plural(d.attempts, "attempt")
+        if d.ok:
+            console.print(f"delivered to {escape(d.target)} ({escape(d.report_id)}, {tries})", highlight=False)
+            continue
+        kept = f"; the report is kept at {escape(d.kept_at)}" if d.kept_at else ""
+        console.print(
+            f"[red]delivery to {escape(d.target)} failed[/red] ({escape(d.report_id)}, {tries}): "
+            f"{escape(d.error or 'unknown error')}{kept}",
+            highlight=False,
+        )
