@@ -208,7 +208,7 @@ def naive_tokens(case: Case) -> int:
 
 
 def record(name: str, workdir: Path) -> Case:
-    scenario = all_scenarios()[name]
+    scenario = all_scenarios("original")[name]
     world = World(name)
     try:
         scenario.setup(world)
@@ -242,7 +242,7 @@ def main() -> None:
     settings = Settings(data_dir=workdir)
     rt = open_app(settings)
     real = settings.llm.resolved is not None
-    cases = [record(name, workdir) for name in all_scenarios() for _ in range(args.rounds)]
+    cases = [record(name, workdir) for name in all_scenarios("original") for _ in range(args.rounds)]
     print(
         f"{'scenario':18} {'naive tok':>9} {'loop tok':>9} {'ratio':>6} {'trips':>5} {'tools':>5} {'schemas':>7} "
         f"{'cold tok':>8} {'trips':>5} {'roles tok':>9} {'trips':>5}" + ("  culprit named" if real else "")

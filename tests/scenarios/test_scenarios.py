@@ -11,7 +11,7 @@ from tests.readable import assert_readable, on_terminal
 from watchkeeper.cli.render import print_report
 from watchkeeper.scenarios.runner import all_scenarios, run_scenario
 
-SCENARIOS = all_scenarios()
+SCENARIOS = all_scenarios("original")
 
 
 def test_the_suite_covers_the_faults_an_sre_meets() -> None:

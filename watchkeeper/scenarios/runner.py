@@ -11,31 +11,64 @@ from typing import Any
 
 from watchkeeper.app import open_app
 from watchkeeper.evidence.investigation import recording_path
-from watchkeeper.evidence.report import Report
+from watchkeeper.evidence.report import Report, Symptom
 from watchkeeper.evidence.symptoms import from_alert_payload
 from watchkeeper.evidence.triage import compression
 from watchkeeper.incidents.investigate import investigate
-from watchkeeper.scenarios.base import Scenario, Truth
+from watchkeeper.scenarios.base import Scenario, Suite, Truth
 from watchkeeper.scenarios.world import World
 
 
-def all_scenarios() -> dict[str, Scenario]:
-    """Every Scenario subclass that names itself, from the modules of this package (helpers hold none)."""
+def all_scenarios(suite: Suite | None = None) -> dict[str, Scenario]:
+    """Every Scenario subclass that names itself, from the modules of this package and its subpackages
+    (helpers hold none), of one suite when asked; the original set first, then the blind set."""
     import watchkeeper.scenarios as package
 
     found: dict[str, Scenario] = {}
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
+    infos = pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}.")
+    for info in sorted(infos, key=lambda i: (i.name.count("."), i.name)):
+        module = importlib.import_module(info.name)
         for _, cls in inspect.getmembers(module, inspect.isclass):
-            if issubclass(cls, Scenario) and cls.name and cls.__module__ == module.__name__:
+            if not (issubclass(cls, Scenario) and cls.name and cls.__module__ == module.__name__):
+                continue
+            if suite is None or cls.suite == suite:
                 found[cls.name] = cls()
     return found
+
+
+# The blind set is scored on the issue's fault classes. Until the triage names them, its older
+# category names count as the class they stand for (only the eight names the original set expects).
+LEGACY_CLASS = {
+    "cpu_hog": "cpu",
+    "memory_leak": "memory",
+    "disk_full": "disk",
+    "service_down": "network",
+    "upstream_exhausted": "dependency",
+    "error_burst": "application",
+    "slow_dependency": "dependency",
+    "cert_expiry": "certificate",
+}
+
+# A program is a process and, when it serves, a service: for the blind set either kind names it.
+SAME_KIND = {"process": {"process", "service"}, "service": {"process", "service"}}
+
+
+def symptom_of(scenario: Scenario, world: World) -> Symptom:
+    """The operator's question when the scenario asks one, else its alert."""
+    question = scenario.question(world)
+    if question is not None:
+        return Symptom(question=question)
+    return from_alert_payload(scenario.alert(world))[0]
 
 
 @dataclass
 class Outcome:
     scenario: str
     truth: Truth
+    suite: str = "original"
+    fault_class: str = ""
+    simulated: bool = False
+    asked: str = "alert"  # or "question"
     category_ok: bool = False
     culprit_ok: bool = False
     remediation_ok: bool = False
@@ -56,6 +89,10 @@ class Outcome:
     def as_dict(self) -> dict[str, Any]:
         return {
             "scenario": self.scenario,
+            "suite": self.suite,
+            "fault_class": self.fault_class,
+            "simulated": self.simulated,
+            "asked": self.asked,
             "passed": self.passed,
             "category_ok": self.category_ok,
             "culprit_ok": self.culprit_ok,
@@ -78,13 +115,18 @@ def score(outcome: Outcome, report: Report) -> None:
     top = report.hypotheses[0] if report.hypotheses else None
     if top is None:
         return
+    blind = outcome.suite == "blind"
     outcome.got_category = top.category
-    outcome.category_ok = top.category == truth.category
+    if blind:
+        outcome.category_ok = truth.category in (top.category, LEGACY_CLASS.get(top.category))
+    else:
+        outcome.category_ok = top.category == truth.category
     c = top.culprit
     if c is not None:
         outcome.got_culprit = c.model_dump(exclude_none=True)
         names = {c.name, c.path, c.url, str(c.port) if c.port else None}
-        outcome.culprit_ok = c.kind == truth.culprit_kind and truth.culprit in names
+        kinds = SAME_KIND.get(truth.culprit_kind, {truth.culprit_kind}) if blind else {truth.culprit_kind}
+        outcome.culprit_ok = c.kind in kinds and truth.culprit in names
     wanted_skill = truth.remediation_skill
     action = (
         next((a for a in top.actions if a.skill), None) if wanted_skill else (top.actions[0] if top.actions else None)
@@ -96,14 +138,21 @@ def score(outcome: Outcome, report: Report) -> None:
 
 def run_scenario(scenario: Scenario) -> Outcome:
     world = World(scenario.name)
-    outcome = Outcome(scenario.name, Truth("?", "?", "?", None, "?"))
+    outcome = Outcome(
+        scenario.name,
+        Truth("?", "?", "?", None, "?"),
+        suite=scenario.suite,
+        fault_class=scenario.fault_class,
+        simulated=scenario.simulated,
+    )
     try:
         scenario.setup(world)
         outcome.truth = scenario.truth(world)
         settings = world.settings()
         app = open_app(settings)
         try:
-            symptom = from_alert_payload(scenario.alert(world))[0]
+            symptom = symptom_of(scenario, world)
+            outcome.asked = "question" if symptom.question else "alert"
             t0 = time.monotonic()
             report = investigate(app, symptom, use_model=False)
             outcome.seconds_to_report = round(time.monotonic() - t0, 2)

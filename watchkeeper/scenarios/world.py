@@ -55,6 +55,7 @@ class World:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.mounts: list[Path] = []
         self.ports: list[int] = []
+        self.term_first: list[subprocess.Popen[bytes]] = []
 
     def settings(self) -> Settings:
         return Settings(
@@ -77,8 +78,20 @@ class World:
                 stamp = (start + timedelta(seconds=i * step)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
                 fh.write(f"{stamp} {line}\n")
 
-    def spawn(self, mode: str, name: str, *args: str, port: int | None = None, log: bool = True) -> int:
-        argv = [sys.executable, "-m", "watchkeeper.scenarios.programs", mode, name, *args]
+    def spawn(
+        self,
+        mode: str,
+        name: str,
+        *args: str,
+        port: int | None = None,
+        log: bool = True,
+        program: str = "watchkeeper.scenarios.programs",
+        wait_port: bool = True,
+        term_first: bool = False,
+    ) -> int:
+        """Start a program in its own session; `term_first`: at cleanup it gets SIGTERM first, to reap
+        the children it forked, before the whole group is killed."""
+        argv = [sys.executable, "-m", program, mode, name, *args]
         if log:
             argv += ["--log", str(self.log_path(name))]
         if port is not None:
@@ -86,10 +99,12 @@ class World:
             self.ports.append(port)
         proc = subprocess.Popen(argv, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(proc)
+        if term_first:
+            self.term_first.append(proc)
         # An alert fires long after a process started: wait until it carries its name, so nothing
         # (psutil caches names) ever sees the interpreter it was a moment before.
         self.wait_until(lambda: _named(proc.pid, name), 15, f"{name} did not start")
-        if port is not None:
+        if port is not None and wait_port:
             self.wait_until(lambda: port_open(port), 15, f"{name} did not open port {port}")
         return proc.pid
 
@@ -107,11 +122,12 @@ class World:
                 raise ScenarioError(error)
             time.sleep(0.1)
 
-    def mount_tmpfs(self, size_mb: int) -> Path:
-        target = self.root / "mnt" / "data"
+    def mount_tmpfs(self, size_mb: int, name: str = "data", options: str = "") -> Path:
+        target = self.root / "mnt" / name
         target.mkdir(parents=True)
+        opts = ",".join(o for o in (f"size={size_mb}m", options) if o)
         done = subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(target)], capture_output=True, text=True
+            ["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(target)], capture_output=True, text=True
         )
         if done.returncode != 0:
             raise ScenarioError(f"cannot mount a tmpfs for the disk scenario (needs root): {done.stderr.strip()}")
@@ -120,6 +136,13 @@ class World:
 
     def cleanup(self) -> list[str]:
         """Stop everything, unmount, delete; return what was left behind (empty when clean)."""
+        for proc in self.term_first:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGTERM)
+                    os.kill(proc.pid, signal.SIGCONT)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(3)
         for proc in self.procs:
             if proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -136,6 +159,11 @@ class World:
             for p in self.procs
             if psutil.pid_exists(p.pid) and psutil.Process(p.pid).status() != psutil.STATUS_ZOMBIE
         ]
+        groups = {p.pid for p in self.procs}
+        for p in psutil.process_iter():
+            with contextlib.suppress(psutil.Error, OSError):
+                if p.pid not in groups and os.getpgid(p.pid) in groups and p.status() != psutil.STATUS_ZOMBIE:
+                    left.append(f"process {p.pid} ({p.name()}) of group {os.getpgid(p.pid)} still runs")
         mounted = Path("/proc/mounts").read_text()
         left += [f"{m} still mounted" for m in self.mounts if f" {m} " in mounted]
         left += [f"port {p} still open" for p in self.ports if port_open(p)]
