@@ -1,0 +1,447 @@
+"""The blind set's programs: `python -m watchkeeper.scenarios.blind.programs MODE NAME [options]`.
+
+Like `watchkeeper.scenarios.programs`, each sets its process name to NAME and logs with timestamps
+to `--log` as a real service would; none says what is wrong with it in words a real one would not.
+Programs that fork reap their children on SIGTERM (the World sends it first), so nothing is left.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from watchkeeper.scenarios.programs import Log, serve, set_name
+
+ME = "watchkeeper.scenarios.blind.programs"
+
+
+def _reap_on_term(children: list[int]) -> None:
+    def stop(*_: object) -> None:
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            while True:
+                os.waitpid(-1, 0)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def burn(seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+def forker(args: argparse.Namespace, log: Log) -> None:
+    """A batch runner that keeps --concurrency short-lived children busy (each burns --hold s, then exits)."""
+    children: list[int] = []
+    _reap_on_term(children)
+    log("INFO", "thumbnail batch started")
+    n = 0
+    while True:
+        while len(children) < args.concurrency:
+            pid = os.fork()
+            if pid == 0:
+                set_name(args.child)
+                burn(args.hold)
+                os._exit(0)
+            children.append(pid)
+            n += 1
+        pid, _ = os.wait()
+        children.remove(pid)
+        if n % 50 == 0:
+            log("INFO", f"thumbnails done: {n}")
+
+
+def duty(args: argparse.Namespace, log: Log) -> None:
+    """A worker busy --duty of the time, in 100 ms periods (many of them look alike)."""
+    log("INFO", "worker ready")
+    while True:
+        burn(0.1 * args.duty)
+        time.sleep(0.1 * (1 - args.duty))
+
+
+def hold(args: argparse.Namespace, log: Log) -> None:
+    """A process holding --limit-mb of resident memory, steady."""
+    keep = bytearray(int(args.limit_mb * 2**20))
+    keep[::4096] = b"x" * len(keep[::4096])
+    log("INFO", f"cache loaded ({args.limit_mb:.0f} MiB)")
+    while True:
+        time.sleep(1)
+
+
+def ghost(args: argparse.Namespace, log: Log) -> None:
+    """Writes a spool file, which someone then deletes; the writer keeps it open and keeps writing."""
+    target = Path(args.file)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fh = target.open("ab")
+    chunk = b"\0" * 2**20
+    for _ in range(int(args.limit_mb)):
+        fh.write(chunk)
+    fh.flush()
+    target.unlink()  # logrotate without copytruncate, or an operator's rm
+    log("INFO", "audit spool rotated")
+    while True:
+        with contextlib.suppress(OSError):
+            fh.write(chunk[: int(args.rate_kb * 1024 / 10)])
+            fh.flush()
+        time.sleep(0.1)
+
+
+def sessions(args: argparse.Namespace, log: Log) -> None:
+    """Writes a small session file per request, never expiring them."""
+    base = Path(args.file)
+    base.mkdir(parents=True, exist_ok=True)
+    n, failed = 0, 0
+    while True:
+        try:
+            (base / f"sess_{os.getpid()}_{n:08d}").write_bytes(b"user=1;ttl=3600\n")
+            n += 1
+            if n % 200 == 0:
+                time.sleep(0.05)
+        except OSError as exc:
+            failed += 1
+            if failed % 20 == 1:
+                log("ERROR", f"could not store {base.name} file: {exc}")
+            time.sleep(0.1)
+
+
+def fdleak(args: argparse.Namespace, log: Log) -> None:
+    """A broker with RLIMIT_NOFILE --limit that opens a segment per message and forgets to close it."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (args.limit, args.limit))
+    data = Path(args.file)
+    data.mkdir(parents=True, exist_ok=True)
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", args.port))
+    listener.listen(64)
+    log("INFO", f"broker listening on 127.0.0.1:{args.port}")
+    leaked: list[object] = []
+
+    def leak() -> None:
+        n = 0
+        while True:
+            try:
+                leaked.append((data / f"segment-{n % 8}.dat").open("ab"))
+                n += 1
+            except OSError as exc:
+                log("ERROR", f"failed to open segment for topic orders: {exc}")
+                time.sleep(0.5)
+            time.sleep(0.01)
+
+    threading.Thread(target=leak, daemon=True).start()
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError as exc:
+            log("ERROR", f"accept() failed: {exc}")
+            time.sleep(0.2)
+            continue
+        with conn:
+            conn.recv(1024)
+            conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+
+def zombies(args: argparse.Namespace, log: Log) -> None:
+    """A scheduler that forks a job every 20 ms and never waits for it."""
+    children: list[int] = []
+    _reap_on_term(children)
+    log("INFO", "scheduler started")
+    for i in range(args.concurrency):
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        children.append(pid)
+        if i % 50 == 0:
+            log("INFO", f"dispatched job {i}")
+        time.sleep(0.02)
+    while True:
+        time.sleep(1)
+
+
+def threads(args: argparse.Namespace, log: Log) -> None:
+    """A poller that starts a thread per feed and per retry, and none of them ever ends."""
+    log("INFO", "feed poller started")
+    for i in range(args.concurrency):
+        threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()
+        if i % 100 == 0:
+            log("WARN", f"feed fetch slow, retrying in a new thread (feeds in flight: {i})")
+        time.sleep(0.002)
+    while True:
+        time.sleep(1)
+
+
+def supervise(args: argparse.Namespace, log: Log) -> None:
+    """A respawning shell loop (`while true; do prog; sleep 1; done`): runs --child-mode as --child."""
+    children: list[int] = []
+    _reap_on_term(children)
+    while True:
+        argv = [sys.executable, "-m", ME, args.child_mode, args.child, "--log", args.child_log, "--file", args.file]
+        if args.port:
+            argv += ["--port", str(args.port)]
+        proc = subprocess.Popen(argv)
+        children[:] = [proc.pid]
+        proc.wait()
+        time.sleep(args.hold)
+
+
+def crasher(args: argparse.Namespace, log: Log) -> None:
+    """Starts, reads its config, and dies on a missing key."""
+    log("INFO", f"starting consumer (pid {os.getpid()}), config {args.file}")
+    time.sleep(0.3)
+    log("ERROR", "Traceback (most recent call last):")
+    log("ERROR", '  File "consumer/main.py", line 41, in connect')
+    log("ERROR", "KeyError: 'broker_url'")
+    log("INFO", "consumer exited with status 1")
+    sys.exit(1)
+
+
+def bindfail(args: argparse.Namespace, log: Log) -> None:
+    """Starts and tries to bind its port."""
+    log("INFO", f"gateway starting (pid {os.getpid()})")
+    try:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", args.port))
+    except OSError as exc:
+        log("ERROR", f"failed to bind 127.0.0.1:{args.port}: {exc}")
+        log("ERROR", "gateway exited with status 1")
+        sys.exit(1)
+    time.sleep(3600)
+
+
+def devserver(args: argparse.Namespace, log: Log) -> None:
+    """Someone's `python3 -m http.server`: 404 for everything an app would serve."""
+    serve(args.port, lambda path: (404, "File not found"))
+
+
+def caller(args: argparse.Namespace, log: Log) -> None:
+    """An API that calls --upstream for every request: 503 when it cannot connect, 504 when it is slow."""
+
+    def behave(path: str) -> tuple[int, str]:
+        target = f"{args.upstream}{path}"
+        t0 = time.monotonic()
+        try:
+            with urllib.request.urlopen(target, timeout=args.timeout) as resp:
+                log("INFO", f"GET {path} 200 {1000 * (time.monotonic() - t0):.0f}ms")
+                return 200, resp.read().decode(errors="replace")
+        except (TimeoutError, urllib.error.URLError) as exc:
+            reason = getattr(exc, "reason", exc)
+            if isinstance(reason, TimeoutError) or "timed out" in str(reason):
+                log("ERROR", f"GET {path} 504: request to {target} timed out after {args.timeout:.1f}s")
+                return 504, "gateway timeout"
+            log("ERROR", f"GET {path} 503: cannot connect to {target}: {reason}")
+            return 503, "service unavailable"
+
+    serve(args.port, behave)
+
+
+def mailer(args: argparse.Namespace, log: Log) -> None:
+    """A notifier sending mail through --upstream (host:port); serves /metrics on --port."""
+    host, _, port = args.upstream.rpartition(":")
+
+    def send() -> None:
+        n = 0
+        while True:
+            n += 1
+            try:
+                socket.create_connection((host, int(port)), timeout=2).close()
+                log("INFO", f"sent notification {n}")
+            except OSError as exc:
+                log("ERROR", f"sending notification {n} failed: could not connect to {host}:{port}: {exc}")
+            time.sleep(0.3)
+
+    threading.Thread(target=send, daemon=True).start()
+    serve(args.port, lambda path: (200, "notifier_up 1\n"))
+
+
+def configured(args: argparse.Namespace, log: Log) -> None:
+    """An API that reloads its YAML config when it changes and parses request_timeout_ms as an int."""
+    config = Path(args.file)
+    state = {"mtime": 0.0, "timeout": "250"}
+
+    def behave(path: str) -> tuple[int, str]:
+        mtime = config.stat().st_mtime
+        if mtime != state["mtime"]:
+            state["mtime"] = mtime
+            for line in config.read_text().splitlines():
+                if line.startswith("request_timeout_ms:"):
+                    state["timeout"] = line.split(":", 1)[1].strip()
+            log("INFO", f"config reloaded from {config}")
+        try:
+            timeout = int(str(state["timeout"]))
+        except ValueError as exc:
+            log("ERROR", f"GET {path} 500: ValueError: {exc} (request_timeout_ms)")
+            return 500, "internal error"
+        log("INFO", f"GET {path} 200 {timeout // 10}ms")
+        return 200, "ok"
+
+    serve(args.port, behave)
+
+
+def buggy(args: argparse.Namespace, log: Log) -> None:
+    """A search API whose new release fails on queries with no results."""
+    log("INFO", "starting search 2.8.0")
+    n = [0]
+
+    def behave(path: str) -> tuple[int, str]:
+        n[0] += 1
+        if n[0] % 2:
+            log("ERROR", f"unhandled exception on GET {path}: IndexError: list index out of range in rank_results")
+            return 500, "internal error"
+        log("INFO", f"GET {path} 200 12ms")
+        return 200, "[]"
+
+    serve(args.port, behave)
+
+
+def unprivileged(args: argparse.Namespace, log: Log) -> None:
+    """A reporting API running as nobody that reads its config on every request."""
+    import encodings.idna  # noqa: F401  (the interpreter's own files may be unreadable once unprivileged)
+
+    socket.getfqdn("127.0.0.1")
+    os.setgid(65534)
+    os.setuid(65534)
+    config = Path(args.file)
+
+    def behave(path: str) -> tuple[int, str]:
+        try:
+            config.read_text()
+        except OSError as exc:
+            log("ERROR", f"GET {path} 500: cannot load report template config: {exc}")
+            return 500, "internal error"
+        log("INFO", f"GET {path} 200")
+        return 200, "ok"
+
+    serve(args.port, behave)
+
+
+def holdlock(args: argparse.Namespace, log: Log) -> None:
+    """A maintenance job that takes an exclusive lock on --file and then hangs on its work."""
+    import fcntl
+
+    with Path(args.file).open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        log("INFO", f"vacuum started, lock {args.file} taken")
+        while True:
+            time.sleep(1)
+
+
+def locker(args: argparse.Namespace, log: Log) -> None:
+    """A periodic job that needs the lock on --file and gives up when someone holds it."""
+    import fcntl
+
+    with Path(args.file).open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            log("ERROR", f"could not acquire lock {args.file}: {exc}; another run is in progress, giving up")
+            sys.exit(75)
+        log("INFO", "report generated")
+
+
+def kvcache(args: argparse.Namespace, log: Log) -> None:
+    """A Redis-like cache at maxmemory with noeviction: PING works, every write is refused."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", args.port))
+    listener.listen(64)
+
+    def client(conn: socket.socket) -> None:
+        with conn:
+            while data := conn.recv(4096):
+                if b"PING" in data.upper():
+                    conn.sendall(b"+PONG\r\n")
+                else:
+                    conn.sendall(b"-OOM command not allowed when used memory > 'maxmemory'.\r\n")
+
+    while True:
+        conn, _ = listener.accept()
+        threading.Thread(target=client, args=(conn,), daemon=True).start()
+
+
+def cartapi(args: argparse.Namespace, log: Log) -> None:
+    """A cart API that stores every cart in the cache at --upstream (host:port)."""
+    host, _, port = args.upstream.rpartition(":")
+
+    def behave(path: str) -> tuple[int, str]:
+        try:
+            with socket.create_connection((host, int(port)), timeout=1) as conn:
+                conn.sendall(b"*3\r\n$3\r\nSET\r\n$4\r\ncart\r\n$2\r\n{}\r\n")
+                reply = conn.recv(4096).decode(errors="replace").strip()
+        except OSError as exc:
+            reply = f"-ERR {exc}"
+        if reply.startswith("-"):
+            log("ERROR", f"GET {path} 500: cache write failed: {reply[1:]} ({host}:{port})")
+            return 500, "internal error"
+        log("INFO", f"GET {path} 200")
+        return 200, "ok"
+
+    serve(args.port, behave)
+
+
+MODES = {
+    f.__name__: f
+    for f in (
+        forker,
+        duty,
+        hold,
+        ghost,
+        sessions,
+        fdleak,
+        zombies,
+        threads,
+        supervise,
+        crasher,
+        bindfail,
+        devserver,
+        caller,
+        mailer,
+        configured,
+        buggy,
+        unprivileged,
+        holdlock,
+        locker,
+        kvcache,
+        cartapi,
+    )
+}
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="blind-programs")
+    parser.add_argument("mode", choices=sorted(MODES))
+    parser.add_argument("name")
+    parser.add_argument("--log")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--upstream")
+    parser.add_argument("--file", default="")
+    parser.add_argument("--child", default="worker")
+    parser.add_argument("--child-mode", default="crasher")
+    parser.add_argument("--child-log", default="")
+    parser.add_argument("--timeout", type=float, default=1.0)
+    parser.add_argument("--hold", type=float, default=1.0)
+    parser.add_argument("--duty", type=float, default=0.5)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--limit", type=int, default=256)
+    parser.add_argument("--limit-mb", type=float, default=100.0)
+    parser.add_argument("--rate-kb", type=float, default=256.0)
+    args = parser.parse_args(argv)
+    set_name(args.name)
+    MODES[args.mode](args, Log(args.log))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
