@@ -26,6 +26,7 @@ MISSES: dict[str, str] = {
     "blind_cpu_identical": f"{NOTHING}: CPU is not summed over the identical workers",
     "blind_cpu_short_lived": f"{NOTHING}: the short-lived children are not summed by parent",
     "blind_crash_loop": f"{NOTHING}: the restarts and the KeyError in the consumer's log are not followed",
+    "blind_db_connections": "error_burst on the API that logs 'too many clients', not the job holding the connections",
     "blind_dependency_refused": f"{NOTHING}: the question's checkout API and its refused upstream are not followed",
     "blind_dependency_slow": f"{NOTHING}: the Chinese question's payments service is not followed",
     "blind_disk_deleted_open": "disk_full on the biggest visible file (decoy app.log.1), not the deleted open spool",

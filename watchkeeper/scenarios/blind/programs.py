@@ -392,6 +392,82 @@ def cartapi(args: argparse.Namespace, log: Log) -> None:
     serve(args.port, behave)
 
 
+def syscalls(args: argparse.Namespace, log: Log) -> None:
+    """A shipper that writes its buffer one byte per write(2): all system time."""
+    log("INFO", "shipping to /dev/null sink")
+    fd = os.open(os.devnull, os.O_WRONLY)
+    while True:
+        os.write(fd, b"x")
+
+
+def pgdb(args: argparse.Namespace, log: Log) -> None:
+    """A database speaking just enough: --limit connections at most, then 'too many clients'."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", args.port))
+    listener.listen(128)
+    live: set[socket.socket] = set()
+    lock = threading.Lock()
+
+    def session(conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            conn.sendall(b"R ready\n")
+            while conn.recv(1024):
+                conn.sendall(b"C SELECT 1\n")
+        with lock:
+            live.discard(conn)
+        conn.close()
+
+    while True:
+        conn, _ = listener.accept()
+        with lock:
+            full = len(live) >= args.limit
+            if not full:
+                live.add(conn)
+        if full:
+            log("FATAL", "sorry, too many clients already")
+            with contextlib.suppress(OSError):
+                conn.sendall(b"E FATAL: sorry, too many clients already\n")
+            conn.close()
+            continue
+        threading.Thread(target=session, args=(conn,), daemon=True).start()
+
+
+def pool_hog(args: argparse.Namespace, log: Log) -> None:
+    """A batch job that opens --concurrency connections to --upstream and leaves them idle."""
+    host, _, port = args.upstream.rpartition(":")
+    held = []
+    for _ in range(args.concurrency):
+        conn = socket.create_connection((host, int(port)))
+        conn.recv(64)
+        held.append(conn)
+    log("INFO", f"opened {len(held)} connections, waiting for the export window")
+    while True:
+        time.sleep(1)
+
+
+def dbapi(args: argparse.Namespace, log: Log) -> None:
+    """An API that connects to the database at --upstream (host:port) for every request."""
+    host, _, port = args.upstream.rpartition(":")
+
+    def behave(path: str) -> tuple[int, str]:
+        try:
+            with socket.create_connection((host, int(port)), timeout=1) as conn:
+                reply = conn.recv(1024).decode(errors="replace").strip()
+        except OSError as exc:
+            reply = f"E {exc}"
+        if reply.startswith("E"):
+            log(
+                "ERROR",
+                f'GET {path} 500: OperationalError: connection to server at "{host}", port {port} failed: {reply[2:]}',
+            )
+            return 500, "internal error"
+        log("INFO", f"GET {path} 200")
+        return 200, "ok"
+
+    serve(args.port, behave)
+
+
 MODES = {
     f.__name__: f
     for f in (
@@ -416,6 +492,10 @@ MODES = {
         locker,
         kvcache,
         cartapi,
+        syscalls,
+        pgdb,
+        pool_hog,
+        dbapi,
     )
 }
 
