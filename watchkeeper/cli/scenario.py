@@ -20,10 +20,22 @@ def scenario_list(as_json: JsonFlag = False) -> None:
 
     found = all_scenarios()
     if as_json:
-        emit_json([{"name": n, "description": s.description} for n, s in found.items()])
+        emit_json(
+            [
+                {
+                    "name": n,
+                    "description": s.description,
+                    "suite": s.suite,
+                    "fault_class": s.fault_class or None,
+                    "simulated": s.simulated,
+                }
+                for n, s in found.items()
+            ]
+        )
         return
+    width = max((len(n) for n in found), default=18)
     for name, sc in found.items():
-        out.print(f"[bold]{name:18}[/bold] {sc.description}", highlight=False)
+        out.print(f"[bold]{name:{width}}[/bold] {sc.description}", highlight=False)
 
 
 @scenario_app.command("run")
