@@ -17,7 +17,7 @@ BLIND = all_scenarios("blind")
 # What today's triage names instead (measured, not guessed); a fix makes the case pass and the
 # strict xfail fail, so the entry is removed then.
 NOTHING = "no root cause stands out"
-NOISE = "named a busy process of the host (cpu_hog), nothing of the fault"
+NOISE = "nothing of the fault (on a loaded host: cpu_hog on whatever process of the host is busiest)"
 MISSES: dict[str, str] = {
     "blind_cache_oom": "error_burst on the cart API that logs the errors, not the cache refusing writes (OOM)",
     "blind_cert_wrong_name": f"{NOTHING}: the certificate's name is not checked against the URL",
