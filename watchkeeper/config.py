@@ -81,6 +81,9 @@ class ServiceInfo(_Section):
     logs: list[Path] = Field(default_factory=list, description="Its log files.")
     url: str | None = Field(None, description="An endpoint to probe.")
     unit: str | None = Field(None, description="Its systemd unit / supervisord program, if named otherwise.")
+    aliases: list[str] = Field(
+        default_factory=list, description="Other names people use for it in a question, e.g. 支付服务."
+    )
 
 
 class NotifySettings(_Section):

@@ -256,3 +256,20 @@ def test_among_processes_spinning_alike_the_newest_is_blamed() -> None:
     blamed, alike = _spinner([nightly, new, idle_ish])
     assert blamed is new and alike == 2  # 85 % wanted is not spinning alike with 98-99 %
     assert _spinner([nightly])[0] is nightly
+
+
+def test_a_memory_investigation_never_blames_watchkeeper(rt: App) -> None:
+    """This process is watchkeeper: with a gigabyte of ballast it is the biggest memory holder on a
+    quiet host, and the memory triage must look past it."""
+    from watchkeeper.evidence import triage
+    from watchkeeper.evidence.report import Symptom
+
+    ballast = bytearray(1024 * 2**20)
+    for i in range(0, len(ballast), 4096):  # touched: resident, not just reserved
+        ballast[i] = 1
+    symptom = Symptom(alertname="HostOutOfMemory", labels={"instance": "localhost:9100", "job": "node"})
+    report = triage.investigate(rt.settings, rt.invoker, symptom)
+    blamed = [h.culprit.pid for h in report.hypotheses if h.culprit is not None]
+    assert os.getpid() not in blamed
+    assert not [f for f in report.findings if f.entity is not None and f.entity.pid == os.getpid()]
+    del ballast

@@ -70,6 +70,46 @@ def test_targets_from_labels_and_words() -> None:
 
 
 @pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        # node-exporter: the job names the exporter, the instance is the host and its port the exporter's
+        ({"job": "node", "instance": "localhost:9100"}, (None, "localhost", None, None)),
+        ({"job": "node_exporter", "instance": "10.0.0.7:9100"}, (None, "10.0.0.7", None, None)),
+        ({"job": "postgres-exporter", "instance": "db1:9187"}, (None, "db1", None, None)),
+        # blackbox: the instance is the probed target
+        ({"job": "blackbox", "instance": "10.0.0.5:5432"}, (None, "10.0.0.5", 5432, None)),
+        (
+            {"job": "blackbox", "instance": "https://pay.internal/health"},
+            (None, "pay.internal", 443, "https://pay.internal/health"),
+        ),
+        # an application's own job is a candidate service; a service label wins over an exporter job
+        ({"job": "ledger-sync", "instance": "127.0.0.1:7070"}, ("ledger-sync", "127.0.0.1", 7070, None)),
+        ({"job": "node", "service": "orders", "instance": "localhost:9100"}, ("orders", "localhost", None, None)),
+    ],
+)
+def test_exporter_labels_are_read_for_what_they_are(labels: dict[str, str], expected: tuple[object, ...]) -> None:
+    t = targets(Symptom(alertname="X", labels=labels))
+    assert (t.service, t.host, t.port, t.url) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("redis is not responding on port 6379", (None, "127.0.0.1", 6379)),  # a bare port is this host
+        ("端口 8080 没有响应", (None, "127.0.0.1", 8080)),
+        ("cannot connect to 127.0.0.1:5432 since 3am", (None, "127.0.0.1", 5432)),
+        ("payments API is returning 503 errors", ("payments", None, None)),
+        ("支付服务一直报503", ("payments", None, None)),  # an alias, inside Chinese text with no spaces
+        ("支付服务 payments 一直报503", ("payments", None, None)),
+        ("the checkout-payments job is slow", (None, None, None)),  # a longer name is not the service
+    ],
+)
+def test_questions_name_services_hosts_and_ports(question: str, expected: tuple[object, ...]) -> None:
+    t = targets(Symptom(question=question), {"payments": ["支付服务"], "orders": []})
+    assert (t.service, t.host, t.port) == expected
+
+
+@pytest.mark.parametrize(
     ("symptom", "book"),
     [
         (Symptom(alertname="HostHighCpuLoad"), "cpu"),

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
 from urllib.parse import urlsplit
+
+import yaml
 
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.evidence.report import Symptom
@@ -15,7 +20,10 @@ from watchkeeper.inputs import json_type
 
 SERVICE_LABELS = ("service", "app", "application", "job", "unit", "container", "program")
 URL_RE = re.compile(r"\bhttps?://[^\s\"'<>]+")
-PORT_RE = re.compile(r"\bport\s+(\d{2,5})\b", re.I)
+PORT_RE = re.compile(r"(?:\bport\s*|端口\s*)(\d{2,5})\b", re.I)
+HOST_PORT_RE = re.compile(r"(?<![\w/.:-])((?:\d{1,3}\.){3}\d{1,3}|localhost|\[[0-9a-f:]+\]):(\d{2,5})\b", re.I)
+EXPORTERS = Path(__file__).parent / "exporters.yaml"
+LOCAL_HOST = "127.0.0.1"  # a bare port means this host
 PATH_RE = re.compile(r"(?<![\w:/])(/[\w.@-]+(?:/[\w.@-]+)*)")
 PID_RE = re.compile(r"\bpid\s+(\d+)\b", re.I)
 
@@ -87,11 +95,41 @@ class Targets:
     paths: list[str] = field(default_factory=list)
 
 
-def targets(symptom: Symptom) -> Targets:
+@cache
+def _exporters() -> dict[str, str]:
+    loaded = yaml.safe_load(EXPORTERS.read_text())
+    return {str(k).lower(): str(v) for k, v in loaded.items()}
+
+
+def exporter_instance(job: str) -> Literal["host", "target"] | None:
+    """What `instance` means for this scrape job when it is an exporter's; None for an application's job."""
+    name = job.lower()
+    for suffix in ("-exporter", "_exporter"):
+        name = name.removesuffix(suffix)
+    kind = _exporters().get(name)
+    return "target" if kind == "target" else "host" if kind == "host" else None
+
+
+def _named_service(text: str, services: Mapping[str, Sequence[str]]) -> str | None:
+    """The first configured service (or one of its aliases, e.g. 支付服务) the words name."""
+    lowered = text.lower()
+    for name, aliases in services.items():
+        for word in (name, *aliases):
+            w = word.lower()
+            if w and (re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", lowered) if w.isascii() else w in lowered):
+                return name
+    return None
+
+
+def targets(symptom: Symptom, services: Mapping[str, Sequence[str]] | None = None) -> Targets:
+    """`services`: the configured service names with their aliases, to find in a question's words."""
     labels = symptom.labels
     text = " ".join([symptom.question or "", *symptom.annotations.values()])
     found = Targets()
-    found.service = next((labels[k] for k in SERVICE_LABELS if labels.get(k)), None)
+    exporter = exporter_instance(labels.get("job", ""))
+    found.service = next(
+        (labels[k] for k in SERVICE_LABELS if labels.get(k) and not (k == "job" and exporter)), None
+    ) or _named_service(text, services or {})
     instance = labels.get("instance", "")
     url = labels.get("url") or labels.get("target") or labels.get("probe_url")
     if instance.startswith(("http://", "https://")):
@@ -99,7 +137,7 @@ def targets(symptom: Symptom) -> Targets:
     elif instance:
         host, _, port = instance.rpartition(":")
         found.host = host or instance
-        if port.isdigit():
+        if port.isdigit() and exporter != "host":  # a host exporter's port is its own, not the fault's
             found.port = int(port)
     if url is None and (m := URL_RE.search(text)):
         url = m.group(0).rstrip(".,)")
@@ -109,8 +147,11 @@ def targets(symptom: Symptom) -> Targets:
         found.host = found.host or parts.hostname
         if found.port is None:
             found.port = parts.port or (443 if parts.scheme == "https" else 80)
+    if found.port is None and (m := HOST_PORT_RE.search(text)):
+        found.host, found.port = m.group(1).strip("[]"), int(m.group(2))
     if found.port is None and (m := PORT_RE.search(text)):
         found.port = int(m.group(1))
+        found.host = found.host or LOCAL_HOST
     found.mountpoint = labels.get("mountpoint") or labels.get("mount")
     found.paths = [p for p in PATH_RE.findall(text) if not (url and p in url)]
     if found.mountpoint is None and found.paths:

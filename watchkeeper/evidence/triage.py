@@ -92,8 +92,9 @@ def build_report(inv: Investigation, playbook: Playbook, started_at: datetime, d
 def investigate(settings: Settings, invoker: Invoker, symptom: Symptom, progress: Progress | None = None) -> Report:
     playbook = choose(playbooks_for(settings), symptom)
     services = {k: v.model_dump(mode="json") for k, v in settings.triage.services.items()}
+    named = {k: v.aliases for k, v in settings.triage.services.items()}
     inv = Investigation(
-        symptom, targets(symptom), invoker, settings.read_roots, services, progress=progress or (lambda _m: None)
+        symptom, targets(symptom, named), invoker, settings.read_roots, services, progress=progress or (lambda _m: None)
     )
     inv.results.update(
         sample_seconds=settings.triage.sample_seconds,
@@ -121,7 +122,7 @@ def replay(settings: Settings, inv_id: str) -> Report:
     playbook = choose(playbooks_for(settings), symptom)
     inv = Investigation(
         symptom,
-        targets(symptom),
+        targets(symptom, {k: v.get("aliases", []) for k, v in data["services"].items()}),
         None,
         [Path(p) for p in data["log_roots"]],
         data["services"],
