@@ -8,8 +8,9 @@ import json
 import pytest
 
 from tests.readable import assert_readable, on_terminal
+from tests.scenarios.scoring import run_and_score
 from watchkeeper.cli.render import print_report
-from watchkeeper.scenarios.runner import all_scenarios, run_scenario
+from watchkeeper.scenarios.runner import all_scenarios
 
 SCENARIOS = all_scenarios("original")
 
@@ -29,13 +30,7 @@ def test_the_suite_covers_the_faults_an_sre_meets() -> None:
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_scenario(name: str) -> None:
-    outcome = run_scenario(SCENARIOS[name])
-    detail = json.dumps(outcome.as_dict(), indent=1)
-    assert outcome.error is None, detail
-    assert outcome.leftovers == [], detail
-    assert outcome.category_ok, detail
-    assert outcome.culprit_ok, detail
-    assert outcome.remediation_ok, detail
+    outcome = run_and_score(SCENARIOS[name])
     report = outcome.report
     assert report is not None and report.hypotheses[0].audit_ids, "the top hypothesis must cite its skill calls"
     assert report.hypotheses[0].evidence and report.hypotheses[0].explanation

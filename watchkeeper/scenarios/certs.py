@@ -12,8 +12,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def self_signed(directory: Path, days: int, name: str = "localhost", age_days: float = 0) -> tuple[Path, Path]:
-    """(certificate, key) files valid until `days` from now, issued `age_days` ago."""
+def self_signed(
+    directory: Path, days: int, name: str = "localhost", age_days: float = 0, for_loopback: bool = True
+) -> tuple[Path, Path]:
+    """(certificate, key) files valid until `days` from now, issued `age_days` ago, for `name` (and
+    127.0.0.1 unless `for_loopback` is False: a certificate for another host)."""
+    addresses = [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))] if for_loopback else []
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.now(UTC)
@@ -26,7 +30,7 @@ def self_signed(directory: Path, days: int, name: str = "localhost", age_days: f
         .not_valid_before(now - timedelta(days=age_days, hours=1))
         .not_valid_after(now + timedelta(days=days))
         .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(name), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName([x509.DNSName(name), *addresses]),
             critical=False,
         )
         .sign(key, hashes.SHA256())
