@@ -110,3 +110,20 @@ def test_exposing_mutating_lists_it_but_the_gate_still_blocks(tmp_path: Path, lo
     finally:
         victim.kill()
         victim.wait()
+
+
+def test_only_a_refused_mutating_skill_is_told_where_a_person_can_approve_it() -> None:
+    """A dangerous skill cannot be approved anywhere yet: pointing it at the CLI would be a false promise."""
+    from watchkeeper.mcp.server import to_result
+    from watchkeeper.policy.risk import RiskClass
+    from watchkeeper.skills.invoke import Invocation, Status
+
+    def refused(key: str, risk: RiskClass) -> str:
+        call = Invocation(key, Status.REFUSED, {}, error=f"{key} is refused", rule="not_exposed")
+        text = to_result(call, risk).content[0].text  # type: ignore[union-attr]
+        return str(text)
+
+    assert refused("kill_process", RiskClass.MUTATING).endswith(
+        "a person can approve and run it at the watchkeeper CLI: wk skills run kill_process"
+    )
+    assert "approve" not in refused("wipe_disk", RiskClass.DANGEROUS)

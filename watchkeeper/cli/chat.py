@@ -57,6 +57,7 @@ def chat() -> None:
 def chat_command(app: App, session: Chat, text: str) -> None:
     from watchkeeper.incidents.approvals import run
     from watchkeeper.policy.risk import Caller, RiskClass, Role
+    from watchkeeper.skills.params import with_edge
 
     proposals = session.proposals
     if text == "/proposals":
@@ -80,7 +81,7 @@ def chat_command(app: App, session: Chat, text: str) -> None:
         if sys.stdin.readline().strip() != skill.key:
             err.print("not confirmed", highlight=False)
             return
-    params = {**action.params, "edge": action.edge} if action.edge != "local" else dict(action.params)
+    params = with_edge(action.params, action.edge)
     prepared, approval = ask(app, skill.key, params, yes=False)
     if skill.risk is RiskClass.MUTATING and approval is None:
         return

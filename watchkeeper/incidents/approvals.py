@@ -13,7 +13,7 @@ from watchkeeper.policy.approvals import Approval
 from watchkeeper.policy.risk import Caller, RiskClass, Role
 from watchkeeper.skills.base import Skill
 from watchkeeper.skills.invoke import Invocation
-from watchkeeper.skills.params import LOCAL_EDGE
+from watchkeeper.skills.params import with_edge
 
 if TYPE_CHECKING:
     from watchkeeper.app import App
@@ -34,7 +34,7 @@ class Prepared:
 
     @property
     def run_params(self) -> dict[str, Any]:
-        return {**self.params, "edge": self.edge} if self.edge != LOCAL_EDGE else dict(self.params)
+        return with_edge(self.params, self.edge)
 
 
 def prepare(app: App, key: str, params: dict[str, Any]) -> Prepared | None:

@@ -64,8 +64,10 @@ def to_tool(skill: Skill) -> types.Tool:
     )
 
 
-def to_result(call: Invocation) -> types.CallToolResult:
-    """A redacted result with structured content; a refusal or failure is an isError result the model reads."""
+def to_result(call: Invocation, risk: RiskClass | None = None) -> types.CallToolResult:
+    """A redacted result with structured content; a refusal or failure is an isError result the model
+    reads. A mutating skill (`risk`) refused for want of a person says where a person can approve it;
+    a dangerous one cannot be approved anywhere yet, so it is told nothing of the kind."""
     if call.ok:
         structured = call.result if isinstance(call.result, dict) else {"result": call.result}
         text = json.dumps(structured, ensure_ascii=False)
@@ -73,7 +75,7 @@ def to_result(call: Invocation) -> types.CallToolResult:
     detail = call.as_dict()
     structured = {k: detail[k] for k in ("status", "error", "rule", "problems", "audit_id")}
     text = f"{call.status.value}: {call.error}"
-    if call.rule in NEEDS_A_PERSON:
+    if risk is RiskClass.MUTATING and call.rule in NEEDS_A_PERSON:
         text += f"; {APPROVE_HERE.format(key=call.key)}"
     return types.CallToolResult(
         content=[types.TextContent(type="text", text=text)], structured_content=structured, is_error=True
@@ -96,7 +98,7 @@ def build_server(rt: Core) -> Server[Any]:
     async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
         arguments = dict(params.arguments or {})
         call = await rt.invoker.ainvoke(params.name, arguments, caller)
-        return to_result(call)
+        return to_result(call, rt.registry.get(params.name).risk if params.name in rt.registry else None)
 
     return Server(
         "watchkeeper",

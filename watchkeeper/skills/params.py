@@ -21,6 +21,11 @@ LOCAL_EDGE = "local"  # the host the manager runs on
 EDGE_DESCRIPTION = "Target edge (host) to run on; default: the local host."
 
 
+def with_edge(params: dict[str, Any], edge: str) -> dict[str, Any]:
+    """Params as a caller passes them to invoke: the target edge among them, unless it is this host."""
+    return {**params, "edge": edge} if edge != LOCAL_EDGE else dict(params)
+
+
 @dataclass(frozen=True)
 class Validated:
     value: Any  # what the skill's run function receives

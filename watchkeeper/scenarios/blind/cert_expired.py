@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from watchkeeper.scenarios.base import Truth
 from watchkeeper.scenarios.blind import BlindScenario
 from watchkeeper.scenarios.certs import self_signed
@@ -18,9 +16,6 @@ class CertExpired(BlindScenario):
         self.port = free_port()
         world.spawn("tls", "admin_console", "--cert", str(cert), "--key", str(key), port=self.port)
         self.url = f"https://127.0.0.1:{self.port}/"
-
-    def alert(self, world: World) -> dict[str, Any]:
-        raise NotImplementedError
 
     def question(self, world: World) -> str | None:
         return f"{self.url} 打不开了，浏览器提示证书错误"  # noqa: RUF001 (a Chinese question)

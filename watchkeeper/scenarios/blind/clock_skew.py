@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from watchkeeper.scenarios.base import Truth
 from watchkeeper.scenarios.blind import BlindScenario
@@ -50,9 +49,6 @@ class ClockSkew(BlindScenario):
                     f"{stamp} ERROR POST /login 401: token rejected: iat {int(time.time()) + 312 - i} is in the "
                     "future (clock skew 312s exceeds leeway 30s)\n"
                 )
-
-    def alert(self, world: World) -> dict[str, Any]:
-        raise NotImplementedError
 
     def question(self, world: World) -> str | None:
         return "users can't log in, auth_api rejects every token"

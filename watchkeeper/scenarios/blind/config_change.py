@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
 
 from watchkeeper.scenarios.base import Truth
 from watchkeeper.scenarios.blind import BlindScenario, spawn
@@ -28,9 +27,6 @@ class ConfigChange(BlindScenario):
         time.sleep(1)
         self.config.write_text("listen: 127.0.0.1\nrequest_timeout_ms: 30s\ncurrency: EUR\n")  # the change
         time.sleep(2)
-
-    def alert(self, world: World) -> dict[str, Any]:
-        raise NotImplementedError
 
     def question(self, world: World) -> str | None:
         return "pricing_api 从几分钟前开始一直报500，怎么回事？"  # noqa: RUF001 (a Chinese question)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from watchkeeper.scenarios.base import Truth
 from watchkeeper.scenarios.blind import BlindScenario, spawn
@@ -17,9 +16,6 @@ class CpuIdentical(BlindScenario):
         for _ in range(4):
             spawn(world, "duty", "render_worker", "--duty", "0.35", log=False)
         time.sleep(1)
-
-    def alert(self, world: World) -> dict[str, Any]:
-        raise NotImplementedError
 
     def question(self, world: World) -> str | None:
         return "CPU on this box has been pegged for ten minutes, what is eating it?"

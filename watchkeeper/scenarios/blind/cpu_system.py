@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from watchkeeper.scenarios.base import Truth
 from watchkeeper.scenarios.blind import BlindScenario, spawn
@@ -17,9 +16,6 @@ class CpuSystem(BlindScenario):
         spawn(world, "duty", "metrics_agent", "--duty", "0.2", log=False)  # decoy: busy, steady, normal
         spawn(world, "syscalls", "log_shipper")
         time.sleep(1)
-
-    def alert(self, world: World) -> dict[str, Any]:
-        raise NotImplementedError
 
     def question(self, world: World) -> str | None:
         return "System CPU time is very high on this host, what is doing it?"

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from watchkeeper.scenarios.base import Truth
 from watchkeeper.scenarios.blind import BlindScenario, spawn
@@ -35,9 +34,6 @@ class CrashLoop(BlindScenario):
             log=False,
         )
         time.sleep(4)
-
-    def alert(self, world: World) -> dict[str, Any]:
-        raise NotImplementedError
 
     def question(self, world: World) -> str | None:
         return "The consumer keeps restarting every few seconds, why?"

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import signal
 import time
-from typing import Any
 
 from watchkeeper.scenarios.base import Truth
 from watchkeeper.scenarios.blind import BlindScenario, spawn
@@ -26,9 +25,6 @@ class DependencyRefused(BlindScenario):
             "load", "loadgen", "--url", f"http://127.0.0.1:{self.port}/checkout", "--concurrency", "2", log=False
         )
         time.sleep(2)
-
-    def alert(self, world: World) -> dict[str, Any]:
-        raise NotImplementedError
 
     def question(self, world: World) -> str | None:
         return "the checkout API is returning 503 errors"

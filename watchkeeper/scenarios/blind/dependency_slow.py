@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from watchkeeper.scenarios.base import Truth
 from watchkeeper.scenarios.blind import BlindScenario, spawn
@@ -22,9 +21,6 @@ class DependencySlow(BlindScenario):
         spawn(world, "caller", "payments", "--upstream", upstream, "--timeout", "1.0", port=self.port)
         world.spawn("load", "loadgen", "--url", f"http://127.0.0.1:{self.port}/pay", "--concurrency", "3", log=False)
         time.sleep(3)
-
-    def alert(self, world: World) -> dict[str, Any]:
-        raise NotImplementedError
 
     def question(self, world: World) -> str | None:
         return "支付服务 payments 一直超时，报504"  # noqa: RUF001 (a Chinese question)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from watchkeeper.scenarios.base import Truth
 from watchkeeper.scenarios.blind import BlindScenario
@@ -21,9 +20,6 @@ class DiskLogGrowing(BlindScenario):
         world.spawn("writer", "gateway", "--file", str(self.file), "--rate-kb", "2048", log=False)
         world.wait_until(lambda: self.file.exists(), 10, "the writer did not start")
         time.sleep(2)
-
-    def alert(self, world: World) -> dict[str, Any]:
-        raise NotImplementedError
 
     def question(self, world: World) -> str | None:
         return f"{self.mount} 分区快满了，怎么回事？"  # noqa: RUF001 (a Chinese question)

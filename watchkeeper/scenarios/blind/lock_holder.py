@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from watchkeeper.scenarios.base import Truth
 from watchkeeper.scenarios.blind import BlindScenario, spawn
@@ -35,9 +34,6 @@ class LockHolder(BlindScenario):
             log=False,
         )
         time.sleep(3)
-
-    def alert(self, world: World) -> dict[str, Any]:
-        raise NotImplementedError
 
     def question(self, world: World) -> str | None:
         return "report_job keeps failing and no report came out since this morning, what is blocking it?"

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from watchkeeper.scenarios.base import Truth
 from watchkeeper.scenarios.blind import BlindScenario, spawn
 from watchkeeper.scenarios.world import World
@@ -15,9 +13,6 @@ class MemoryLeakWorker(BlindScenario):
     def setup(self, world: World) -> None:
         spawn(world, "hold", "cache_daemon", "--limit-mb", "600")  # decoy: the biggest, but flat
         world.spawn("leak", "ingest_worker", "--rate-mb", "25", "--limit-mb", "900")
-
-    def alert(self, world: World) -> dict[str, Any]:
-        raise NotImplementedError
 
     def question(self, world: World) -> str | None:
         return "服务器内存一直在涨，是什么在吃内存？"  # noqa: RUF001 (a Chinese question)

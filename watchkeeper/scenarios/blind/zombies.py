@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 import psutil
 
 from watchkeeper.scenarios.base import Truth
@@ -21,9 +19,6 @@ class Zombies(BlindScenario):
     def setup(self, world: World) -> None:
         pid = spawn(world, "zombies", "job_scheduler", "--concurrency", "300")
         world.wait_until(lambda: _zombies(pid) >= 300, 20, "the zombies did not accumulate")
-
-    def alert(self, world: World) -> dict[str, Any]:
-        raise NotImplementedError
 
     def question(self, world: World) -> str | None:
         return "这台机器上有很多僵尸进程，是谁造成的？"  # noqa: RUF001 (a Chinese question)
