@@ -5,7 +5,7 @@ Run from the project root: `.venv/bin/python -m bench.scenarios [--rounds N] [--
 culprit and remediation accuracy, median and p95 seconds from alert to report, skill calls,
 evidence compression (raw bytes gathered / bytes in the report); then the original set and the
 blind set (issue 12: written without reading the triage's rules) side by side per fault class.
-The blind set is scored on the issue's fault classes; the original set on its own category names.
+Both sets are scored on the report's fixed categories (the fault classes).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import statistics
 from collections import defaultdict
 
 from watchkeeper.scenarios.base import FAULT_CLASSES
-from watchkeeper.scenarios.runner import LEGACY_CLASS, Outcome, all_scenarios, run_scenario
+from watchkeeper.scenarios.runner import Outcome, all_scenarios, run_scenario
 
 
 def pct(values: list[bool]) -> str:
@@ -28,7 +28,7 @@ def p95(values: list[float]) -> float:
 
 
 def fault_class(o: Outcome) -> str:
-    return o.fault_class or LEGACY_CLASS.get(o.truth.category, o.truth.category)
+    return o.fault_class or o.truth.category
 
 
 def missed(o: Outcome) -> str:

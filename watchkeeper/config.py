@@ -109,6 +109,9 @@ class ObservabilitySettings(_Section):
 
 class TriageSettings(_Section):
     playbook_dirs: list[Path] = Field(default_factory=list, description="Extra playbook directories (YAML).")
+    signature_dirs: list[Path] = Field(
+        default_factory=list, description="Extra error-signature directories (YAML), replacing built-ins by name."
+    )
     services: dict[str, ServiceInfo] = Field(default_factory=dict, description="Per-service evidence locations.")
     sample_seconds: float = Field(3.0, ge=0.5, le=60, description="Window for growth samples (memory, files).")
 

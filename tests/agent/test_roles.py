@@ -89,7 +89,14 @@ def mcp_ticket_search(params: NoParams, ctx: SkillContext) -> dict[str, Any]:
 def test_roles_take_their_skills_from_categories(rt: App) -> None:
     """The built-ins land where the hand-written lists put them, and a pack skill or an imported MCP tool
     reaches a role by its category, with no list to update."""
-    assert role_skills(rt.registry, "metrics") == {"host_status", "disk_usage", "query_promql", "prometheus_alerts"}
+    assert role_skills(rt.registry, "metrics") == {
+        "host_status",
+        "disk_usage",
+        "mounts",
+        "kernel_log",
+        "query_promql",
+        "prometheus_alerts",
+    }
     assert role_skills(rt.registry, "knowledge") == {"query_knowledge"}
     assert role_skills(rt.registry, "logs") == {
         "tail_file",
@@ -97,10 +104,13 @@ def test_roles_take_their_skills_from_categories(rt: App) -> None:
         "read_journal",
         "query_logql",
         "top_processes",
+        "process_table",
         "process_detail",
         "service_status",
         "listening_ports",
         "file_users",
+        "path_info",
+        "tcp_connections",
         "probe_http",
         "probe_tcp",
         "probe_dns",

@@ -101,7 +101,7 @@ def test_search_ranks_filters_and_quotes_the_passage(kb: KnowledgeBase, tmp_path
     assert kb.search("zzzz qqqq") == []
 
 
-def report(alert: str, culprit: str, category: str = "service_down") -> Report:
+def report(alert: str, culprit: str, category: str = "network") -> Report:
     return Report(
         id=f"inv-{alert}-{culprit}",
         summary=f"{culprit} is down",

@@ -26,7 +26,7 @@ def report() -> Report:
         symptom=Symptom(alertname="HighHttp5xxRate", labels={"service": "webfront"}),
         hypotheses=[
             Hypothesis(
-                category="upstream_exhausted",
+                category="dependency",
                 title="upstream appserver has no free workers",
                 confidence=0.85,
                 culprit=Culprit(kind="service", name="appserver", port=9001),

@@ -66,7 +66,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Report]:
     report.summary = f"{HOSTILE[0]}\n# {HOSTILE[1]}\n> {HOSTILE[2]}"
     report.hypotheses = [
         Hypothesis(
-            category="error_burst",
+            category="application",
             title=HOSTILE[0],
             confidence=0.9,
             culprit=Culprit(kind="service", name="refund`<!channel>`"),

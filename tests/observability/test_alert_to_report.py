@@ -62,7 +62,7 @@ def test_a_real_rule_fires_and_the_report_names_the_hog(tmp_path: Path, log_dir:
         hook.shutdown()
         hook.server_close()
     top = report.hypotheses[0]
-    assert top.category == "cpu_hog" and top.culprit is not None and top.culprit.name == "image_process"
+    assert top.category == "cpu" and top.culprit is not None and top.culprit.name == "image_process"
     assert promql.ok and promql.result["series_count"] >= 1
 
 

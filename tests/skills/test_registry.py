@@ -30,9 +30,14 @@ BUILTINS = {
     "restart_service",
     "kill_process",
     "file_users",
+    "path_info",
+    "tcp_connections",
     "query_promql",
     "query_logql",
     "prometheus_alerts",
+    "process_table",
+    "mounts",
+    "kernel_log",
 }
 
 

@@ -32,7 +32,7 @@ class Role:
 ROLES: dict[str, Role] = {
     "metrics": Role(
         "resource usage and time series: CPU, memory, disk, Prometheus queries and firing alerts",
-        frozenset({"host", "observability"}),
+        frozenset({"host", "disk", "observability"}),
         3,
     ),
     "logs": Role("logs, processes, services and ports: what failed, when, and which process did it", frozenset(), 4),

@@ -122,6 +122,12 @@ def print_report(console: Console, report: Report) -> None:
         console.print(
             f"[{STYLE.get(f.severity, 'white')}]{f.severity.upper():4}[/] {escape(f.message)}", highlight=False
         )
+    for r in report.ruled_out[:5]:
+        facts = f" ({'; '.join(r.facts)})" if r.facts else ""
+        name = r.entity.name if r.entity else "-"
+        console.print(f"[dim]ruled out[/dim] {escape(f'{name}: {r.reason}{facts}')}", highlight=False)
+    for line in report.checked[:8]:
+        console.print(f"[dim]checked: {escape(line)}[/dim]", highlight=False)
     for sus in report.suspicious[:8]:
         console.print(f"[red]suspicious[/red] {escape(f'{sus.source}: {sus.why}: {sus.line[:160]}')}", highlight=False)
     for note in report.notes:

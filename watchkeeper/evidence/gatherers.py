@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 
 from watchkeeper.evidence import host_check
 from watchkeeper.evidence.anomaly import forecast, human_duration, level_shift
+from watchkeeper.evidence.catalogue import classify
 from watchkeeper.evidence.investigation import Investigation
-from watchkeeper.evidence.log_templates import mine
+from watchkeeper.evidence.log_templates import mine, severity_of
 from watchkeeper.evidence.report import Culprit, Finding
 from watchkeeper.evidence.timeparse import clock_skew, parse_timestamp
 from watchkeeper.humanize import plural
@@ -32,13 +33,14 @@ SLOW_MS = 2000.0
 TLS_WARN_DAYS = 21
 TAIL_LINES = 2000
 LOG_FILES_PER_SERVICE = 4
+ONSET = timedelta(minutes=30)  # how far before the alert the failures may have begun
 
 KEYWORDS = {
     "exhausted": re.compile(
         r"(?i)(pool|workers?|threads?|connections?|slots?)\b.{0,40}\b(exhausted|busy|full|"
         r"depleted|limit reached)|no (free|idle|available) (workers?|threads?|connections?)"
     ),
-    "timeout": re.compile(r"(?i)timed? ?out|timeout|deadline exceeded"),
+    "timeout": re.compile(r"(?i)\btimed? ?out\b|\btimeout\b|deadline exceeded"),  # not "request_timeout_ms"
     "refused": re.compile(r"(?i)connection refused|connect\(\) failed|ECONNREFUSED"),
     "upstream": re.compile(r"(?i)upstream|bad gateway|\b502\b|\b504\b"),
     "exception": re.compile(r"(?i)exception|traceback|error:|fatal"),
@@ -59,6 +61,7 @@ def finding(
 
 
 def analyze_host(inv: Investigation, host: dict[str, Any]) -> None:
+    inv.results["host"] = host
     ids = inv.audit_ids("host_status")
     for f in host_check.host_findings(host):
         entity = Culprit(kind="path", name=f.evidence["mount"], path=f.evidence["mount"]) if f.kind == "disk" else None
@@ -286,13 +289,21 @@ def _log_files(inv: Investigation, service: str) -> list[str]:
 
 
 def _split(lines: list[str], since: datetime | None) -> tuple[list[str], list[str]]:
-    """Baseline (before the symptom) and recent lines; by timestamps when there are any, else halves."""
-    if since is not None:
-        stamps = [parse_timestamp(line) for line in lines]
-        if sum(s is not None for s in stamps) >= len(lines) // 2:
-            cut = since - timedelta(minutes=1)
-            recent_from = next((i for i, s in enumerate(stamps) if s is not None and s >= cut), len(lines))
-            return lines[:recent_from], lines[recent_from:]
+    """Baseline and recent lines. With timestamps, the failures began at the first error line of the
+    ONSET window before the alert (or before the newest line: an alert fires minutes after the first
+    failures); without any error there, the last minute before it. Without timestamps, halves."""
+    stamps = [parse_timestamp(line) for line in lines]
+    known = [s for s in stamps if s is not None]
+    if len(known) >= max(1, len(lines) // 2):
+        end = since or max(known)
+        start = end - ONSET
+        onset = next(
+            (i for i, s in enumerate(stamps) if s is not None and s >= start and severity_of(lines[i]) == 2), None
+        )
+        if onset is None:
+            cut = end - timedelta(minutes=1)
+            onset = next((i for i, s in enumerate(stamps) if s is not None and s >= cut), len(lines))
+        return lines[:onset], lines[onset:]
     half = len(lines) // 2
     return lines[:half], lines[half:]
 
@@ -300,6 +311,7 @@ def _split(lines: list[str], since: datetime | None) -> tuple[list[str], list[st
 def service_log_findings(inv: Investigation, service: str, role: str = "target") -> list[Finding]:
     """Mine a service's logs; findings for its error templates, with the words that explain them."""
     added: list[Finding] = []
+    inv.results.setdefault("logs_read", []).append(service)
     for path in _log_files(inv, service):
         tail = inv.call("tail_file", path=path, lines=TAIL_LINES)
         if not tail or not tail.get("lines"):
@@ -321,7 +333,16 @@ def service_log_findings(inv: Investigation, service: str, role: str = "target")
             )
         baseline, recent = _split(lines, inv.symptom.starts_at)
         templates = mine(recent, baseline)
-        for tpl in [t for t in templates if t.severity == 2][:3]:
+        # The worst templates, and any a signature of the catalogue recognises whatever its level
+        # ("INFO worker exited with status 1" is a crash, "Can't synchronise" a clock adrift).
+        worst = [t for t in templates if t.severity == 2][:3]
+        known = [t for t in templates if t not in worst and classify(inv.catalogue, t.example)][:3]
+        errors = sum(t.count for t in templates if t.severity == 2)
+        inv.checked.append(
+            f"{service} log {Path(path).name}: {plural(len(recent), 'recent line')}, "
+            + (f"{plural(errors, 'error line')} in {plural(len(worst), 'template')}" if errors else "no error")
+        )
+        for tpl in worst + known:
             lines_of = [x for x in recent if x.strip()][tpl.first_line - 1 : tpl.last_line]
             words = sorted(k for k, rx in KEYWORDS.items() if rx.search(tpl.example))
             addresses = [(h, int(p)) for h, p in ADDRESS.findall(" ".join(lines_of[:50]))]
@@ -329,8 +350,8 @@ def service_log_findings(inv: Investigation, service: str, role: str = "target")
             f = finding(
                 "log_errors",
                 "crit" if tpl.count >= 20 else "warn",
-                f"{'new ' if tpl.novel else ''}error template in {service} ({Path(path).name}) x{tpl.count}: "
-                f"{tpl.template[:160]}",
+                f"{'new ' if tpl.novel else ''}{'error ' if tpl.severity == 2 else ''}template in {service} "
+                f"({Path(path).name}) x{tpl.count}: {tpl.template[:160]}",
                 ids,
                 Culprit(kind="service", name=service),
                 service=service,
@@ -382,7 +403,7 @@ def endpoints(inv: Investigation) -> None:
         t.url = inv.services.get(t.service, {}).get("url")  # the operator's map, when the alert names no URL
     jobs: list[Callable[[], Any]] = []
     if t.url:
-        jobs.append(lambda: ("http", inv.call("probe_http", url=t.url, timeout_s=10)))
+        jobs.append(lambda: ("http", inv.call("probe_http", url=t.url, timeout_s=5)))
     if t.host and t.port and not t.url:
         jobs.append(lambda: ("tcp", inv.call("probe_tcp", host=t.host, port=t.port, timeout_s=5)))
     for kind, result in inv.parallel(jobs):
@@ -425,6 +446,18 @@ def analyze_probe(inv: Investigation, kind: str, result: dict[str, Any], role: s
                 severity,
                 f"the certificate of {url} expires in {tls['days_to_expiry']:.1f} days "
                 f"({tls.get('not_after')}, {tls.get('subject')})",
+                ids,
+                entity,
+                role=role,
+                **tls,
+            )
+        )
+    if tls.get("verified") is False:
+        inv.add(
+            finding(
+                "tls_invalid",
+                "crit",
+                f"the certificate of {url} does not verify: {tls.get('verify_error')} ({tls.get('subject')})",
                 ids,
                 entity,
                 role=role,

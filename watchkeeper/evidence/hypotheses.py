@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from watchkeeper.evidence import host_check
+from watchkeeper.evidence.follow import Lead, silent_service
 from watchkeeper.evidence.investigation import Investigation
-from watchkeeper.evidence.report import Action, Culprit, Finding, Hypothesis
+from watchkeeper.evidence.report import Action, Category, Culprit, Finding, Hypothesis, RuledOut
 
 
 class Score:
@@ -37,7 +38,12 @@ def _of(inv: Investigation, kind: str, role: str | None = None) -> list[Finding]
 
 
 def _hyp(
-    category: str, title: str, score: Score, culprit: Culprit | None, evidence: list[Finding], actions: list[Action]
+    category: Category,
+    title: str,
+    score: Score,
+    culprit: Culprit | None,
+    evidence: list[Finding],
+    actions: list[Action],
 ) -> Hypothesis:
     ids = sorted({i for f in evidence for i in f.audit_ids})
     return Hypothesis(
@@ -100,7 +106,7 @@ def cpu_hog(inv: Investigation, family: str) -> Hypothesis | None:
     p = top.entity
     assert p is not None and p.pid is not None
     return _hyp(
-        "cpu_hog",
+        "cpu",
         f"{p.name} (pid {p.pid}) is burning CPU",
         s,
         p,
@@ -122,7 +128,7 @@ def memory_leak(inv: Investigation, family: str) -> Hypothesis | None:
         s.add(0.25, "the symptom is about memory", family == "memory")
         s.add(0.05, "the host is short of memory", bool(_of(inv, "memory")))
         return _hyp(
-            "memory_leak",
+            "memory",
             f"{p.name} (pid {p.pid}) is leaking memory",
             s,
             p,
@@ -138,7 +144,7 @@ def memory_leak(inv: Investigation, family: str) -> Hypothesis | None:
         assert p.pid is not None
         s = Score(0.35, f"{p.name} holds the most memory (no growth seen while sampling)")
         return _hyp(
-            "memory_leak",
+            "memory",
             f"{p.name} (pid {p.pid}) holds the most memory",
             s,
             p,
@@ -149,8 +155,17 @@ def memory_leak(inv: Investigation, family: str) -> Hypothesis | None:
 
 
 def disk_full(inv: Investigation, family: str) -> Hypothesis | None:
-    files = _of(inv, "file_growth") or _of(inv, "largest_file")
+    files = _of(inv, "file_growth")
     full = _of(inv, "disk") + _of(inv, "disk_fill_forecast")
+    for f in _of(inv, "largest_file") if not files else []:
+        # A big file that does not grow is a decoy (last month's backup), never the culprit.
+        inv.results.setdefault("ruled_out", []).append(
+            RuledOut(
+                entity=f.entity,
+                facts=[f.message],
+                reason="the largest file on the filesystem did not grow while sampled: it is not what fills it",
+            )
+        )
     if not files and not full:
         return None
     evidence = files[:1] + full
@@ -171,7 +186,7 @@ def disk_full(inv: Investigation, family: str) -> Hypothesis | None:
             )
         )
     title = f"{culprit.path if culprit else 'a filesystem'} fills the disk"
-    return _hyp("disk_full", title, s, culprit, evidence, actions)
+    return _hyp("disk", title, s, culprit, evidence, actions)
 
 
 def service_down(inv: Investigation, family: str) -> Hypothesis | None:
@@ -183,8 +198,8 @@ def service_down(inv: Investigation, family: str) -> Hypothesis | None:
     )
     if not signs:
         return None
-    service = inv.targets.service
     port = inv.targets.port
+    service = inv.targets.service or silent_service(inv)
     culprit = (
         Culprit(kind="service", name=service, port=port) if service else Culprit(kind="port", name=str(port), port=port)
     )
@@ -192,9 +207,7 @@ def service_down(inv: Investigation, family: str) -> Hypothesis | None:
     s.add(0.15, "more than one check agrees", len(signs) > 1)
     s.add(0.1, "the symptom says down/unreachable", family == "service_down")
     actions = [restart(service, "it is not running; restart it and watch it come back")] if service else []
-    return _hyp(
-        "service_down", f"{culprit.name} is down", s, culprit, signs + _of(inv, "log_errors", "target"), actions
-    )
+    return _hyp("network", f"{culprit.name} is down", s, culprit, signs + _of(inv, "log_errors", "target"), actions)
 
 
 def upstream_exhausted(inv: Investigation, family: str) -> Hypothesis | None:
@@ -208,7 +221,7 @@ def upstream_exhausted(inv: Investigation, family: str) -> Hypothesis | None:
     s.add(0.1, "the endpoint answers 5xx", bool(_of(inv, "http_error", "target")))
     assert u.entity is not None
     return _hyp(
-        "upstream_exhausted",
+        "dependency",
         f"upstream {u.entity.name} has no free workers",
         s,
         u.entity,
@@ -229,6 +242,7 @@ def error_burst(inv: Investigation, family: str) -> Hypothesis | None:
         for f in _of(inv, "log_errors", "target")
         if f.data.get("novel")
         and f.data.get("count", 0) >= 10
+        and not _explained_upstream(inv, f)
         and not ({"upstream", "timeout", "exhausted"} & set(f.data.get("words", [])))
     ]
     if not novel or novel[0].entity is None:
@@ -240,7 +254,7 @@ def error_burst(inv: Investigation, family: str) -> Hypothesis | None:
     s.add(0.1, "the symptom is about errors", family == "http_errors")
     service = f.entity.name  # type: ignore[union-attr]
     return _hyp(
-        "error_burst",
+        "application",
         f"{service} throws a new error since a change",
         s,
         f.entity,
@@ -250,6 +264,11 @@ def error_burst(inv: Investigation, family: str) -> Hypothesis | None:
             restart(service, "after the rollback, restart it so it reads the old config"),
         ],
     )
+
+
+def _explained_upstream(inv: Investigation, f: Finding) -> bool:
+    """A log template whose error was followed to a confirmed cause elsewhere: the service is its victim."""
+    return any(lead.finding is f and lead.confirmed and lead.upstream for lead in inv.results.get("leads", []))
 
 
 def slow_dependency(inv: Investigation, family: str) -> Hypothesis | None:
@@ -275,7 +294,7 @@ def slow_dependency(inv: Investigation, family: str) -> Hypothesis | None:
         actions.insert(0, restart(listener, "the slow dependency runs here; restart it if it is stuck"))
     name = culprit.name if culprit else "a dependency"
     return _hyp(
-        "slow_dependency", f"{name} is slow and its callers time out", s, culprit, [*(slow[:1]), *timeouts[:2]], actions
+        "dependency", f"{name} is slow and its callers time out", s, culprit, [*(slow[:1]), *timeouts[:2]], actions
     )
 
 
@@ -288,22 +307,253 @@ def _listener_name(inv: Investigation, port: int | None) -> str | None:
 
 def cert_expiry(inv: Investigation, family: str) -> Hypothesis | None:
     certs = _of(inv, "tls_expiry")
-    if not certs or certs[0].entity is None:
+    invalid = [f for f in _of(inv, "tls_invalid") if f.entity is not None]
+    if (not certs or certs[0].entity is None) and not invalid:
         return None
+    if not certs or certs[0].entity is None:
+        c = invalid[0]
+        s = Score(0.5, f"the certificate does not verify: {c.data.get('verify_error')}")
+        s.add(
+            0.35,
+            "the symptom is about TLS or certificates",
+            family == "tls" or _mentions(inv, "ssl", "certificate", "证书"),
+        )
+        url = c.entity.url or c.entity.name  # type: ignore[union-attr]
+        return _hyp(
+            "certificate",
+            f"the certificate of {url} does not verify",
+            s,
+            c.entity,
+            invalid,
+            [
+                manual(
+                    f"serve a certificate for the name clients use at {url} (issued by a trusted CA)",
+                    "it fails verification",
+                ),
+                probe(url, f"verify {url} serves a valid certificate", "verified should become true"),
+            ],
+        )
     c = certs[0]
     s = Score(0.6, f"the certificate expires in {c.data['days_to_expiry']:.1f} days")
     s.add(0.3, "the symptom is about TLS or certificates", family == "tls")
     url = c.entity.url or c.entity.name  # type: ignore[union-attr]
     return _hyp(
-        "cert_expiry",
-        f"the certificate of {url} is about to expire",
+        "certificate",
+        f"the certificate of {url} {'has expired' if c.data['days_to_expiry'] < 0 else 'is about to expire'}",
         s,
         c.entity,
-        certs,
+        certs + invalid[:1],
         [
             manual(f"renew the certificate served at {url} and reload the server", "nothing else fixes expiry"),
             probe(url, f"verify {url} serves the new certificate", "days_to_expiry should jump"),
         ],
+    )
+
+
+# -- the sweep's facts (evidence/sweep.py) ------------------------------------------------------------
+
+
+def _mentions(inv: Investigation, *words: str) -> bool:
+    text = " ".join([inv.symptom.question or "", inv.symptom.alertname or "", *inv.symptom.annotations.values()])
+    return any(w in text.lower() for w in words)
+
+
+def _holds_target_port(inv: Investigation, pid: int | None) -> bool:
+    port = inv.targets.port
+    return (
+        pid is not None
+        and port is not None
+        and any(p["port"] == port and p.get("pid") == pid for p in inv.results.get("listening", []))
+    )
+
+
+def zombies(inv: Investigation, family: str) -> Hypothesis | None:
+    found = sorted(_of(inv, "zombies"), key=lambda f: -f.data["count"])
+    if not found or found[0].entity is None or found[0].entity.pid is None:
+        return None
+    f, p = found[0], found[0].entity
+    assert p.pid is not None
+    s = Score(0.55, f"{f.data['count']} zombies wait for {p.name} to reap them")
+    s.add(0.15, "hundreds of them", f.data["count"] >= 100)
+    s.add(
+        0.2, "the symptom is about zombies or processes", _mentions(inv, "zombie", "defunct", "僵尸", "process", "进程")
+    )
+    return _hyp(
+        "process",
+        f"{p.name} (pid {p.pid}) does not reap its children",
+        s,
+        p,
+        [f],
+        [
+            kill(p.pid, p.name, "its zombies pass to init, which reaps them; then fix its wait() handling"),
+        ],
+    )
+
+
+def stopped(inv: Investigation, family: str) -> Hypothesis | None:
+    found = [f for f in _of(inv, "process_stopped") if f.entity is not None]
+    if not found:
+        return None
+    f = max(found, key=lambda f: _holds_target_port(inv, f.entity.pid if f.entity else None))
+    p = f.entity
+    assert p is not None
+    s = Score(0.5, f"{p.name} is stopped (state T): it holds its sockets and answers nothing")
+    s.add(0.3, "it holds the port the symptom points at", _holds_target_port(inv, p.pid))
+    s.add(0.1, "a probe of it times out", bool(_of(inv, "http_unreachable") or _of(inv, "port_closed")))
+    return _hyp(
+        "process",
+        f"{p.name} (pid {p.pid}) is stopped",
+        s,
+        p,
+        [f, *_of(inv, "http_unreachable")[:1]],
+        [
+            restart(
+                p.name, "a stopped process serves nothing; restart it (or send it SIGCONT) and find who stopped it"
+            ),
+        ],
+    )
+
+
+def threads(inv: Investigation, family: str) -> Hypothesis | None:
+    found = sorted(_of(inv, "process_threads"), key=lambda f: -f.data["threads"])
+    if not found or found[0].entity is None:
+        return None
+    f, p = found[0], found[0].entity
+    s = Score(0.55, f"{p.name} runs {f.data['threads']} threads")
+    s.add(0.25, "the symptom is about threads", _mentions(inv, "thread", "线程"))
+    return _hyp(
+        "process",
+        f"{p.name} (pid {p.pid}) keeps starting threads",
+        s,
+        p,
+        [f],
+        [restart(p.name, "frees its threads now; then find the thread that never ends (py-spy dump / jstack)")],
+    )
+
+
+def descriptors(inv: Investigation, family: str) -> Hypothesis | None:
+    found = sorted(_of(inv, "process_fds"), key=lambda f: -(f.data["fds"] / f.data["fd_limit"]))
+    if not found or found[0].entity is None:
+        return None
+    f, p = found[0], found[0].entity
+    s = Score(0.55, f"{p.name} holds {f.data['fds']} of its {f.data['fd_limit']} descriptors")
+    s.add(0.2, "it serves the port the symptom points at", _holds_target_port(inv, p.pid))
+    s.add(0.15, "the symptom is about files or descriptors", _mentions(inv, "descriptor", "open files", "句柄"))
+    return _hyp(
+        "descriptors",
+        f"{p.name} (pid {p.pid}) has run out of file descriptors",
+        s,
+        p,
+        [f],
+        [
+            restart(
+                p.name, "gives its descriptors back now; then find the leak (ls -l /proc/PID/fd) or raise LimitNOFILE"
+            )
+        ],
+    )
+
+
+def cpu_groups(inv: Investigation, family: str) -> Hypothesis | None:
+    """CPU that no single process holds: many of one command, or children that live shorter than a sample."""
+    groups = [(f, f.data["cpu_percent"]) for f in _of(inv, "command_cpu")]
+    groups += [(f, f.data["children_cpu_percent"]) for f in _of(inv, "children_cpu")]
+    if not groups:
+        return None
+    f, used = max(groups, key=lambda g: g[1])
+    p = f.entity
+    assert p is not None
+    spawner = f.kind == "children_cpu"
+    how = (
+        f"the short-lived children of {p.name} use {used:.0f}% of a core"
+        if spawner
+        else f"{f.data['count']} {p.name} processes use {used:.0f}% of a core together"
+    )
+    s = Score(0.5, how)
+    s.add(0.25, "the symptom is about CPU or load", family == "cpu")
+    s.add(0.1, "the host itself is busy", bool(_of(inv, "cpu") or _of(inv, "load")))
+    action = (
+        kill(p.pid, p.name, "it keeps starting the children that burn the CPU")
+        if spawner and p.pid is not None
+        else restart(p.name, "its processes together hold the CPU; restart the service to reset them and find why")
+    )
+    return _hyp("cpu", f"{p.name} burns CPU in many processes", s, p, [f, *_of(inv, "cpu")], [action])
+
+
+def memory_groups(inv: Investigation, family: str) -> Hypothesis | None:
+    found = sorted(_of(inv, "command_memory"), key=lambda f: -f.data["rss_bytes"])
+    if not found or found[0].entity is None:
+        return None
+    f, p = found[0], found[0].entity
+    s = Score(0.45, f"{f.data['count']} {p.name} processes hold {f.data['rss_bytes'] / 2**20:.0f} MiB together")
+    s.add(0.25, "the symptom is about memory", family == "memory")
+    return _hyp(
+        "memory",
+        f"{p.name} holds memory in many processes",
+        s,
+        p,
+        [f, *_of(inv, "memory")],
+        [restart(p.name, "its processes together hold the memory; restart it and cap its workers")],
+    )
+
+
+def deleted_open(inv: Investigation, family: str) -> Hypothesis | None:
+    found = [f for f in _of(inv, "deleted_open") if f.entity is not None and f.entity.pid is not None]
+    if not found:
+        return None
+    f, p = found[0], found[0].entity
+    assert p is not None and p.pid is not None
+    s = Score(0.6, f"space on {f.data['mount']} is held by a deleted file {p.name} keeps open")
+    s.add(0.2, "the symptom is about disk space", family == "disk")
+    return _hyp(
+        "disk",
+        f"{p.name} (pid {p.pid}) holds a deleted file open on {f.data['mount']}",
+        s,
+        p,
+        [f],
+        [
+            kill(p.pid, p.name, "the space comes back when the last holder closes the file"),
+            manual(
+                f"or truncate it in place: : > /proc/{p.pid}/fd/N (ls -l /proc/{p.pid}/fd)",
+                "frees it without a restart",
+            ),
+        ],
+    )
+
+
+def inodes(inv: Investigation, family: str) -> Hypothesis | None:
+    found = [f for f in _of(inv, "inodes") if f.entity is not None]
+    if not found:
+        return None
+    f, where = found[0], found[0].entity
+    assert where is not None
+    s = Score(0.55, f"{f.data['mount']} has used {f.data['inodes_percent']:.0f}% of its inodes")
+    s.add(0.15, f"{where.name} holds most of the entries", "most_entries" in f.data)
+    s.add(0.2, "the symptom is about disk or inodes", family == "disk" or _mentions(inv, "inode"))
+    return _hyp(
+        "disk",
+        f"{where.name} fills {f.data['mount']} with small files (inodes)",
+        s,
+        where,
+        [f],
+        [manual(f"remove the stale entries under {where.name} and fix what never cleans them", "frees inodes")],
+    )
+
+
+def oom_killed(inv: Investigation, family: str) -> Hypothesis | None:
+    found = [f for f in _of(inv, "oom_kill") if f.entity is not None]
+    if not found:
+        return None
+    _f, p = found[-1], found[-1].entity
+    assert p is not None
+    s = Score(0.6, f"the kernel killed {p.name} for memory")
+    s.add(0.25, "the symptom is about memory or OOM", family == "memory")
+    return _hyp(
+        "memory",
+        f"{p.name} was killed by the OOM killer",
+        s,
+        p,
+        found[-3:],
+        [manual(f"find why {p.name} grew (its input, its limits) before starting it again", "it will be killed again")],
     )
 
 
@@ -316,9 +566,79 @@ RULES: list[Rule] = [
     error_burst,
     slow_dependency,
     cert_expiry,
+    zombies,
+    stopped,
+    threads,
+    descriptors,
+    cpu_groups,
+    memory_groups,
+    deleted_open,
+    inodes,
+    oom_killed,
 ]
 
 
 def rank(inv: Investigation, family: str) -> list[Hypothesis]:
-    found = [h for rule in RULES if (h := rule(inv, family)) is not None]
+    found = [h for rule in RULES if (h := rule(inv, family)) is not None] + error_leads(inv, family)
     return sorted(found, key=lambda h: h.confidence, reverse=True)
+
+
+def _lead_action(lead: Lead) -> Action:
+    fix, culprit = lead.signature.fix, lead.culprit
+    title, why = lead.fill(fix.title), f"{lead.signature.name}: {'; '.join(lead.facts) or 'from the log'}"
+    if fix.skill == "restart_service" and culprit is not None and culprit.kind in ("service", "process"):
+        return restart(culprit.name, why)
+    if fix.skill == "kill_process" and culprit is not None and culprit.pid is not None:
+        return kill(culprit.pid, culprit.name, why)
+    if fix.skill and culprit is not None and culprit.kind == "port":
+        return manual(f"start what should listen on {culprit.name} (nothing does now)", why)
+    return manual(title, why)
+
+
+def _explains_symptom(inv: Investigation, lead: Lead) -> bool:
+    t = inv.targets
+    ports = {lead.culprit.port if lead.culprit else None, _port_of(lead.object)}
+    return (t.service is not None and t.service in (lead.service, lead.culprit.name if lead.culprit else None)) or (
+        t.port is not None and t.port in ports
+    )
+
+
+def _port_of(obj: str | None) -> int | None:
+    tail = (obj or "").rpartition(":")[2]
+    return int(tail) if tail.isdigit() else None
+
+
+def error_leads(inv: Investigation, family: str) -> list[Hypothesis]:
+    """One hypothesis per error followed to its object (evidence/follow.py), the culprit being what the
+    check found behind the error when it found something: the dependency that refuses, the lock's holder."""
+    out = []
+    for lead in inv.results.get("leads", []):
+        f = lead.finding
+        count = int(f.data.get("count", 0))
+        s = Score(0.45, f"{lead.service}'s log x{count}: {lead.signature.name.replace('_', ' ')}")
+        s.add(0.25, f"checked: {'; '.join(lead.facts)}", lead.confirmed)
+        s.add(0.1, "the blame lies upstream of the service that logs it", lead.confirmed and lead.upstream)
+        s.add(0.05, "it repeats (x20 or more)", count >= 20)
+        s.add(
+            0.2,
+            f"{lead.service} exits again and again (x{count})",
+            lead.signature.name == "process_exited" and count >= 3,
+        )
+        s.add(0.1, "it explains the symptom", _explains_symptom(inv, lead))
+        evidence = Finding(
+            kind="lead",
+            severity="crit" if lead.confirmed else "warn",
+            message="; ".join(lead.facts),
+            audit_ids=lead.audit_ids,
+        )
+        out.append(
+            _hyp(
+                lead.signature.category,
+                lead.fill(lead.signature.title),
+                s,
+                lead.culprit,
+                [f, *([evidence] if lead.facts else [])],
+                [_lead_action(lead)],
+            )
+        )
+    return out

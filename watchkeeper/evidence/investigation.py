@@ -21,6 +21,7 @@ from typing import Any
 
 from watchkeeper.canonical import canonical_json
 from watchkeeper.errors import InputError, WatchkeeperError
+from watchkeeper.evidence.catalogue import Signature
 from watchkeeper.evidence.report import CallRecord, Finding, Symptom
 from watchkeeper.evidence.symptoms import Targets
 from watchkeeper.inputs import read_json
@@ -54,6 +55,7 @@ class Investigation:
     invoker: Invoker | None  # None when replaying
     log_roots: list[Path]
     services: dict[str, Any]
+    catalogue: list[Signature] = field(default_factory=list)
     id: str = field(default_factory=lambda: f"inv-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}")
     replay: list[RecordedCall] | None = None
     progress: Progress = field(default=lambda _msg: None)
@@ -61,6 +63,7 @@ class Investigation:
     findings: list[Finding] = field(default_factory=list)
     results: dict[str, Any] = field(default_factory=dict)  # named results gatherers share
     notes: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)  # what was looked at and what it showed, for the report
     started: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -12,6 +12,21 @@ from watchkeeper.canonical import canonical_json
 
 Severity = Literal["info", "warn", "crit"]
 CulpritKind = Literal["process", "service", "path", "port", "url", "host"]
+# The fixed set of root-cause categories (README, "Categories"); "model" marks the LLM's own diagnosis.
+Category = Literal[
+    "cpu",
+    "memory",
+    "disk",
+    "descriptors",
+    "process",
+    "network",
+    "dependency",
+    "application",
+    "time",
+    "permissions",
+    "certificate",
+]
+CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
 
 
 class Culprit(BaseModel):
@@ -70,7 +85,7 @@ def unique_actions(actions: Iterable[Action], key: Callable[[Action], Hashable] 
 
 
 class Hypothesis(BaseModel):
-    category: str
+    category: Category | Literal["model"]
     title: str
     confidence: float = Field(ge=0, le=1)
     culprit: Culprit | None = None
@@ -78,6 +93,14 @@ class Hypothesis(BaseModel):
     audit_ids: list[int] = Field(default_factory=list)
     explanation: str = Field("", description="Why this score: the findings that raised or lowered it.")
     actions: list[Action] = Field(default_factory=list)
+
+
+class RuledOut(BaseModel):
+    """Something looked at and found not to be the cause: the entity, what was measured, and why not."""
+
+    entity: Culprit | None = None
+    facts: list[str] = Field(default_factory=list)
+    reason: str
 
 
 class Reference(BaseModel):
@@ -130,6 +153,8 @@ class Report(BaseModel):
     actions: list[Action] = Field(default_factory=list)
     references: list[Reference] = Field(default_factory=list)
     calls: list[CallRecord] = Field(default_factory=list)
+    checked: list[str] = Field(default_factory=list, description="What was looked at and what each showed.")
+    ruled_out: list[RuledOut] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     started_at: datetime
     duration_s: float = 0.0

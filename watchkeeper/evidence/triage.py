@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from watchkeeper.config import Settings
-from watchkeeper.evidence import gatherers
+from watchkeeper.evidence import gatherers, sweep
+from watchkeeper.evidence.catalogue import load_catalogue
+from watchkeeper.evidence.follow import Lead
 from watchkeeper.evidence.hypotheses import rank
 from watchkeeper.evidence.investigation import Investigation, Progress, load_recording, save_recording
 from watchkeeper.evidence.playbooks import Playbook, choose, load_playbooks
-from watchkeeper.evidence.report import Reference, Report, Symptom, unique_actions
+from watchkeeper.evidence.report import Hypothesis, Reference, Report, RuledOut, Symptom, unique_actions
 from watchkeeper.evidence.symptoms import targets
 from watchkeeper.humanize import plural
 from watchkeeper.skills.invoke import Invoker
@@ -29,17 +31,43 @@ def playbooks_for(settings: Settings) -> dict[str, Playbook]:
 
 
 def run_plan(inv: Investigation, playbook: Playbook) -> None:
-    """The playbook's steps at once, then its gatherers in order (each may build on the last)."""
-    inv.parallel([partial(gatherers.run_step, inv, step.skill, step.params) for step in playbook.steps])
+    """The playbook's steps and the sweep at once, the services the symptom names, then the playbook's
+    gatherers in order (each may build on the last), the logs nobody named, and every error followed."""
+    steps = [partial(gatherers.run_step, inv, step.skill, step.params) for step in playbook.steps]
+    inv.parallel([*steps, partial(sweep.processes, inv), partial(sweep.mounts, inv), partial(sweep.kernel, inv)])
+    if "listening" not in inv.results:
+        gatherers.run_step(inv, "listening_ports", {})
+    sweep.discover(inv)
+    sweep.inode_hogs(inv)
     for name in playbook.gather:
         gatherers.GATHERERS[name](inv)
+    sweep.recent_logs(inv, gatherers.service_log_findings)
+    sweep.follow_errors(inv)
 
 
-def summarize(report: Report) -> str:
+def measured(inv: Investigation) -> str:
+    """The host's numbers and the busiest processes: what "nothing abnormal" was measured against."""
+    host = inv.results.get("host") or {}
+    parts = []
+    if host.get("cpu_percent") is not None:
+        parts.append(f"CPU {host['cpu_percent']:.0f}%")
+    memory = host.get("memory") or {}
+    if memory.get("percent") is not None:
+        parts.append(f"memory {memory['percent']:.0f}% used")
+    if (host.get("load") or {}).get("1m") is not None:
+        parts.append(f"load {host['load']['1m']:.2f}")
+    busiest = [p for p in inv.results.get("top_cpu", [])[:2] if (p.get("cpu_percent") or 0) >= 5]
+    if busiest:
+        parts.append("busiest " + ", ".join(f"{p['name']} ({p['cpu_percent']:.0f}%)" for p in busiest))
+    return "; ".join(parts)
+
+
+def summarize(report: Report, numbers: str = "") -> str:
     if not report.hypotheses:
+        seen = f" Measured: {numbers}." if numbers else ""
         return (
-            f"No root cause stands out after {plural(len(report.calls), 'skill call')}; "
-            f"{plural(len(report.findings), 'finding')} listed for a person to read."
+            f"Nothing abnormal stands out after {plural(len(report.calls), 'skill call')}: no root cause to name; "
+            f"{plural(len(report.findings), 'finding')} listed for a person to read.{seen}"
         )
     top = report.hypotheses[0]
     runner_up = (
@@ -65,8 +93,21 @@ def cite_knowledge(inv: Investigation, hypotheses: list[Any]) -> list[Reference]
     return [Reference(id=h["id"], title=h["title"], source=h["source"]) for h in found.get("hits", [])]
 
 
+def ruled_out(leads: list[Lead], hypotheses: list[Hypothesis]) -> list[RuledOut]:
+    """Errors followed to an object that the check found healthy: said, so nobody checks them again."""
+    top = hypotheses[0].culprit if hypotheses else None
+    out = []
+    for lead in leads:
+        if lead.confirmed or not lead.facts or (top is not None and lead.culprit == top):
+            continue
+        reason = f"{lead.service} logs {lead.signature.name.replace('_', ' ')}, but the check did not confirm it now"
+        out.append(RuledOut(entity=lead.culprit, facts=lead.facts, reason=reason))
+    return out
+
+
 def build_report(inv: Investigation, playbook: Playbook, started_at: datetime, duration_s: float) -> Report:
     hypotheses = rank(inv, playbook.name)
+    leads: list[Lead] = inv.results.get("leads", [])
     references = cite_knowledge(inv, hypotheses)
     actions = unique_actions(a for h in hypotheses for a in h.actions)
     severity = {"crit": 0, "warn": 1, "info": 2}
@@ -81,11 +122,13 @@ def build_report(inv: Investigation, playbook: Playbook, started_at: datetime, d
         actions=actions,
         references=references,
         calls=inv.call_records(),
+        checked=[*inv.checked, *(fact for lead in leads for fact in lead.facts)],
+        ruled_out=[*inv.results.get("ruled_out", []), *ruled_out(leads, hypotheses)],
         notes=inv.notes,
         started_at=started_at,
         duration_s=round(duration_s, 2),
     )
-    report.summary = summarize(report)
+    report.summary = summarize(report, measured(inv))
     return report
 
 
@@ -94,7 +137,13 @@ def investigate(settings: Settings, invoker: Invoker, symptom: Symptom, progress
     services = {k: v.model_dump(mode="json") for k, v in settings.triage.services.items()}
     named = {k: v.aliases for k, v in settings.triage.services.items()}
     inv = Investigation(
-        symptom, targets(symptom, named), invoker, settings.read_roots, services, progress=progress or (lambda _m: None)
+        symptom,
+        targets(symptom, named),
+        invoker,
+        settings.read_roots,
+        services,
+        catalogue=load_catalogue(settings.triage.signature_dirs),
+        progress=progress or (lambda _m: None),
     )
     inv.results.update(
         sample_seconds=settings.triage.sample_seconds,
@@ -126,6 +175,7 @@ def replay(settings: Settings, inv_id: str) -> Report:
         None,
         [Path(p) for p in data["log_roots"]],
         data["services"],
+        catalogue=load_catalogue(settings.triage.signature_dirs),
         id=data["id"],
         replay=list(data["calls"]),
     )

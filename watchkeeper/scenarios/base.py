@@ -6,28 +6,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from watchkeeper.evidence.report import CATEGORIES
 from watchkeeper.scenarios.world import World
 
 Suite = Literal["original", "blind"]
-# The fixed set of fault classes (the blind set is scored on these).
-FAULT_CLASSES = (
-    "cpu",
-    "memory",
-    "disk",
-    "descriptors",
-    "process",
-    "network",
-    "dependency",
-    "application",
-    "time",
-    "permissions",
-    "certificate",
-)
+# The fault classes are the report's fixed categories: both sets are scored on them.
+FAULT_CLASSES = CATEGORIES
 
 
 @dataclass(frozen=True)
 class Truth:
-    category: str  # original suite: the triage's category name; blind suite: the fault class
+    category: str  # one of FAULT_CLASSES
     culprit_kind: str
     culprit: str  # the culprit's name (process, service), path, port or url, resolved at run time
     remediation_skill: str | None  # None: a manual step is right

@@ -22,4 +22,4 @@ class CertExpiry(Scenario):
         )
 
     def truth(self, world: World) -> Truth:
-        return Truth("cert_expiry", "url", f"https://127.0.0.1:{self.port}/", None, "manual")
+        return Truth("certificate", "url", f"https://127.0.0.1:{self.port}/", None, "manual")

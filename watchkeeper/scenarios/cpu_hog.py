@@ -20,4 +20,4 @@ class CpuHog(Scenario):
         )
 
     def truth(self, world: World) -> Truth:
-        return Truth("cpu_hog", "process", "image_process", "kill_process", "mutating")
+        return Truth("cpu", "process", "image_process", "kill_process", "mutating")

@@ -31,4 +31,4 @@ class DiskFilling(Scenario):
         )
 
     def truth(self, world: World) -> Truth:
-        return Truth("disk_full", "path", str(self.file), "kill_process", "mutating")
+        return Truth("disk", "path", str(self.file), "kill_process", "mutating")

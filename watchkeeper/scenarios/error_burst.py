@@ -30,4 +30,4 @@ class ErrorBurst(Scenario):
         )
 
     def truth(self, world: World) -> Truth:
-        return Truth("error_burst", "service", "billing", "restart_service", "mutating")
+        return Truth("application", "service", "billing", "restart_service", "mutating")

@@ -19,4 +19,4 @@ class MemoryLeak(Scenario):
         )
 
     def truth(self, world: World) -> Truth:
-        return Truth("memory_leak", "process", "report_worker", "kill_process", "mutating")
+        return Truth("memory", "process", "report_worker", "kill_process", "mutating")

@@ -36,19 +36,6 @@ def all_scenarios(suite: Suite | None = None) -> dict[str, Scenario]:
     return found
 
 
-# The blind set is scored on the fault classes. Until the triage names them, its older
-# category names count as the class they stand for (only the eight names the original set expects).
-LEGACY_CLASS = {
-    "cpu_hog": "cpu",
-    "memory_leak": "memory",
-    "disk_full": "disk",
-    "service_down": "network",
-    "upstream_exhausted": "dependency",
-    "error_burst": "application",
-    "slow_dependency": "dependency",
-    "cert_expiry": "certificate",
-}
-
 # A program is a process and, when it serves, a service: for the blind set either kind names it.
 SAME_KIND = {"process": {"process", "service"}, "service": {"process", "service"}}
 
@@ -117,10 +104,7 @@ def score(outcome: Outcome, report: Report) -> None:
         return
     blind = outcome.suite == "blind"
     outcome.got_category = top.category
-    if blind:
-        outcome.category_ok = truth.category in (top.category, LEGACY_CLASS.get(top.category))
-    else:
-        outcome.category_ok = top.category == truth.category
+    outcome.category_ok = top.category == truth.category
     c = top.culprit
     if c is not None:
         outcome.got_culprit = c.model_dump(exclude_none=True)

@@ -29,4 +29,4 @@ class ServiceDown(Scenario):
         )
 
     def truth(self, world: World) -> Truth:
-        return Truth("service_down", "service", "orders", "restart_service", "mutating")
+        return Truth("network", "service", "orders", "restart_service", "mutating")

@@ -41,4 +41,4 @@ class SlowDependency(Scenario):
         )
 
     def truth(self, world: World) -> Truth:
-        return Truth("slow_dependency", "service", "pricing", "restart_service", "mutating")
+        return Truth("dependency", "service", "pricing", "restart_service", "mutating")

@@ -36,4 +36,4 @@ class Upstream502(Scenario):
         )
 
     def truth(self, world: World) -> Truth:
-        return Truth("upstream_exhausted", "service", "appserver", "restart_service", "mutating")
+        return Truth("dependency", "service", "appserver", "restart_service", "mutating")

@@ -143,6 +143,17 @@ def walk(report: Report, max_findings: int = 8) -> Document:
                 for f in report.findings[:max_findings]
             ),
         ),
+        Section(
+            "Ruled out",
+            tuple(
+                Item(
+                    (said(r.entity.name if r.entity else "-", "code", 120), ours(": "), said(r.reason))
+                    + ((ours(" ("), said("; ".join(r.facts), limit=300), ours(")")) if r.facts else ())
+                )
+                for r in report.ruled_out[:5]
+            ),
+        ),
+        Section("Checked", tuple(Item((said(c, limit=300),)) for c in report.checked[:8])),
         Section("Notes", tuple(Item((said(n),)) for n in report.notes[:5])),
     ]
     return Document(title_line(report), tuple(paragraphs), tuple(s for s in sections if s.items), _footer(report))

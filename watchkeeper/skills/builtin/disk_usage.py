@@ -32,7 +32,8 @@ class DiskUsageParams(SkillParams):
     key="disk_usage",
     name="Disk usage",
     description="The largest directories (totals, down to a depth) and files under a path on one "
-    "filesystem, bounded in time and entries; says when the scan was cut short.",
+    "filesystem, and the directories holding the most entries (where the inodes went), bounded in time and "
+    "entries; says when the scan was cut short.",
     risk=RiskClass.SAFE,
     scope=Scope.HOST,
     category="host",
@@ -44,6 +45,7 @@ class DiskUsageParams(SkillParams):
         "complete": True,
         "largest_dirs": [{"path": "/var/log", "bytes": 4294967296}],
         "largest_files": [{"path": "/var/log/app/app.log", "bytes": 3221225472}],
+        "most_entries": [{"path": "/var/lib/php/sessions", "entries": 181022}],
     },
 )
 def disk_usage(params: DiskUsageParams, ctx: SkillContext) -> dict[str, Any]:
@@ -56,6 +58,7 @@ def disk_usage(params: DiskUsageParams, ctx: SkillContext) -> dict[str, Any]:
         raise SkillFailed(f"cannot read {root}: {exc.strerror}") from None
     deadline = min(time.monotonic() + params.time_budget_s, ctx.deadline - 0.5)
     dirs: dict[str, int] = {}
+    counts: dict[str, int] = {}  # entries directly in each directory: where the inodes went
     files: list[tuple[int, str]] = []
     total = scanned = 0
     complete = True
@@ -66,6 +69,7 @@ def disk_usage(params: DiskUsageParams, ctx: SkillContext) -> dict[str, Any]:
             entries = list(os.scandir(current))
         except OSError:
             continue
+        counts[current] = len(entries)
         for entry in entries:
             scanned += 1
             if scanned > params.max_entries or time.monotonic() > deadline:
@@ -101,4 +105,7 @@ def disk_usage(params: DiskUsageParams, ctx: SkillContext) -> dict[str, Any]:
         "complete": complete,
         "largest_dirs": [{"path": p, "bytes": b} for p, b in top_dirs],
         "largest_files": [{"path": p, "bytes": b} for b, p in sorted(files, reverse=True)],
+        "most_entries": [
+            {"path": p, "entries": n} for p, n in heapq.nlargest(params.top, counts.items(), key=lambda kv: kv[1])
+        ],
     }

@@ -1,0 +1,132 @@
+"""The catalogue of error signatures: what an error line means and what to check next, as data.
+
+Each entry in `evidence/signatures/*.yaml` (extended or overridden by name from
+`triage.signature_dirs`) names the phrasings of one failure in several languages, the object
+the line names (a host, an endpoint, a port, a path), the follow-up check that looks at that
+object, who is to blame when the check confirms it, and the fix with its risk class. The triage
+applies it to the top error templates of every log it reads; nothing here knows a service.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from watchkeeper.errors import ConfigError
+from watchkeeper.evidence.report import Category
+
+BUILTIN = Path(__file__).parent / "signatures"
+
+ObjectKind = Literal["host", "endpoint", "port", "path", "none"]
+# The follow-ups (evidence/follow.py): each looks at the object the way an SRE's next command would.
+Check = Literal[
+    "resolve", "connect", "listener", "holder", "mount", "access", "descriptors", "connections", "clock", "none"
+]
+# The object each check reads (a check not listed reads none, or any).
+CHECKS_OF_OBJECT: dict[str, set[str]] = {
+    "resolve": {"host"},
+    "connect": {"endpoint"},
+    "listener": {"endpoint", "port"},
+    "holder": {"path"},
+    "mount": {"path"},
+    "access": {"path"},
+    "connections": {"endpoint"},
+    "descriptors": {"none"},
+    "clock": {"none"},
+}
+# Who is blamed: the object itself, what the check found behind it, or the service whose log it is.
+Blame = Literal["object", "found", "writer"]
+
+
+class Fix(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(..., description="What to do; {object}, {culprit} and {service} are filled in.")
+    skill: Literal["restart_service", "kill_process"] | None = None
+    risk: Literal["manual", "mutating"] = "manual"
+
+
+class Example(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    line: str
+    object: str | None = Field(None, description="What the line names, as the follow-up reads it.")
+
+
+class Signature(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(..., pattern=r"^[a-z][a-z0-9_]*$")
+    category: Category
+    patterns: list[str] = Field(..., min_length=1, description="Regexes, any language; matched case-insensitively.")
+    object: ObjectKind = "none"
+    check: Check = "none"
+    blame: Blame = "writer"
+    title: str = Field(..., description="The hypothesis; {object}, {culprit} and {service} are filled in.")
+    fix: Fix
+    examples: list[Example] = Field(default_factory=list, description="Lines it must match: checked on load.")
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for p in patterns:
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise ValueError(f"pattern {p!r} is not a regex: {exc}") from None
+        return patterns
+
+    @cached_property
+    def regex(self) -> re.Pattern[str]:
+        return re.compile("|".join(f"(?:{p})" for p in self.patterns), re.I)
+
+    def matches(self, text: str) -> bool:
+        return bool(self.regex.search(text))
+
+    @model_validator(mode="after")
+    def _examples_match(self) -> Signature:
+        wanted = CHECKS_OF_OBJECT.get(self.check)
+        if wanted is not None and self.object not in wanted:
+            raise ValueError(f"check {self.check} reads an object of kind {' or '.join(sorted(wanted))}")
+        for example in self.examples:
+            if not self.matches(example.line):
+                raise ValueError(f"example {example.line[:80]!r} matches none of the patterns")
+        return self
+
+
+def _entries(path: Path) -> list[Signature]:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"signature file {path} cannot be read: {str(exc).splitlines()[0]}") from None
+    if not isinstance(raw, list):
+        raise ConfigError(f"signature file {path} must hold a list of entries")
+    out = []
+    for n, entry in enumerate(raw):
+        name = entry.get("name", f"#{n + 1}") if isinstance(entry, dict) else f"#{n + 1}"
+        try:
+            out.append(Signature.model_validate(entry))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "entry"
+            raise ConfigError(f"signature file {path}, entry {name}: {where}: {first['msg']}") from None
+    return out
+
+
+def load_catalogue(extra_dirs: list[Path]) -> list[Signature]:
+    """The built-in signatures, then each directory's, a later entry replacing an earlier one of its name."""
+    by_name: dict[str, Signature] = {}
+    for directory in [BUILTIN, *extra_dirs]:
+        if not Path(directory).is_dir():
+            raise ConfigError(f"signature directory {directory} does not exist")
+        for path in sorted(Path(directory).glob("*.y*ml")):
+            for sig in _entries(path):
+                by_name[sig.name] = sig
+    return list(by_name.values())
+
+
+def classify(catalogue: list[Signature], text: str) -> list[Signature]:
+    """The signatures a line (or template) matches, in catalogue order."""
+    return [s for s in catalogue if s.matches(text)]

@@ -1,0 +1,390 @@
+"""Errors followed to their objects: each top error template of a log is matched against the
+catalogue of signatures; the object its line names (a host, an endpoint, a port, a path) is
+looked at with the signature's check, the way an SRE's next command would, and the result is
+a `Lead`: who is to blame, whether the check confirmed it, and what it showed."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from watchkeeper.evidence import host_check
+from watchkeeper.evidence.catalogue import Signature, classify
+from watchkeeper.evidence.investigation import Investigation
+from watchkeeper.evidence.report import Culprit, Finding
+
+LOCAL = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
+SILENT_WINDOW_S = 3600
+KERNEL_LOGS = {"kern", "syslog", "messages", "daemon", "auth", "dmesg"}  # the system's logs, not a service's
+FD_FULL = 0.9  # a process at 90 % of its descriptor limit is out of them in practice
+
+HOST_RE = re.compile(r"(?<![\w.@/-])((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63})(?![\w.-]*/)", re.I)
+ENDPOINT_RES = (
+    re.compile(r"(?:https?://)?(\d{1,3}(?:\.\d{1,3}){3}|localhost|[a-z][\w.-]*\.[a-z]{2,}):(\d{2,5})\b", re.I),
+    re.compile(r"\bat \"?([\w.:-]+?)\"?,? port (\d{2,5})\b", re.I),  # libpq: server at "host", port 5432
+)
+PORT_RE = re.compile(r"(?::|\bport\s+)(\d{2,5})\b", re.I)
+PATH_RE = re.compile(r"(?<![\w:/.])(/(?:[\w.@+-]+/)*[\w.@+-]+)")
+QUOTED_PATH_RE = re.compile(r"['\"](/[^'\"\s]+)['\"]")
+HTTP_METHOD_RE = re.compile(r"\b(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS) $")
+FILE_SUFFIXES = (".py", ".go", ".java", ".rb", ".js", ".c", ".rs")  # code locations in tracebacks, not objects
+
+
+@dataclass
+class Lead:
+    signature: Signature
+    service: str  # whose log showed it
+    finding: Finding  # the log template
+    object: str | None = None
+    culprit: Culprit | None = None
+    confirmed: bool = False  # the check saw the object in the state the error says
+    facts: list[str] = field(default_factory=list)
+    audit_ids: list[int] = field(default_factory=list)
+
+    @property
+    def upstream(self) -> bool:
+        """The blame lies outside the service that logged the error: it is a victim, not the cause."""
+        c = self.culprit
+        return c is not None and not (c.kind in ("service", "process") and c.name == self.service)
+
+    def fill(self, text: str) -> str:
+        c = self.culprit
+        culprit = (c.path or c.name if c.kind == "path" else c.name) if c else self.object or "?"
+        return text.format(object=self.object or "?", culprit=culprit, service=self.service)
+
+
+def _host(text: str) -> str | None:
+    for m in HOST_RE.finditer(text):
+        name = m.group(1).rstrip(".")
+        if not name.lower().endswith(FILE_SUFFIXES) and not re.fullmatch(r"[\d.]+", name):
+            return name
+    return None
+
+
+def _endpoint(text: str) -> tuple[str, int] | None:
+    for rx in ENDPOINT_RES:
+        if m := rx.search(text):
+            return m.group(1), int(m.group(2))
+    return None
+
+
+def _path(text: str) -> str | None:
+    """The file a message names: a quoted path first (Python's OSError quotes it), else one that is not
+    the URL path of an HTTP request line or a source file of a traceback."""
+    quoted = [p for p in QUOTED_PATH_RE.findall(text) if p.count("/") >= 2]
+    if quoted:
+        return str(quoted[0])
+    for m in PATH_RE.finditer(text):
+        p = m.group(1)
+        if p.endswith(FILE_SUFFIXES) or p.count("/") < 2 or HTTP_METHOD_RE.search(text[: m.start()]):
+            continue
+        return p
+    return None
+
+
+def extract(kind: str, text: str) -> str | None:
+    if kind == "host":
+        return _host(text)
+    if kind == "endpoint":
+        ep = _endpoint(text)
+        return f"{ep[0]}:{ep[1]}" if ep else None
+    if kind == "port":
+        ep = _endpoint(text)
+        if ep:
+            return str(ep[1])
+        m = PORT_RE.search(text)
+        return m.group(1) if m else None
+    if kind == "path":
+        return _path(text)
+    return None
+
+
+# -- the checks --------------------------------------------------------------------------------------
+
+CheckFn = Callable[[Investigation, Lead], None]
+CHECKS: dict[str, CheckFn] = {}
+
+
+def check(fn: CheckFn) -> CheckFn:
+    CHECKS[fn.__name__.removeprefix("check_")] = fn
+    return fn
+
+
+def _ids(inv: Investigation, skill: str) -> list[int]:
+    return inv.audit_ids(skill)[-1:]
+
+
+def _service_pids(inv: Investigation, service: str) -> set[int]:
+    table = inv.results.get("process_table") or {}
+    rows = [*table.get("processes", [])]
+    pids = {r["pid"] for r in rows if r.get("name") == service}
+    for group in table.get("by_command", []):
+        if group["name"] == service:
+            pids |= set(group.get("pids", []))
+    return pids
+
+
+def listener_of(inv: Investigation, port: int) -> dict[str, Any] | None:
+    ports = inv.results.get("listening")
+    if ports is None:
+        ports = (inv.call("listening_ports") or {}).get("ports", [])
+        inv.results["listening"] = ports
+    return next((p for p in ports if p["port"] == port and p["protocol"] == "tcp"), None)
+
+
+@check
+def check_resolve(inv: Investigation, lead: Lead) -> None:
+    assert lead.object is not None
+    found = inv.call("probe_dns", name=lead.object, timeout_s=3)
+    lead.audit_ids += _ids(inv, "probe_dns")
+    if found is None:
+        return
+    if found.get("ok"):
+        lead.facts.append(f"{lead.object} resolves now: {', '.join(found.get('answers') or [])}")
+    else:
+        lead.confirmed = True
+        lead.facts.append(f"{lead.object} does not resolve: {found.get('error')}")
+    lead.culprit = Culprit(kind="host", name=lead.object)
+
+
+def silent_service(inv: Investigation) -> str | None:
+    """The one service of this host whose log was written in the last hour but of which no process runs:
+    what most likely listened on a port nobody holds now. None when there is not exactly one."""
+    table = inv.results.get("process_table")
+    if not table or "commands" not in table:
+        return None
+    running = {c[:15] for c in table["commands"]}  # the kernel keeps 15 characters of a name
+    now = time.time()
+    silent = {
+        log_service(str(path), inv.log_roots)
+        for path, mtime in host_check.find_logs(inv.log_roots, limit=50)
+        if now - mtime <= SILENT_WINDOW_S
+    }
+    silent = {name for name in silent if name[:15] not in running and name not in KERNEL_LOGS}
+    return silent.pop() if len(silent) == 1 else None
+
+
+@check
+def check_connect(inv: Investigation, lead: Lead) -> None:
+    assert lead.object is not None
+    host, _, port_text = lead.object.rpartition(":")
+    port = int(port_text)
+    probe = inv.call("probe_tcp", host=host, port=port, timeout_s=3)
+    lead.audit_ids += _ids(inv, "probe_tcp")
+    if probe is None:
+        return
+    lead.confirmed = not probe["open"]
+    lead.facts.append(
+        f"probe {host}:{port}: {'open' if probe['open'] else probe.get('error') or 'closed'}"
+        + (f" in {probe['latency_ms']:.1f} ms" if probe.get("latency_ms") is not None and probe["open"] else "")
+    )
+    listener = listener_of(inv, port) if host in LOCAL else None
+    if listener and listener.get("process"):
+        lead.culprit = Culprit(kind="service", name=listener["process"], port=port, pid=listener.get("pid"))
+    elif host in LOCAL and not probe["open"] and (gone := silent_service(inv)):
+        lead.facts.append(f"nothing listens on {port}; {gone} logged in the last hour and no process of it runs")
+        lead.culprit = Culprit(kind="service", name=gone, port=port)
+    else:
+        lead.culprit = Culprit(kind="port", name=lead.object, port=port)
+
+
+@check
+def check_listener(inv: Investigation, lead: Lead) -> None:
+    assert lead.object is not None
+    port = int(lead.object.rpartition(":")[2])
+    listener = listener_of(inv, port)
+    lead.audit_ids += _ids(inv, "listening_ports")
+    if listener is None:
+        lead.facts.append(f"nothing listens on port {port} now")
+        return
+    who = listener.get("process") or "an unknown process"
+    lead.facts.append(f"port {port} is held by {who} (pid {listener.get('pid')})")
+    if listener.get("pid") in _service_pids(inv, lead.service):
+        return
+    lead.confirmed = True
+    if listener.get("process"):
+        lead.culprit = Culprit(kind="process", name=listener["process"], pid=listener.get("pid"), port=port)
+
+
+@check
+def check_holder(inv: Investigation, lead: Lead) -> None:
+    assert lead.object is not None
+    users = (inv.call("file_users", path=lead.object) or {}).get("users", [])
+    lead.audit_ids += _ids(inv, "file_users")
+    others = [u for u in users if u["name"] != lead.service]
+    if not others:
+        lead.facts.append(f"nobody else holds {lead.object} open now")
+        return
+    holder = others[0]
+    lead.confirmed = True
+    lead.facts.append(f"{lead.object} is held open by {holder['name']} (pid {holder['pid']})")
+    lead.culprit = Culprit(kind="process", name=holder["name"], pid=holder["pid"], path=lead.object)
+
+
+def mount_of(mounts: list[dict[str, Any]], path: str) -> dict[str, Any] | None:
+    """The mount a path lies on: the longest mountpoint that is a prefix of it."""
+    best = None
+    for m in mounts:
+        root = m["mount"].rstrip("/") + "/"
+        if (path + "/").startswith(root) and (best is None or len(m["mount"]) > len(best["mount"])):
+            best = m
+    return best
+
+
+@check
+def check_mount(inv: Investigation, lead: Lead) -> None:
+    assert lead.object is not None
+    mounts = inv.results.get("mounts")
+    if mounts is None:
+        mounts = (inv.call("mounts") or {}).get("mounts", [])
+        inv.results["mounts"] = mounts
+    lead.audit_ids += _ids(inv, "mounts")
+    m = mount_of(mounts, lead.object)
+    if m is None:
+        return
+    state = []
+    if m.get("read_only"):
+        state.append("mounted read-only")
+    if m.get("percent", 0) >= 95:
+        state.append(f"{m['percent']:.0f} % full")
+    if (m.get("inodes_percent") or 0) >= 95:
+        state.append(f"inodes {m['inodes_percent']:.0f} % used")
+    lead.facts.append(f"{lead.object} lies on {m['mount']} ({m['fstype']}): {', '.join(state) or 'writable, not full'}")
+    if state:
+        lead.confirmed = True
+        lead.culprit = Culprit(kind="path", name=m["mount"], path=m["mount"])
+
+
+@check
+def check_access(inv: Investigation, lead: Lead) -> None:
+    assert lead.object is not None
+    table = inv.results.get("process_table") or {}
+    user = next((r.get("user") for r in table.get("processes", []) if r.get("name") == lead.service), None)
+    params: dict[str, Any] = {"path": lead.object}
+    if user:
+        params["as_user"] = user
+    info = inv.call("path_info", **params)
+    lead.audit_ids += _ids(inv, "path_info")
+    if info is None:
+        return
+    if not info.get("exists"):
+        lead.facts.append(f"{lead.object} does not exist")
+        return
+    owner = f"mode {info.get('mode')} owner {info.get('owner')}:{info.get('group')}"
+    if info.get("readable") is False:
+        lead.confirmed = True
+        lead.facts.append(f"{lead.object} ({owner}) is not readable by {user}: {info.get('blocked_by')}")
+    else:
+        lead.facts.append(f"{lead.object}: {owner}")
+        lead.confirmed = user is None and not str(info.get("mode", "")).endswith(("4", "5", "6", "7"))
+    lead.culprit = Culprit(kind="path", name=lead.object, path=lead.object)
+
+
+@check
+def check_descriptors(inv: Investigation, lead: Lead) -> None:
+    table = inv.results.get("process_table") or {}
+    rows = [r for r in table.get("processes", []) if r.get("name") == lead.service and r.get("fd_limit")]
+    if not rows:
+        return
+    row = max(rows, key=lambda r: (r.get("fds") or 0) / r["fd_limit"])
+    use = (row.get("fds") or 0) / row["fd_limit"]
+    lead.facts.append(f"{row['name']} (pid {row['pid']}) holds {row['fds']} of its {row['fd_limit']} descriptors")
+    lead.audit_ids += inv.audit_ids("process_table")[-1:]
+    lead.confirmed = use >= FD_FULL
+    lead.culprit = Culprit(kind="service", name=row["name"], pid=row["pid"])
+
+
+@check
+def check_connections(inv: Investigation, lead: Lead) -> None:
+    assert lead.object is not None
+    port = int(lead.object.rpartition(":")[2])
+    conns = inv.call("tcp_connections", port=port) or {}
+    lead.audit_ids += _ids(inv, "tcp_connections")
+    listener = listener_of(inv, port) or {}
+    mine = _service_pids(inv, lead.service)
+    group = next((g for g in conns.get("by_remote", []) if g["port"] == port), None)
+    holders = [
+        p
+        for p in (group or {}).get("processes", [])
+        if p.get("name")
+        and p.get("pid") not in mine
+        and p.get("pid") != listener.get("pid")
+        and p.get("name") != lead.service
+    ]
+    if not holders:
+        lead.facts.append(f"no other process holds connections to {lead.object}")
+        return
+    top = holders[0]
+    total = (group or {}).get("count", 0)
+    lead.facts.append(
+        f"{top['name']} (pid {top['pid']}) holds {top['count']} of the {total} connections to port {port}"
+    )
+    lead.confirmed = top["count"] >= max(2, total // 2)
+    lead.culprit = Culprit(kind="process", name=top["name"], pid=top["pid"], port=port)
+
+
+@check
+def check_clock(inv: Investigation, lead: Lead) -> None:
+    """A clock error is explained by a time-sync daemon that says it lost synchronisation."""
+    for other in inv.results.get("leads", []):
+        if other.signature.name == "time_unsynchronised":
+            lead.confirmed = True
+            lead.culprit = Culprit(kind="service", name=other.service)
+            lead.facts.append(f"{other.service} reports: {other.finding.data.get('example', '')[:160]}")
+            return
+
+
+def follow(inv: Investigation, catalogue: list[Signature], findings: list[Finding]) -> list[Lead]:
+    """Leads from the log templates: each (signature, service, object) once, checks in catalogue order
+    so that a check may read an earlier lead (a clock error reads the time daemon's)."""
+    leads: list[Lead] = inv.results.setdefault("leads", [])
+    seen = {(lead.signature.name, lead.service, lead.object) for lead in leads}
+    pending: list[Lead] = []
+    for f in findings:
+        text = f"{f.data.get('example', '')} {f.data.get('template', '')}"
+        for sig in classify(catalogue, text):
+            lead = Lead(sig, str(f.data.get("service")), f, audit_ids=list(f.audit_ids))
+            if sig.object != "none":
+                lead.object = extract(sig.object, str(f.data.get("example", ""))) or extract(sig.object, text)
+                if lead.object is None:
+                    continue
+                if sig.object == "port":
+                    lead.object = f"127.0.0.1:{lead.object}"
+            key = (sig.name, lead.service, lead.object)
+            if key not in seen:
+                seen.add(key)
+                pending.append(lead)
+    order = {s.name: n for n, s in enumerate(catalogue)}
+    for lead in sorted(pending, key=lambda lead: lead.signature.check == "clock"):
+        if lead.signature.check != "none":
+            CHECKS[lead.signature.check](inv, lead)
+        if lead.culprit is None or lead.signature.blame == "writer":
+            lead.culprit = _blamed(lead)
+        leads.append(lead)
+    leads.sort(key=lambda lead: order.get(lead.signature.name, 0))
+    return leads
+
+
+def _blamed(lead: Lead) -> Culprit:
+    """Without a finding of the check: the object itself when the signature blames it, else the writer."""
+    if lead.signature.blame == "object" and lead.object:
+        kind = {"host": "host", "path": "path"}.get(lead.signature.object, "port")
+        return Culprit(kind=kind, name=lead.object, path=lead.object if kind == "path" else None)
+    return Culprit(kind="service", name=lead.service)
+
+
+def log_service(path: str, roots: list[Path]) -> str:
+    """The service a log belongs to: its directory under a log root (/var/log/<name>/x.log), else its stem."""
+    p = Path(path)
+    for root in roots:
+        try:
+            rel = p.relative_to(root)
+        except ValueError:
+            continue
+        if len(rel.parts) >= 2:
+            return rel.parts[0]
+    return p.name.split(".")[0]

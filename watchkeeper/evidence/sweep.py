@@ -1,0 +1,263 @@
+"""The baseline sweep: what every investigation looks at, whatever its playbook — the whole process
+table (states, sums by command and by parent, threads, descriptors against limits), the mounts
+(read-only, inodes, space held by deleted files), the kernel log, the logs written recently in the
+allowlist, and the services a question names. Then each error is followed to its object."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from watchkeeper.evidence import host_check
+from watchkeeper.evidence.follow import follow, log_service
+from watchkeeper.evidence.investigation import Investigation
+from watchkeeper.evidence.report import Culprit, Finding
+
+ZOMBIES_MANY = 20
+THREADS_MANY = 500
+FD_NEAR_LIMIT = 0.8
+GROUP_CPU_PCT = 80.0  # a command or a parent's children together take most of a core
+GROUP_MIN = 2
+GROUP_RSS = 512 * 2**20  # many small processes that together hold what one big one would
+RECENT_LOG_S = 900
+SWEPT_LOGS = 8
+WORD_RE = re.compile(r"[A-Za-z][\w-]{2,}")
+
+
+def finding(kind: str, severity: str, message: str, ids: list[int], entity: Culprit | None, **data: Any) -> Finding:
+    return Finding(kind=kind, severity=severity, message=message, entity=entity, audit_ids=ids, data=data)
+
+
+def _own(table: dict[str, Any]) -> set[int]:
+    return set(table.get("watchkeeper_pids") or [])
+
+
+def processes(inv: Investigation) -> None:
+    table = inv.call("process_table", sample_seconds=1.0, top=10)
+    if not table:
+        return
+    inv.results["process_table"] = table
+    ids = inv.audit_ids("process_table")[-1:]
+    own = _own(table)
+    for z in table.get("zombies", []):
+        if z["count"] >= ZOMBIES_MANY:
+            inv.add(
+                finding(
+                    "zombies",
+                    "crit" if z["count"] >= 100 else "warn",
+                    f"{z['count']} zombie processes under {z['parent']} (pid {z['ppid']}), which does not reap them",
+                    ids,
+                    Culprit(kind="process", name=z["parent"], pid=z["ppid"]),
+                    **z,
+                )
+            )
+    for row in table.get("processes", []):
+        if row["pid"] in own:
+            continue
+        entity = Culprit(kind="process", name=row["name"], pid=row["pid"])
+        if row.get("state") in ("stopped", "tracing-stop"):
+            inv.add(
+                finding(
+                    "process_stopped",
+                    "crit",
+                    f"{row['name']} (pid {row['pid']}) is stopped (state T)",
+                    ids,
+                    entity,
+                    **row,
+                )
+            )
+        if row.get("state") == "disk-sleep":
+            inv.add(
+                finding(
+                    "process_uninterruptible",
+                    "warn",
+                    f"{row['name']} (pid {row['pid']}) is in uninterruptible sleep (D)",
+                    ids,
+                    entity,
+                    **row,
+                )
+            )
+        if (row.get("threads") or 0) >= THREADS_MANY:
+            inv.add(
+                finding(
+                    "process_threads",
+                    "crit",
+                    f"{row['name']} (pid {row['pid']}) runs {row['threads']} threads",
+                    ids,
+                    entity,
+                    **row,
+                )
+            )
+        if row.get("fd_limit") and (row.get("fds") or 0) >= FD_NEAR_LIMIT * row["fd_limit"]:
+            inv.add(
+                finding(
+                    "process_fds",
+                    "crit",
+                    f"{row['name']} (pid {row['pid']}) holds {row['fds']} of its {row['fd_limit']} file descriptors",
+                    ids,
+                    entity,
+                    **row,
+                )
+            )
+    for group in table.get("by_command", []):
+        if (
+            group["count"] >= GROUP_MIN
+            and group["cpu_percent"] >= GROUP_CPU_PCT
+            and not set(group.get("pids", [])) & own
+        ):
+            inv.add(
+                finding(
+                    "command_cpu",
+                    "warn",
+                    f"{group['count']} {group['name']} processes use {group['cpu_percent']:.0f}% of a core together",
+                    ids,
+                    Culprit(kind="process", name=group["name"]),
+                    **group,
+                )
+            )
+        if group["count"] >= 3 and (group.get("rss_bytes") or 0) >= GROUP_RSS and not set(group.get("pids", [])) & own:
+            inv.add(
+                finding(
+                    "command_memory",
+                    "warn",
+                    f"{group['count']} {group['name']} processes hold {group['rss_bytes'] / 2**20:.0f} MiB together",
+                    ids,
+                    Culprit(kind="process", name=group["name"]),
+                    **group,
+                )
+            )
+    for parent in table.get("by_parent", []):
+        spent = parent.get("children_cpu_percent") or 0
+        if parent["ppid"] not in own and spent >= GROUP_CPU_PCT / 2:
+            inv.add(
+                finding(
+                    "children_cpu",
+                    "warn",
+                    f"short-lived children of {parent['parent']} (pid {parent['ppid']}) used {spent:.0f}% of a core",
+                    ids,
+                    Culprit(kind="process", name=parent["parent"], pid=parent["ppid"]),
+                    **parent,
+                )
+            )
+
+
+def mounts(inv: Investigation) -> None:
+    found = inv.call("mounts")
+    if not found:
+        return
+    inv.results["mounts"] = found.get("mounts", [])
+    ids = inv.audit_ids("mounts")[-1:]
+    for m in inv.results["mounts"]:
+        entity = Culprit(kind="path", name=m["mount"], path=m["mount"])
+        if (m.get("inodes_percent") or 0) >= 90:
+            inv.add(
+                finding("inodes", "crit", f"{m['mount']}: {m['inodes_percent']:.0f} % of inodes used", ids, entity, **m)
+            )
+        held = m.get("deleted_open_bytes") or 0
+        if held and m.get("total_bytes") and held >= 0.1 * m["total_bytes"]:
+            top = m["deleted_open"][0]
+            inv.add(
+                finding(
+                    "deleted_open",
+                    "crit",
+                    f"{held / 2**20:.0f} MiB of {m['mount']} is held by deleted files still open, most by "
+                    f"{top['process']} (pid {top['pid']}: {top['path']})",
+                    ids,
+                    Culprit(kind="process", name=top["process"], pid=top["pid"], path=top["path"]),
+                    **m,
+                )
+            )
+
+
+def kernel(inv: Investigation) -> None:
+    found = inv.call("kernel_log", since_minutes=60)
+    if not found:
+        return
+    ids = inv.audit_ids("kernel_log")[-1:]
+    for e in found.get("events", []):
+        facts = {k: v for k, v in e.items() if k != "kind"}
+        if e["kind"] == "oom_kill" and e.get("process"):
+            inv.add(
+                finding(
+                    "oom_kill",
+                    "crit",
+                    f"the kernel's OOM killer killed {e['process']} (pid {e.get('pid')}) at {e.get('at') or '?'}",
+                    ids,
+                    Culprit(kind="process", name=e["process"], pid=e.get("pid")),
+                    **facts,
+                )
+            )
+        elif e["kind"] in ("io_error", "segfault", "hung_task"):
+            inv.add(finding(f"kernel_{e['kind']}", "warn", f"kernel: {e['line'][:200]}", ids, None, **facts))
+
+
+def known_names(inv: Investigation) -> dict[str, str]:
+    """Names a question may use for a service, lowercased: log directories and files under the read
+    roots, processes and listeners (the process table and listening ports, when read)."""
+    names: dict[str, str] = {}
+    for root in inv.log_roots:
+        base = Path(root)
+        if base.is_dir():
+            for p in base.iterdir():
+                names.setdefault(p.name.split(".")[0].lower(), p.name.split(".")[0])
+    table = inv.results.get("process_table") or {}
+    for row in [*table.get("processes", []), *table.get("by_command", [])]:
+        names.setdefault(row["name"].lower(), row["name"])
+    for p in inv.results.get("listening", []):
+        if p.get("process"):
+            names.setdefault(p["process"].lower(), p["process"])
+    return names
+
+
+def discover(inv: Investigation) -> None:
+    """An unconfigured service: named in the question (its log directory, process or listener), or the
+    process listening on the port the symptom points at."""
+    t = inv.targets
+    if t.service:
+        return
+    text = " ".join([inv.symptom.question or "", *inv.symptom.annotations.values()])
+    words = [w.lower() for w in WORD_RE.findall(text)]
+    candidates = [*words, *(f"{a}_{b}" for a, b in itertools.pairwise(words))]
+    names = known_names(inv)
+    hit = next((names[w] for w in candidates if w in names), None)
+    if hit is None and t.port is not None and t.host in (None, "127.0.0.1", "localhost"):
+        listener = inv.results.get("target_listener") or next(
+            (p for p in inv.results.get("listening", []) if p["port"] == t.port and p["protocol"] == "tcp"), None
+        )
+        hit = (listener or {}).get("process")
+    if hit:
+        t.service = hit
+        inv.notes.append(f"service {hit}: found on this host from the symptom's words or port")
+
+
+def recent_logs(inv: Investigation, service_log_findings: Any) -> None:
+    """The logs written in the last 15 minutes, whoever writes them: errors of services nobody named."""
+    read = set(inv.results.setdefault("logs_read", []))
+    now = time.time()
+    for path, mtime in host_check.find_logs(inv.log_roots, limit=SWEPT_LOGS):
+        service = log_service(str(path), inv.log_roots)
+        if now - mtime > RECENT_LOG_S or service in read:
+            continue
+        read.add(service)
+        service_log_findings(inv, service, role="sweep")
+
+
+def follow_errors(inv: Investigation) -> None:
+    logs = [f for f in inv.findings if f.kind == "log_errors"]
+    follow(inv, inv.catalogue, logs)
+
+
+def inode_hogs(inv: Investigation) -> None:
+    """For a mount out of inodes: the directory holding the most entries (sessions, cache shards, mail)."""
+    for f in [f for f in inv.findings if f.kind == "inodes"]:
+        mount = f.data["mount"]
+        found = inv.call("disk_usage", path=mount, top=5, time_budget_s=3) or {}
+        busiest = next(iter(found.get("most_entries", [])), None)
+        if busiest:
+            f.data["most_entries"] = busiest
+            f.audit_ids += inv.audit_ids("disk_usage")[-1:]
+            f.message += f"; {busiest['path']} holds {busiest['entries']} entries"
+            f.entity = Culprit(kind="path", name=busiest["path"], path=busiest["path"])
