@@ -236,9 +236,9 @@ def test_a_spinner_starved_on_a_saturated_host_still_pins_a_core(rt: App) -> Non
 
 
 def test_among_processes_spinning_alike_the_newest_is_blamed() -> None:
-    from watchkeeper.evidence.hypotheses import _spinner
     from watchkeeper.evidence.report import Culprit
     from watchkeeper.evidence.report import Finding as Fact
+    from watchkeeper.evidence.rules_processes import _spinner
 
     def hot(pid: int, used: float, demand: float, started: str) -> Fact:
         row = {"pid": pid, "cpu_percent": used, "cpu_demand_percent": demand, "started_at": started}

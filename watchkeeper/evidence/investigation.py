@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from watchkeeper.canonical import canonical_json
 from watchkeeper.errors import InputError, WatchkeeperError
@@ -48,16 +48,54 @@ class RecordedCall:
     at: float  # seconds since the investigation started: growth samples need real spacing
 
 
+class Source(Protocol):
+    """Where skill results come from: the host, through invoke, or a recording of an earlier run. The
+    analysis is the same over either; only the source knows which it is."""
+
+    live: bool  # a live source may run calls at once and must really wait between samples
+
+    def run(self, skill: str, params: dict[str, Any], session_id: str, at: float) -> RecordedCall | None: ...
+
+
+@dataclass
+class LiveSource:
+    invoker: Invoker
+    live: bool = True
+
+    def run(self, skill: str, params: dict[str, Any], session_id: str, at: float) -> RecordedCall:
+        outcome = self.invoker.invoke(skill, params, Caller(Role.SYSTEM, user="triage", session_id=session_id))
+        status = outcome.status.value
+        return RecordedCall(
+            skill, params, status, outcome.result, outcome.error, outcome.audit_id, outcome.duration_ms, at
+        )
+
+
+@dataclass
+class RecordedSource:
+    """The calls of a recording, each served once to the same skill and params, in any order."""
+
+    calls: list[RecordedCall]
+    live: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def run(self, skill: str, params: dict[str, Any], session_id: str, at: float) -> RecordedCall | None:
+        key = canonical_json(params)
+        with self._lock:
+            for index, rec in enumerate(self.calls):
+                if rec.skill == skill and canonical_json(rec.params) == key:
+                    return self.calls.pop(index)
+        return None
+
+
 @dataclass
 class Investigation:
     symptom: Symptom
     targets: Targets
-    invoker: Invoker | None  # None when replaying
+    source: Source
     log_roots: list[Path]
     services: dict[str, Any]
     catalogue: list[Signature] = field(default_factory=list)
     id: str = field(default_factory=lambda: f"inv-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}")
-    replay: list[RecordedCall] | None = None
     progress: Progress = field(default=lambda _msg: None)
     calls: list[RecordedCall] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
@@ -71,46 +109,25 @@ class Investigation:
 
     def call(self, skill: str, **params: Any) -> Any:
         """Run one skill (or serve it from the recording); the raw result, or None if it did not succeed."""
-        if self.replay is not None:
-            return self._replayed(skill, params)
-        assert self.invoker is not None
-        self.progress(f"{skill} {canonical_json(params) if params else ''}".strip())
-        caller = Caller(Role.SYSTEM, user="triage", session_id=self.id)
-        outcome = self.invoker.invoke(skill, params, caller)
-        record = RecordedCall(
-            skill,
-            params,
-            outcome.status.value,
-            outcome.result,
-            outcome.error,
-            outcome.audit_id,
-            outcome.duration_ms,
-            round(time.monotonic() - self.started, 3),
-        )
+        if self.source.live:
+            self.progress(f"{skill} {canonical_json(params) if params else ''}".strip())
+        record = self.source.run(skill, params, self.id, round(time.monotonic() - self.started, 3))
+        if record is None:
+            self.notes.append(f"replay: no recorded output for {skill} {canonical_json(params)}")
+            return None
         with self._lock:
             self.calls.append(record)
-        return outcome.result if outcome.ok else None
-
-    def _replayed(self, skill: str, params: dict[str, Any]) -> Any:
-        assert self.replay is not None
-        key = canonical_json(params)
-        with self._lock:
-            for index, rec in enumerate(self.replay):
-                if rec.skill == skill and canonical_json(rec.params) == key:
-                    self.calls.append(self.replay.pop(index))
-                    return rec.result if rec.status == "succeeded" else None
-        self.notes.append(f"replay: no recorded output for {skill} {key}")
-        return None
+        return record.result if record.status == "succeeded" else None
 
     def parallel(self, jobs: list[Callable[[], Any]]) -> list[Any]:
-        """Independent steps at once (invoke itself bounds concurrency)."""
-        if len(jobs) <= 1 or self.replay is not None:
+        """Independent steps at once (invoke itself bounds concurrency); a recording in order."""
+        if len(jobs) <= 1 or not self.source.live:
             return [job() for job in jobs]
         with ThreadPoolExecutor(max_workers=min(len(jobs), 4)) as pool:
             return list(pool.map(lambda job: job(), jobs))
 
     def sleep(self, seconds: float) -> None:
-        if self.replay is None:
+        if self.source.live:  # recorded samples keep their own spacing
             time.sleep(seconds)
 
     def sample_times(self, skill: str) -> list[float]:

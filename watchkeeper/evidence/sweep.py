@@ -13,8 +13,10 @@ from typing import Any
 
 from watchkeeper.evidence import host_check
 from watchkeeper.evidence.follow import follow, log_service
+from watchkeeper.evidence.gather import finding
 from watchkeeper.evidence.investigation import Investigation
-from watchkeeper.evidence.report import Culprit, Finding
+from watchkeeper.evidence.logs import service_log_findings
+from watchkeeper.evidence.report import Culprit
 
 ZOMBIES_MANY = 20
 THREADS_MANY = 500
@@ -25,10 +27,6 @@ GROUP_RSS = 512 * 2**20  # many small processes that together hold what one big 
 RECENT_LOG_S = 900
 SWEPT_LOGS = 8
 WORD_RE = re.compile(r"[A-Za-z][\w-]{2,}")
-
-
-def finding(kind: str, severity: str, message: str, ids: list[int], entity: Culprit | None, **data: Any) -> Finding:
-    return Finding(kind=kind, severity=severity, message=message, entity=entity, audit_ids=ids, data=data)
 
 
 def _own(table: dict[str, Any]) -> set[int]:
@@ -233,7 +231,7 @@ def discover(inv: Investigation) -> None:
         inv.notes.append(f"service {hit}: found on this host from the symptom's words or port")
 
 
-def recent_logs(inv: Investigation, service_log_findings: Any) -> None:
+def recent_logs(inv: Investigation) -> None:
     """The logs written in the last 15 minutes, whoever writes them: errors of services nobody named."""
     read = set(inv.results.setdefault("logs_read", []))
     now = time.time()

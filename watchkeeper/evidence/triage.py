@@ -16,7 +16,15 @@ from watchkeeper.evidence import gatherers, sweep
 from watchkeeper.evidence.catalogue import load_catalogue
 from watchkeeper.evidence.follow import Lead
 from watchkeeper.evidence.hypotheses import rank
-from watchkeeper.evidence.investigation import Investigation, Progress, load_recording, save_recording
+from watchkeeper.evidence.investigation import (
+    Investigation,
+    LiveSource,
+    Progress,
+    RecordedSource,
+    Source,
+    load_recording,
+    save_recording,
+)
 from watchkeeper.evidence.playbooks import Playbook, choose, load_playbooks
 from watchkeeper.evidence.report import Hypothesis, Reference, Report, RuledOut, Symptom, unique_actions
 from watchkeeper.evidence.symptoms import targets
@@ -41,7 +49,7 @@ def run_plan(inv: Investigation, playbook: Playbook) -> None:
     sweep.inode_hogs(inv)
     for name in playbook.gather:
         gatherers.GATHERERS[name](inv)
-    sweep.recent_logs(inv, gatherers.service_log_findings)
+    sweep.recent_logs(inv)
     sweep.follow_errors(inv)
 
 
@@ -132,28 +140,41 @@ def build_report(inv: Investigation, playbook: Playbook, started_at: datetime, d
     return report
 
 
-def investigate(settings: Settings, invoker: Invoker, symptom: Symptom, progress: Progress | None = None) -> Report:
+def open_investigation(
+    settings: Settings,
+    symptom: Symptom,
+    source: Source,
+    log_roots: list[Path],
+    services: dict[str, Any],
+    **kwargs: Any,
+) -> tuple[Investigation, Playbook]:
+    """The investigation of a symptom over a source of skill results, and the playbook it follows."""
     playbook = choose(playbooks_for(settings), symptom)
-    services = {k: v.model_dump(mode="json") for k, v in settings.triage.services.items()}
-    named = {k: v.aliases for k, v in settings.triage.services.items()}
-    inv = Investigation(
-        symptom,
-        targets(symptom, named),
-        invoker,
-        settings.read_roots,
-        services,
-        catalogue=load_catalogue(settings.triage.signature_dirs),
-        progress=progress or (lambda _m: None),
-    )
+    named = {k: v.get("aliases", []) for k, v in services.items()}
+    catalogue = load_catalogue(settings.triage.signature_dirs)
+    inv = Investigation(symptom, targets(symptom, named), source, log_roots, services, catalogue, **kwargs)
     inv.results.update(
         sample_seconds=settings.triage.sample_seconds,
         playbook=playbook.name,
         prometheus=bool(settings.observability.prometheus_url),
     )
+    return inv, playbook
+
+
+def analyse(inv: Investigation, playbook: Playbook) -> Report:
+    """The whole analysis: the plan, then the report. The same whether the source is live or recorded."""
     started_at, t0 = datetime.now(UTC), time.monotonic()
     inv.progress(f"playbook {playbook.name}: {playbook.description}")
     run_plan(inv, playbook)
-    report = build_report(inv, playbook, started_at, time.monotonic() - t0)
+    return build_report(inv, playbook, started_at, time.monotonic() - t0)
+
+
+def investigate(settings: Settings, invoker: Invoker, symptom: Symptom, progress: Progress | None = None) -> Report:
+    services = {k: v.model_dump(mode="json") for k, v in settings.triage.services.items()}
+    inv, playbook = open_investigation(
+        settings, symptom, LiveSource(invoker), settings.read_roots, services, progress=progress or (lambda _m: None)
+    )
+    report = analyse(inv, playbook)
     try:
         save_recording(settings.data_dir, inv, report.model_dump(mode="json"))
     except OSError as exc:
@@ -165,28 +186,15 @@ def investigate(settings: Settings, invoker: Invoker, symptom: Symptom, progress
 
 
 def replay(settings: Settings, inv_id: str) -> Report:
-    """Re-run the analysis on a recorded investigation's outputs, touching nothing on the host."""
+    """The same analysis over a recorded investigation's outputs, touching nothing on the host."""
     data = load_recording(settings.data_dir, inv_id)
     symptom = Symptom.model_validate(data["symptom"])
-    playbook = choose(playbooks_for(settings), symptom)
-    inv = Investigation(
-        symptom,
-        targets(symptom, {k: v.get("aliases", []) for k, v in data["services"].items()}),
-        None,
-        [Path(p) for p in data["log_roots"]],
-        data["services"],
-        catalogue=load_catalogue(settings.triage.signature_dirs),
-        id=data["id"],
-        replay=list(data["calls"]),
+    source = RecordedSource(list(data["calls"]))
+    inv, playbook = open_investigation(
+        settings, symptom, source, [Path(p) for p in data["log_roots"]], data["services"], id=data["id"]
     )
-    inv.results.update(
-        sample_seconds=settings.triage.sample_seconds,
-        playbook=playbook.name,
-        prometheus=any(c.skill == "query_promql" for c in data["calls"]),
-    )
-    t0 = time.monotonic()
-    run_plan(inv, playbook)
-    report = build_report(inv, playbook, datetime.now(UTC), time.monotonic() - t0)
+    inv.results["prometheus"] = any(c.skill == "query_promql" for c in data["calls"])
+    report = analyse(inv, playbook)
     report.notes.append(f"replayed from the recording of {inv_id}")
     return report
 

@@ -1,0 +1,193 @@
+"""Endpoints and what they depend on: the symptom's URL or port probed, the service's state, the
+upstream a proxy blames and the dependency a service times out on."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from watchkeeper.evidence.follow import listener_of
+from watchkeeper.evidence.gather import finding, gatherer
+from watchkeeper.evidence.investigation import Investigation
+from watchkeeper.evidence.logs import service_log_findings
+from watchkeeper.evidence.report import Culprit
+
+SLOW_MS = 2000.0
+TLS_WARN_DAYS = 21
+
+
+@gatherer
+def endpoints(inv: Investigation) -> None:
+    t = inv.targets
+    if not t.url and t.service:
+        t.url = inv.services.get(t.service, {}).get("url")  # the operator's map, when the alert names no URL
+    jobs: list[Callable[[], Any]] = []
+    if t.url:
+        jobs.append(lambda: ("http", inv.call("probe_http", url=t.url, timeout_s=5)))
+    if t.host and t.port and not t.url:
+        jobs.append(lambda: ("tcp", inv.call("probe_tcp", host=t.host, port=t.port, timeout_s=5)))
+    for kind, result in inv.parallel(jobs):
+        if result:
+            analyze_probe(inv, kind, result, role="target")
+
+
+def analyze_probe(inv: Investigation, kind: str, result: dict[str, Any], role: str) -> None:
+    service = inv.targets.service if role == "target" else None
+    if kind == "tcp":
+        ids = inv.audit_ids("probe_tcp")[-1:]
+        if not result["open"]:
+            entity = (
+                Culprit(kind="service", name=service, port=result["port"])
+                if service
+                else Culprit(kind="port", name=str(result["port"]), port=result["port"])
+            )
+            inv.add(
+                finding(
+                    "port_closed",
+                    "crit",
+                    f"{result['host']}:{result['port']} does not accept connections: {result['error']}",
+                    ids,
+                    entity,
+                    role=role,
+                    **result,
+                )
+            )
+        return
+    ids = inv.audit_ids("probe_http")[-1:]
+    url = result["url"]
+    port = urlsplit(url).port
+    entity = Culprit(kind="url", name=url, url=url, port=port)
+    tls = result.get("tls") or {}
+    if tls.get("days_to_expiry") is not None and tls["days_to_expiry"] < TLS_WARN_DAYS:
+        severity = "crit" if tls["days_to_expiry"] < 7 else "warn"
+        inv.add(
+            finding(
+                "tls_expiry",
+                severity,
+                f"the certificate of {url} expires in {tls['days_to_expiry']:.1f} days "
+                f"({tls.get('not_after')}, {tls.get('subject')})",
+                ids,
+                entity,
+                role=role,
+                **tls,
+            )
+        )
+    if tls.get("verified") is False:
+        inv.add(
+            finding(
+                "tls_invalid",
+                "crit",
+                f"the certificate of {url} does not verify: {tls.get('verify_error')} ({tls.get('subject')})",
+                ids,
+                entity,
+                role=role,
+                **tls,
+            )
+        )
+    status = result.get("status")
+    if status is None:
+        inv.add(
+            finding(
+                "http_unreachable",
+                "crit",
+                f"{url} unreachable: {result.get('error')}",
+                ids,
+                entity,
+                role=role,
+                error=result.get("error"),
+            )
+        )
+    elif status >= 500:
+        inv.add(
+            finding(
+                "http_error",
+                "crit",
+                f"{url} answers {status} {result.get('reason', '')}".strip(),
+                ids,
+                entity,
+                role=role,
+                status=status,
+                body=result.get("body_excerpt", "")[:200],
+            )
+        )
+    if result.get("latency_ms") and result["latency_ms"] >= SLOW_MS:
+        inv.add(
+            finding(
+                "http_slow",
+                "warn",
+                f"{url} took {result['latency_ms']:.0f} ms",
+                ids,
+                entity,
+                role=role,
+                latency_ms=result["latency_ms"],
+            )
+        )
+
+
+@gatherer
+def service_state(inv: Investigation) -> None:
+    service = inv.targets.service
+    if not service:
+        return
+    state = inv.call("service_status", unit=inv.services.get(service, {}).get("unit") or service)
+    if state and not state.get("running"):
+        inv.add(
+            finding(
+                "service_not_running",
+                "crit",
+                f"{service} is {state['state']} ({state['manager']}): {state.get('detail') or ''}".strip(),
+                inv.audit_ids("service_status"),
+                Culprit(kind="service", name=service),
+                **state,
+            )
+        )
+
+
+@gatherer
+def upstreams(inv: Investigation) -> None:
+    """A proxy complains about an upstream: find who listens there, probe it, read its logs."""
+    seen: set[int] = set()
+    for f in [f for f in inv.findings if f.kind == "log_errors" and f.data.get("role") == "target"]:
+        if not ({"upstream", "timeout", "refused"} & set(f.data.get("words", []))):
+            continue
+        for host, port in f.data.get("addresses", []):
+            if port in seen or port == inv.targets.port:
+                continue
+            seen.add(port)
+            listener = listener_of(inv, port)
+            probe = inv.call("probe_tcp", host=host, port=port, timeout_s=3)
+            name = (listener or {}).get("process") or f"port {port}"
+            inv.results.setdefault("upstreams", []).append(
+                {"host": host, "port": port, "process": name, "pid": (listener or {}).get("pid")}
+            )
+            if probe and not probe["open"]:
+                inv.add(
+                    finding(
+                        "port_closed",
+                        "crit",
+                        f"upstream {host}:{port} refuses connections",
+                        inv.audit_ids("probe_tcp")[-1:],
+                        Culprit(kind="port", name=str(port), port=port),
+                        role="upstream",
+                    )
+                )
+            if listener and listener.get("process"):
+                for lf in service_log_findings(inv, listener["process"], role="upstream"):
+                    lf.data["port"] = port
+                    lf.entity = Culprit(kind="service", name=listener["process"], port=port, pid=listener.get("pid"))
+
+
+@gatherer
+def dependencies(inv: Investigation) -> None:
+    """URLs a service reports timing out on: probe them and measure."""
+    urls = {
+        u
+        for f in inv.findings
+        if f.kind == "log_errors" and "timeout" in f.data.get("words", [])
+        for u in f.data.get("urls", [])
+    }
+    for url in sorted(urls)[:3]:
+        result = inv.call("probe_http", url=url, timeout_s=10)
+        if result:
+            analyze_probe(inv, "http", result, role="dependency")

@@ -1,0 +1,223 @@
+"""Processes and growth: the first skills' results read (host, top, listeners), the hot process in
+detail, and memory and disk growth sampled over a short window."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from watchkeeper.evidence import host_check
+from watchkeeper.evidence.anomaly import forecast, human_duration
+from watchkeeper.evidence.gather import finding, gatherer
+from watchkeeper.evidence.investigation import Investigation
+from watchkeeper.evidence.report import Culprit
+from watchkeeper.series import trend
+
+PROCESS_HOT_PCT = 80.0
+LEAK_MIN_BYTES_PER_S = 512 * 1024
+LEAK_MIN_R2 = 0.8
+
+
+def analyze_host(inv: Investigation, host: dict[str, Any]) -> None:
+    inv.results["host"] = host
+    ids = inv.audit_ids("host_status")
+    for f in host_check.host_findings(host):
+        entity = Culprit(kind="path", name=f.evidence["mount"], path=f.evidence["mount"]) if f.kind == "disk" else None
+        inv.add(finding(f.kind, f.severity, f.message, ids, entity, **f.evidence))
+
+
+def analyze_top(inv: Investigation, top: dict[str, Any]) -> None:
+    ids = inv.audit_ids("top_processes")
+    procs = host_check.foreign(top)
+    if top.get("by") == "cpu":
+        inv.results["top_cpu"] = procs
+        for p in procs:
+            if host_check.wants(p) >= PROCESS_HOT_PCT:
+                entity = Culprit(kind="process", name=p["name"], pid=p["pid"])
+                inv.add(
+                    finding(
+                        "process_cpu",
+                        "warn",
+                        f"process {p['name']} (pid {p['pid']}) uses {host_check.core_use(p)}",
+                        ids,
+                        entity,
+                        **p,
+                    )
+                )
+    else:
+        inv.results["top_memory"] = procs
+        if procs:
+            p = procs[0]
+            entity = Culprit(kind="process", name=p["name"], pid=p["pid"])
+            inv.add(
+                finding(
+                    "process_memory_top",
+                    "info",
+                    f"process {p['name']} (pid {p['pid']}) holds the most memory: {p['rss_bytes'] / 2**20:.0f} MiB RSS",
+                    ids,
+                    entity,
+                    **p,
+                )
+            )
+
+
+def analyze_listening(inv: Investigation, ports: dict[str, Any]) -> None:
+    inv.results["listening"] = ports.get("ports", [])
+    port = inv.targets.port
+    if port is None:
+        return
+    listeners = [p for p in ports.get("ports", []) if p["port"] == port and p["protocol"] == "tcp"]
+    ids = inv.audit_ids("listening_ports")
+    if not listeners:
+        name = inv.targets.service or f"port {port}"
+        entity = (
+            Culprit(kind="service", name=name, port=port)
+            if inv.targets.service
+            else Culprit(kind="port", name=str(port), port=port)
+        )
+        inv.add(finding("port_not_listening", "crit", f"nothing listens on port {port}", ids, entity, port=port))
+    else:
+        inv.results["target_listener"] = listeners[0]
+
+
+ANALYZERS: dict[str, Callable[[Investigation, dict[str, Any]], None]] = {
+    "host_status": analyze_host,
+    "top_processes": analyze_top,
+    "listening_ports": analyze_listening,
+}
+
+
+def run_step(inv: Investigation, skill: str, params: dict[str, Any]) -> None:
+    result = inv.call(skill, **params)
+    if result is not None and skill in ANALYZERS:
+        ANALYZERS[skill](inv, result)
+
+
+@gatherer
+def top_process_detail(inv: Investigation) -> None:
+    hot = [f for f in inv.findings if f.kind == "process_cpu"]
+    if not hot or hot[0].entity is None or hot[0].entity.pid is None:
+        return
+    detail = inv.call("process_detail", pid=hot[0].entity.pid)
+    if detail:
+        hot[0].data["detail"] = {
+            k: detail.get(k)
+            for k in ("cmdline", "user", "threads", "started_at", "exe", "open_files", "parent", "cpu_percent")
+        }
+        hot[0].audit_ids += inv.audit_ids("process_detail")[-1:]
+        started = detail.get("started_at")
+        if started:
+            hot[0].message += f", running since {started}"
+
+
+@gatherer
+def memory_growth(inv: Investigation) -> None:
+    """Sample RSS of the biggest processes over a short window: a steady climb is a leak."""
+    samples: dict[int, list[tuple[float, float, str]]] = {}
+    rounds = 4
+    for i in range(rounds):
+        # Wide enough that a leaker that starts small is sampled every round, beside big steady holders.
+        top = inv.call("top_processes", by="memory", n=15, sample_seconds=0.1)
+        at = inv.sample_times("top_processes")[-1] if inv.calls else 0.0
+        for p in host_check.foreign(top or {}):
+            if p.get("rss_bytes"):
+                samples.setdefault(p["pid"], []).append((at, float(p["rss_bytes"]), p["name"]))
+        if i < rounds - 1:
+            inv.sleep(inv.results.get("sample_seconds", 3.0) / (rounds - 1))
+    ids = inv.audit_ids("top_processes")
+    for pid, points in samples.items():
+        fit = trend([t for t, _, _ in points], [v for _, v, _ in points])
+        if fit is None or fit.slope_per_s < LEAK_MIN_BYTES_PER_S or fit.r2 < LEAK_MIN_R2:
+            continue
+        name = points[-1][2]
+        rate = fit.slope_per_s / 2**20
+        inv.add(
+            finding(
+                "process_memory_growth",
+                "crit",
+                f"process {name} (pid {pid}) RSS grows {rate:.1f} MiB/s "
+                f"({points[0][1] / 2**20:.0f} -> {points[-1][1] / 2**20:.0f} MiB, R² {fit.r2:.2f})",
+                ids,
+                Culprit(kind="process", name=name, pid=pid),
+                bytes_per_s=fit.slope_per_s,
+                r2=fit.r2,
+                rss_bytes=points[-1][1],
+            )
+        )
+
+
+@gatherer
+def disk_growth(inv: Investigation) -> None:
+    """For the alert's mount (or any mount over 85 %): what grows, how fast, who writes it, and when it is full."""
+    host = inv.call("host_status", sample_seconds=0.1)
+    disks = (host or {}).get("disks", [])
+    mount = inv.targets.mountpoint
+    if mount is None:
+        busy = [d for d in disks if d["percent"] >= 85]
+        mount = max(busy, key=lambda d: d["percent"])["mount"] if busy else None
+    if mount is None:
+        inv.notes.append("no mountpoint named and no filesystem over 85 %: disk growth not sampled")
+        return
+    first = inv.call("disk_usage", path=mount, top=10, time_budget_s=5)
+    used: list[tuple[float, float]] = []
+    total = None
+    for _ in range(4):
+        inv.sleep(inv.results.get("sample_seconds", 3.0) / 4)
+        host = inv.call("host_status", sample_seconds=0.1)
+        disk = next((d for d in (host or {}).get("disks", []) if d["mount"] == mount), None)
+        if disk:
+            used.append((inv.sample_times("host_status")[-1], float(disk["used_bytes"])))
+            total = float(disk["total_bytes"])
+    last = inv.call("disk_usage", path=mount, top=10, time_budget_s=5)
+    if not first or not last:
+        return
+    before = {f["path"]: f["bytes"] for f in first.get("largest_files", [])}
+    growing = sorted(
+        ((f["bytes"] - before.get(f["path"], 0), f) for f in last.get("largest_files", [])),
+        key=lambda item: item[0],
+        reverse=True,
+    )
+    ids = inv.audit_ids("disk_usage") + inv.audit_ids("host_status")
+    eta_note = ""
+    if used and total:
+        fc = forecast([t for t, _ in used], [u for _, u in used], total)
+        eta_note = fc.note
+        if fc.seconds_to_threshold is not None:
+            inv.add(
+                finding(
+                    "disk_fill_forecast",
+                    "crit" if fc.seconds_to_threshold < 3600 else "warn",
+                    f"{mount} fills in ~{human_duration(fc.seconds_to_threshold)} at the current rate",
+                    ids,
+                    Culprit(kind="path", name=mount, path=mount),
+                    seconds=fc.seconds_to_threshold,
+                    r2=fc.trend.r2,
+                )
+            )
+    grew = [(d, f) for d, f in growing if d > 0]
+    target = grew[0][1] if grew else (last.get("largest_files") or [None])[0]
+    if target is None:
+        return
+    users = inv.call("file_users", path=target["path"]) or {}
+    writer = next(iter(users.get("users", [])), None)
+    delta = grew[0][0] if grew else 0
+    message = (
+        f"{target['path']} is the {'fastest-growing' if grew else 'largest'} file on {mount} "
+        f"({target['bytes'] / 2**20:.1f} MiB{f', +{delta / 2**20:.1f} MiB while sampled' if delta else ''})"
+    )
+    if writer:
+        message += f", written by {writer['name']} (pid {writer['pid']})"
+    inv.add(
+        finding(
+            "file_growth" if grew else "largest_file",
+            "crit" if grew else "info",
+            message,
+            ids + inv.audit_ids("file_users"),
+            Culprit(kind="path", name=target["path"], path=target["path"]),
+            mount=mount,
+            bytes=target["bytes"],
+            grew_bytes=delta,
+            writer=writer,
+            forecast=eta_note,
+        )
+    )

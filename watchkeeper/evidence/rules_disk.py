@@ -1,0 +1,92 @@
+"""Rules over filesystems: a file that grows, space held by deleted files, inodes."""
+
+from __future__ import annotations
+
+from watchkeeper.evidence.investigation import Investigation
+from watchkeeper.evidence.report import Hypothesis, RuledOut
+from watchkeeper.evidence.scoring import (
+    Score,
+    hypothesis,
+    kill,
+    manual,
+    mentions,
+    of,
+)
+
+
+def disk_full(inv: Investigation, family: str) -> Hypothesis | None:
+    files = of(inv, "file_growth")
+    full = of(inv, "disk") + of(inv, "disk_fill_forecast")
+    for f in of(inv, "largest_file") if not files else []:
+        # A big file that does not grow is a decoy (last month's backup), never the culprit.
+        inv.results.setdefault("ruled_out", []).append(
+            RuledOut(
+                entity=f.entity,
+                facts=[f.message],
+                reason="the largest file on the filesystem did not grow while sampled: it is not what fills it",
+            )
+        )
+    if not files and not full:
+        return None
+    evidence = files[:1] + full
+    culprit = files[0].entity if files else full[0].entity
+    s = Score(0.45, "a filesystem is full or filling")
+    s.add(0.2, "one file grows while sampled", bool(of(inv, "file_growth")))
+    s.add(0.2, "the symptom is about disk space", family == "disk")
+    s.add(0.05, "a fill-time forecast exists", bool(of(inv, "disk_fill_forecast")))
+    actions = []
+    writer = files[0].data.get("writer") if files else None
+    if writer:
+        actions.append(kill(writer["pid"], writer["name"], "it writes the growing file: stop the flood first"))
+    if culprit is not None and culprit.path:
+        actions.append(
+            manual(
+                f"truncate or rotate {culprit.path} (truncate, do not delete: it is held open)",
+                "frees the space without breaking the writer's file handle",
+            )
+        )
+    title = f"{culprit.path if culprit else 'a filesystem'} fills the disk"
+    return hypothesis("disk", title, s, culprit, evidence, actions)
+
+
+def deleted_open(inv: Investigation, family: str) -> Hypothesis | None:
+    found = [f for f in of(inv, "deleted_open") if f.entity is not None and f.entity.pid is not None]
+    if not found:
+        return None
+    f, p = found[0], found[0].entity
+    assert p is not None and p.pid is not None
+    s = Score(0.6, f"space on {f.data['mount']} is held by a deleted file {p.name} keeps open")
+    s.add(0.2, "the symptom is about disk space", family == "disk")
+    return hypothesis(
+        "disk",
+        f"{p.name} (pid {p.pid}) holds a deleted file open on {f.data['mount']}",
+        s,
+        p,
+        [f],
+        [
+            kill(p.pid, p.name, "the space comes back when the last holder closes the file"),
+            manual(
+                f"or truncate it in place: : > /proc/{p.pid}/fd/N (ls -l /proc/{p.pid}/fd)",
+                "frees it without a restart",
+            ),
+        ],
+    )
+
+
+def inodes(inv: Investigation, family: str) -> Hypothesis | None:
+    found = [f for f in of(inv, "inodes") if f.entity is not None]
+    if not found:
+        return None
+    f, where = found[0], found[0].entity
+    assert where is not None
+    s = Score(0.55, f"{f.data['mount']} has used {f.data['inodes_percent']:.0f}% of its inodes")
+    s.add(0.15, f"{where.name} holds most of the entries", "most_entries" in f.data)
+    s.add(0.2, "the symptom is about disk or inodes", family == "disk" or mentions(inv, "inode"))
+    return hypothesis(
+        "disk",
+        f"{where.name} fills {f.data['mount']} with small files (inodes)",
+        s,
+        where,
+        [f],
+        [manual(f"remove the stale entries under {where.name} and fix what never cleans them", "frees inodes")],
+    )

@@ -1,0 +1,112 @@
+"""Rules over logs: a new error since a change, and each error followed to its object (evidence/follow.py),
+the blame going upstream when the check confirms it."""
+
+from __future__ import annotations
+
+from watchkeeper.evidence.follow import Lead
+from watchkeeper.evidence.investigation import Investigation
+from watchkeeper.evidence.report import Action, Finding, Hypothesis
+from watchkeeper.evidence.scoring import (
+    Score,
+    hypothesis,
+    kill,
+    manual,
+    of,
+    restart,
+)
+
+
+def error_burst(inv: Investigation, family: str) -> Hypothesis | None:
+    novel = [
+        f
+        for f in of(inv, "log_errors", "target")
+        if f.data.get("novel")
+        and f.data.get("count", 0) >= 10
+        and not _explained_upstream(inv, f)
+        and not ({"upstream", "timeout", "exhausted"} & set(f.data.get("words", [])))
+    ]
+    if not novel or novel[0].entity is None:
+        return None
+    f = novel[0]
+    s = Score(0.5, f"a new error template appeared x{f.data['count']} that the earlier log does not have")
+    s.add(0.15, "it reads like an exception", "exception" in f.data.get("words", []))
+    s.add(0.1, "it mentions configuration", "config" in f.data.get("words", []))
+    s.add(0.1, "the symptom is about errors", family == "http_errors")
+    service = f.entity.name  # type: ignore[union-attr]
+    return hypothesis(
+        "application",
+        f"{service} throws a new error since a change",
+        s,
+        f.entity,
+        [f, *novel[1:2]],
+        [
+            manual(f"roll back the latest config or deploy of {service}", "the errors start with a change"),
+            restart(service, "after the rollback, restart it so it reads the old config"),
+        ],
+    )
+
+
+def _explained_upstream(inv: Investigation, f: Finding) -> bool:
+    """A log template whose error was followed to a confirmed cause elsewhere: the service is its victim."""
+    return any(lead.finding is f and lead.confirmed and lead.upstream for lead in inv.results.get("leads", []))
+
+
+def _lead_action(lead: Lead) -> Action:
+    fix, culprit = lead.signature.fix, lead.culprit
+    title, why = lead.fill(fix.title), f"{lead.signature.name}: {'; '.join(lead.facts) or 'from the log'}"
+    if fix.skill == "restart_service" and culprit is not None and culprit.kind in ("service", "process"):
+        return restart(culprit.name, why)
+    if fix.skill == "kill_process" and culprit is not None and culprit.pid is not None:
+        return kill(culprit.pid, culprit.name, why)
+    if fix.skill and culprit is not None and culprit.kind == "port":
+        return manual(f"start what should listen on {culprit.name} (nothing does now)", why)
+    return manual(title, why)
+
+
+def _explains_symptom(inv: Investigation, lead: Lead) -> bool:
+    t = inv.targets
+    ports = {lead.culprit.port if lead.culprit else None, _port_of(lead.object)}
+    return (t.service is not None and t.service in (lead.service, lead.culprit.name if lead.culprit else None)) or (
+        t.port is not None and t.port in ports
+    )
+
+
+def _port_of(obj: str | None) -> int | None:
+    tail = (obj or "").rpartition(":")[2]
+    return int(tail) if tail.isdigit() else None
+
+
+def error_leads(inv: Investigation, family: str) -> list[Hypothesis]:
+    """One hypothesis per error followed to its object (evidence/follow.py), the culprit being what the
+    check found behind the error when it found something: the dependency that refuses, the lock's holder."""
+    out = []
+    for lead in inv.results.get("leads", []):
+        f = lead.finding
+        count = int(f.data.get("count", 0))
+        s = Score(0.45, f"{lead.service}'s log x{count}: {lead.signature.name.replace('_', ' ')}")
+        s.add(0.25, f"checked: {'; '.join(lead.facts)}", lead.confirmed)
+        s.add(0.1, "the blame lies upstream of the service that logs it", lead.confirmed and lead.upstream)
+        s.add(0.05, "it repeats (x20 or more)", count >= 20)
+        s.add(
+            0.2,
+            f"{lead.service} exits again and again (x{count})",
+            lead.signature.name == "process_exited" and count >= 3,
+        )
+        s.add(0.1, "it explains the symptom", _explains_symptom(inv, lead))
+        evidence = Finding(
+            kind="lead",
+            severity="crit" if lead.confirmed else "warn",
+            message="; ".join(lead.facts),
+            audit_ids=lead.audit_ids,
+        )
+        out.append(
+            hypothesis(
+                lead.signature.category,
+                lead.fill(lead.signature.title),
+                s,
+                lead.culprit,
+                [f, *([evidence] if lead.facts else [])],
+                [_lead_action(lead)],
+            )
+        )
+    return out

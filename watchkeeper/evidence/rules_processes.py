@@ -1,0 +1,233 @@
+"""Rules over processes: CPU, memory, states, threads, descriptors, the OOM killer."""
+
+from __future__ import annotations
+
+from watchkeeper.evidence import host_check
+from watchkeeper.evidence.investigation import Investigation
+from watchkeeper.evidence.report import Finding, Hypothesis
+from watchkeeper.evidence.scoring import (
+    Score,
+    holds_target_port,
+    hypothesis,
+    kill,
+    manual,
+    mentions,
+    of,
+    restart,
+)
+
+
+def _spinner(hot: list[Finding]) -> tuple[Finding, int]:
+    """The hot process to blame, and how many spin alike. The one that wants the most of a core; among
+    those that want about as much, the newest: what started spinning shortly before the symptom is what
+    changed, while a batch job that spins every night was spinning before too."""
+    most = max(host_check.wants(f.data) for f in hot)
+    alike = [f for f in hot if host_check.wants(f.data) >= most - 10]
+    return max(alike, key=lambda f: str(f.data.get("started_at") or "")), len(alike)
+
+
+def cpu_hog(inv: Investigation, family: str) -> Hypothesis | None:
+    hot = [f for f in of(inv, "process_cpu") if f.entity is not None]
+    if not hot:
+        return None
+    top, alike = _spinner(hot)
+    newest = f", the newest of {alike} processes spinning alike" if alike > 1 else ""
+    s = Score(0.55, f"{top.entity.name} uses {host_check.core_use(top.data)}{newest}")  # type: ignore[union-attr]
+    s.add(0.25, "the symptom is about CPU or load", family == "cpu")
+    s.add(0.1, "the host itself is busy", bool(of(inv, "cpu") or of(inv, "load")))
+    p = top.entity
+    assert p is not None and p.pid is not None
+    return hypothesis(
+        "cpu",
+        f"{p.name} (pid {p.pid}) is burning CPU",
+        s,
+        p,
+        [top, *of(inv, "cpu"), *of(inv, "load")],
+        [
+            kill(p.pid, p.name, "it holds a core; stop it (or restart its service) and find why it spins"),
+            manual(f"profile {p.name} before it is stopped (py-spy / perf top -p {p.pid})", "keep the evidence"),
+        ],
+    )
+
+
+def memory_leak(inv: Investigation, family: str) -> Hypothesis | None:
+    growth = sorted(of(inv, "process_memory_growth"), key=lambda f: -f.data["bytes_per_s"])  # fastest first
+    if growth and growth[0].entity and growth[0].entity.pid:
+        g = growth[0]
+        p = g.entity
+        assert p is not None and p.pid is not None
+        s = Score(0.6, f"{p.name}'s RSS climbs steadily (R² {g.data['r2']:.2f})")
+        s.add(0.25, "the symptom is about memory", family == "memory")
+        s.add(0.05, "the host is short of memory", bool(of(inv, "memory")))
+        return hypothesis(
+            "memory",
+            f"{p.name} (pid {p.pid}) is leaking memory",
+            s,
+            p,
+            [g, *of(inv, "memory")],
+            [
+                kill(p.pid, p.name, "RSS keeps growing: restart it before the OOM killer picks a victim"),
+                manual(f"capture a heap profile of {p.name} and file the leak", "the restart only buys time"),
+            ],
+        )
+    top = of(inv, "process_memory_top")
+    if family == "memory" and top and top[0].entity and top[0].entity.pid:
+        p = top[0].entity
+        assert p.pid is not None
+        s = Score(0.35, f"{p.name} holds the most memory (no growth seen while sampling)")
+        return hypothesis(
+            "memory",
+            f"{p.name} (pid {p.pid}) holds the most memory",
+            s,
+            p,
+            top,
+            [kill(p.pid, p.name, "largest consumer; the alert's condition may have passed")],
+        )
+    return None
+
+
+def zombies(inv: Investigation, family: str) -> Hypothesis | None:
+    found = sorted(of(inv, "zombies"), key=lambda f: -f.data["count"])
+    if not found or found[0].entity is None or found[0].entity.pid is None:
+        return None
+    f, p = found[0], found[0].entity
+    assert p.pid is not None
+    s = Score(0.55, f"{f.data['count']} zombies wait for {p.name} to reap them")
+    s.add(0.15, "hundreds of them", f.data["count"] >= 100)
+    s.add(
+        0.2, "the symptom is about zombies or processes", mentions(inv, "zombie", "defunct", "僵尸", "process", "进程")
+    )
+    return hypothesis(
+        "process",
+        f"{p.name} (pid {p.pid}) does not reap its children",
+        s,
+        p,
+        [f],
+        [
+            kill(p.pid, p.name, "its zombies pass to init, which reaps them; then fix its wait() handling"),
+        ],
+    )
+
+
+def stopped(inv: Investigation, family: str) -> Hypothesis | None:
+    found = [f for f in of(inv, "process_stopped") if f.entity is not None]
+    if not found:
+        return None
+    f = max(found, key=lambda f: holds_target_port(inv, f.entity.pid if f.entity else None))
+    p = f.entity
+    assert p is not None
+    s = Score(0.5, f"{p.name} is stopped (state T): it holds its sockets and answers nothing")
+    s.add(0.3, "it holds the port the symptom points at", holds_target_port(inv, p.pid))
+    s.add(0.1, "a probe of it times out", bool(of(inv, "http_unreachable") or of(inv, "port_closed")))
+    return hypothesis(
+        "process",
+        f"{p.name} (pid {p.pid}) is stopped",
+        s,
+        p,
+        [f, *of(inv, "http_unreachable")[:1]],
+        [
+            restart(
+                p.name, "a stopped process serves nothing; restart it (or send it SIGCONT) and find who stopped it"
+            ),
+        ],
+    )
+
+
+def threads(inv: Investigation, family: str) -> Hypothesis | None:
+    found = sorted(of(inv, "process_threads"), key=lambda f: -f.data["threads"])
+    if not found or found[0].entity is None:
+        return None
+    f, p = found[0], found[0].entity
+    s = Score(0.55, f"{p.name} runs {f.data['threads']} threads")
+    s.add(0.25, "the symptom is about threads", mentions(inv, "thread", "线程"))
+    return hypothesis(
+        "process",
+        f"{p.name} (pid {p.pid}) keeps starting threads",
+        s,
+        p,
+        [f],
+        [restart(p.name, "frees its threads now; then find the thread that never ends (py-spy dump / jstack)")],
+    )
+
+
+def descriptors(inv: Investigation, family: str) -> Hypothesis | None:
+    found = sorted(of(inv, "process_fds"), key=lambda f: -(f.data["fds"] / f.data["fd_limit"]))
+    if not found or found[0].entity is None:
+        return None
+    f, p = found[0], found[0].entity
+    s = Score(0.55, f"{p.name} holds {f.data['fds']} of its {f.data['fd_limit']} descriptors")
+    s.add(0.2, "it serves the port the symptom points at", holds_target_port(inv, p.pid))
+    s.add(0.15, "the symptom is about files or descriptors", mentions(inv, "descriptor", "open files", "句柄"))
+    return hypothesis(
+        "descriptors",
+        f"{p.name} (pid {p.pid}) has run out of file descriptors",
+        s,
+        p,
+        [f],
+        [
+            restart(
+                p.name, "gives its descriptors back now; then find the leak (ls -l /proc/PID/fd) or raise LimitNOFILE"
+            )
+        ],
+    )
+
+
+def cpu_groups(inv: Investigation, family: str) -> Hypothesis | None:
+    """CPU that no single process holds: many of one command, or children that live shorter than a sample."""
+    groups = [(f, f.data["cpu_percent"]) for f in of(inv, "command_cpu")]
+    groups += [(f, f.data["children_cpu_percent"]) for f in of(inv, "children_cpu")]
+    if not groups:
+        return None
+    f, used = max(groups, key=lambda g: g[1])
+    p = f.entity
+    assert p is not None
+    spawner = f.kind == "children_cpu"
+    how = (
+        f"the short-lived children of {p.name} use {used:.0f}% of a core"
+        if spawner
+        else f"{f.data['count']} {p.name} processes use {used:.0f}% of a core together"
+    )
+    s = Score(0.5, how)
+    s.add(0.25, "the symptom is about CPU or load", family == "cpu")
+    s.add(0.1, "the host itself is busy", bool(of(inv, "cpu") or of(inv, "load")))
+    action = (
+        kill(p.pid, p.name, "it keeps starting the children that burn the CPU")
+        if spawner and p.pid is not None
+        else restart(p.name, "its processes together hold the CPU; restart the service to reset them and find why")
+    )
+    return hypothesis("cpu", f"{p.name} burns CPU in many processes", s, p, [f, *of(inv, "cpu")], [action])
+
+
+def memory_groups(inv: Investigation, family: str) -> Hypothesis | None:
+    found = sorted(of(inv, "command_memory"), key=lambda f: -f.data["rss_bytes"])
+    if not found or found[0].entity is None:
+        return None
+    f, p = found[0], found[0].entity
+    s = Score(0.45, f"{f.data['count']} {p.name} processes hold {f.data['rss_bytes'] / 2**20:.0f} MiB together")
+    s.add(0.25, "the symptom is about memory", family == "memory")
+    return hypothesis(
+        "memory",
+        f"{p.name} holds memory in many processes",
+        s,
+        p,
+        [f, *of(inv, "memory")],
+        [restart(p.name, "its processes together hold the memory; restart it and cap its workers")],
+    )
+
+
+def oom_killed(inv: Investigation, family: str) -> Hypothesis | None:
+    found = [f for f in of(inv, "oom_kill") if f.entity is not None]
+    if not found:
+        return None
+    _f, p = found[-1], found[-1].entity
+    assert p is not None
+    s = Score(0.6, f"the kernel killed {p.name} for memory")
+    s.add(0.25, "the symptom is about memory or OOM", family == "memory")
+    return hypothesis(
+        "memory",
+        f"{p.name} was killed by the OOM killer",
+        s,
+        p,
+        found[-3:],
+        [manual(f"find why {p.name} grew (its input, its limits) before starting it again", "it will be killed again")],
+    )

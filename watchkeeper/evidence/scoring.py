@@ -1,0 +1,92 @@
+"""What every rule builds with: an explained score, the findings of a kind, the hypothesis, and the
+actions (a skill with exact params and its risk class, or a manual step)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from watchkeeper.evidence.investigation import Investigation
+from watchkeeper.evidence.report import Action, Category, Culprit, Finding, Hypothesis
+
+Rule = Callable[[Investigation, str], Hypothesis | None]
+
+
+class Score:
+    def __init__(self, base: float, why: str) -> None:
+        self.value, self.reasons = base, [f"{why} (+{base:.2f})"]
+
+    def add(self, amount: float, why: str, when: bool = True) -> None:
+        if when:
+            self.value += amount
+            self.reasons.append(f"{why} (+{amount:.2f})")
+
+    @property
+    def confidence(self) -> float:
+        return round(min(self.value, 0.99), 2)
+
+    @property
+    def text(self) -> str:
+        return "; ".join(self.reasons)
+
+
+def of(inv: Investigation, kind: str, role: str | None = None) -> list[Finding]:
+    return [f for f in inv.findings if f.kind == kind and (role is None or f.data.get("role") == role)]
+
+
+def hypothesis(
+    category: Category,
+    title: str,
+    score: Score,
+    culprit: Culprit | None,
+    evidence: list[Finding],
+    actions: list[Action],
+) -> Hypothesis:
+    ids = sorted({i for f in evidence for i in f.audit_ids})
+    return Hypothesis(
+        category=category,
+        title=title,
+        confidence=score.confidence,
+        culprit=culprit,
+        evidence=[f.message[:240] for f in evidence][:5],
+        audit_ids=ids,
+        explanation=score.text,
+        actions=actions,
+    )
+
+
+def restart(service: str, why: str) -> Action:
+    return Action(
+        title=f"restart {service}", skill="restart_service", params={"unit": service}, risk_class="mutating", reason=why
+    )
+
+
+def kill(pid: int, name: str, why: str) -> Action:
+    return Action(
+        title=f"stop {name} (pid {pid})",
+        skill="kill_process",
+        params={"pid": pid, "signal": "TERM"},
+        risk_class="mutating",
+        reason=why,
+    )
+
+
+def probe(url: str, title: str, why: str) -> Action:
+    return Action(title=title, skill="probe_http", params={"url": url}, risk_class="safe", reason=why)
+
+
+def manual(title: str, why: str) -> Action:
+    return Action(title=title, risk_class="manual", reason=why)
+
+
+def mentions(inv: Investigation, *words: str) -> bool:
+    text = " ".join([inv.symptom.question or "", inv.symptom.alertname or "", *inv.symptom.annotations.values()])
+    return any(w in text.lower() for w in words)
+
+
+def holds_target_port(inv: Investigation, pid: int | None) -> bool:
+    port = inv.targets.port
+    return (
+        pid is not None
+        and port is not None
+        and any(p["port"] == port and p.get("pid") == pid for p in inv.results.get("listening", []))
+    )
