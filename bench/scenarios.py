@@ -14,8 +14,12 @@ import argparse
 import statistics
 from collections import defaultdict
 
+from watchkeeper.app import open_app
+from watchkeeper.evidence.report import Symptom
+from watchkeeper.incidents.investigate import investigate
 from watchkeeper.scenarios.base import FAULT_CLASSES
 from watchkeeper.scenarios.runner import Outcome, all_scenarios, run_scenario
+from watchkeeper.scenarios.world import World, free_port
 
 
 def pct(values: list[bool]) -> str:
@@ -94,9 +98,49 @@ def main() -> None:
                 f"{statistics.median(o.seconds_to_report for o in mine):6.2f}"
             )
         print(f"{cls:12} | {cells[0]} | {cells[1]}")
+    sweeps = [o.report.sweep_s for o in outcomes if o.report is not None and o.report.sweep_s is not None]
+    if sweeps:
+        print(f"\nsweep: median {statistics.median(sweeps):.2f}s, p95 {p95(sweeps):.2f}s over {len(sweeps)} runs")
+    invented = healthy()
     parts = [f"{suite} {totals(by_suite[suite])}" for suite in ("original", "blind") if by_suite[suite]]
     clean = all(not o.leftovers for o in outcomes)
-    print(f"SUMMARY {'; '.join(parts)}; nothing left behind: {clean}")
+    print(
+        f"SUMMARY {'; '.join(parts)}; sweep p95 {p95(sweeps) if sweeps else float('nan'):.2f}s; "
+        f"healthy host: {invented or 'no culprit invented'}; nothing left behind: {clean}"
+    )
+
+
+def healthy() -> str:
+    """A quiet host (two services with clean logs, one answering): no culprit may be invented, for a
+    question or a node alert. Returns what was invented, or an empty string. (On a shared machine,
+    something else's real trouble would show here too: the line printed says what it was.)"""
+    world = World("healthy")
+    invented = []
+    try:
+        for service in ("catalog", "billing"):
+            world.backfill(service, [f"INFO GET /{service}/{i} 200 {i % 7 + 3}ms" for i in range(60)])
+        world.spawn("api", "catalog", port=free_port())
+        app = open_app(world.settings())
+        try:
+            symptoms = [
+                Symptom(question="is anything wrong with this server right now?"),
+                Symptom(
+                    alertname="HostHighLoad",
+                    labels={"alertname": "HostHighLoad", "job": "node", "instance": "localhost:9100"},
+                ),
+            ]
+            for symptom in symptoms:
+                report = investigate(app, symptom, use_model=False)
+                asked = symptom.question or symptom.alertname
+                top = report.hypotheses[0] if report.hypotheses else None
+                print(f"healthy host, {asked!r}: {report.summary}")
+                if top is not None:  # nothing is broken here: any culprit is invented
+                    invented.append(f"{top.title} ({top.confidence:.2f}) for {asked!r}")
+        finally:
+            app.close()
+    finally:
+        world.cleanup()
+    return "; ".join(invented)
 
 
 if __name__ == "__main__":

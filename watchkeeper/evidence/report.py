@@ -158,6 +158,7 @@ class Report(BaseModel):
     notes: list[str] = Field(default_factory=list)
     started_at: datetime
     duration_s: float = 0.0
+    sweep_s: float | None = Field(None, description="Seconds the baseline sweep took (with the first steps).")
     partial: bool = False
     suspicious: list[Suspicious] = Field(default_factory=list)
     usage: ModelUsage | None = None

@@ -176,7 +176,9 @@ def cpu_groups(inv: Investigation, family: str) -> Hypothesis | None:
     """CPU that no single process holds: many of one command, or children that live shorter than a sample."""
     groups = [(f, f.data["cpu_percent"]) for f in of(inv, "command_cpu")]
     groups += [(f, f.data["children_cpu_percent"]) for f in of(inv, "children_cpu")]
-    if not groups:
+    busy = bool(of(inv, "cpu") or of(inv, "load"))
+    # A build or a scheduler spreads CPU over processes all day: only a CPU symptom makes that a cause.
+    if not groups or not (family == "cpu" or busy):
         return None
     f, used = max(groups, key=lambda g: g[1])
     p = f.entity
@@ -189,7 +191,7 @@ def cpu_groups(inv: Investigation, family: str) -> Hypothesis | None:
     )
     s = Score(0.5, how)
     s.add(0.25, "the symptom is about CPU or load", family == "cpu")
-    s.add(0.1, "the host itself is busy", bool(of(inv, "cpu") or of(inv, "load")))
+    s.add(0.1, "the host itself is busy", busy)
     action = (
         kill(p.pid, p.name, "it keeps starting the children that burn the CPU")
         if spawner and p.pid is not None

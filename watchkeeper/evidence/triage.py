@@ -42,15 +42,20 @@ def run_plan(inv: Investigation, playbook: Playbook) -> None:
     """The playbook's steps and the sweep at once, the services the symptom names, then the playbook's
     gatherers in order (each may build on the last), the logs nobody named, and every error followed."""
     steps = [partial(gatherers.run_step, inv, step.skill, step.params) for step in playbook.steps]
+    t0 = time.monotonic()
     inv.parallel([*steps, partial(sweep.processes, inv), partial(sweep.mounts, inv), partial(sweep.kernel, inv)])
     if "listening" not in inv.results:
         gatherers.run_step(inv, "listening_ports", {})
     sweep.discover(inv)
     sweep.inode_hogs(inv)
+    swept = time.monotonic() - t0
     for name in playbook.gather:
         gatherers.GATHERERS[name](inv)
+    t1 = time.monotonic()
     sweep.recent_logs(inv)
     sweep.follow_errors(inv)
+    # The sweep's own cost (the playbook's first steps run beside it, so this is an upper bound).
+    inv.results["sweep_s"] = round(swept + time.monotonic() - t1, 2)
 
 
 def measured(inv: Investigation) -> str:
@@ -135,6 +140,7 @@ def build_report(inv: Investigation, playbook: Playbook, started_at: datetime, d
         notes=inv.notes,
         started_at=started_at,
         duration_s=round(duration_s, 2),
+        sweep_s=inv.results.get("sweep_s"),
     )
     report.summary = summarize(report, measured(inv))
     return report
