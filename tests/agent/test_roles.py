@@ -94,6 +94,7 @@ def test_roles_take_their_skills_from_categories(rt: App) -> None:
         "disk_usage",
         "mounts",
         "kernel_log",
+        "recent_changes",
         "query_promql",
         "prometheus_alerts",
     }

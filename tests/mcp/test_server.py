@@ -20,7 +20,7 @@ SAFE = {
     "disk_usage", "file_users", "grep_file", "host_status", "listening_ports", "probe_dns", "probe_http", "probe_tcp",
     "process_detail", "prometheus_alerts", "query_knowledge", "query_logql", "query_promql", "read_journal",
     "service_status", "tail_file", "top_processes",
-    "path_info", "tcp_connections", "process_table", "mounts", "kernel_log",
+    "path_info", "tcp_connections", "process_table", "mounts", "kernel_log", "recent_changes",
 }  # fmt: skip
 
 

@@ -38,6 +38,7 @@ BUILTINS = {
     "process_table",
     "mounts",
     "kernel_log",
+    "recent_changes",
 }
 
 

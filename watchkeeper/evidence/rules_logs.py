@@ -33,14 +33,19 @@ def error_burst(inv: Investigation, family: str) -> Hypothesis | None:
     s.add(0.1, "it mentions configuration", "config" in f.data.get("words", []))
     s.add(0.1, "the symptom is about errors", family == "http_errors")
     service = f.entity.name  # type: ignore[union-attr]
+    changed = [c for c in of(inv, "recent_change") if c.data.get("service") == service]
+    s.add(0.1, f"a file of {service} changed shortly before: {changed[0].message}" if changed else "", bool(changed))
+    what = f"{changed[0].data['path']} (changed {changed[0].message.rpartition(' changed ')[2]})" if changed else ""
     return hypothesis(
         "application",
         f"{service} throws a new error since a change",
         s,
         f.entity,
-        [f, *novel[1:2]],
+        [f, *novel[1:2], *changed[:1]],
         [
-            manual(f"roll back the latest config or deploy of {service}", "the errors start with a change"),
+            manual(
+                f"roll back {what or f'the latest config or deploy of {service}'}", "the errors start with a change"
+            ),
             restart(service, "after the rollback, restart it so it reads the old config"),
         ],
     )

@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from watchkeeper.evidence import host_check
+from watchkeeper.evidence.anomaly import human_duration
 from watchkeeper.evidence.follow import follow, log_service
 from watchkeeper.evidence.gather import finding
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.logs import service_log_findings
 from watchkeeper.evidence.report import Culprit
+from watchkeeper.humanize import plural
 
 ZOMBIES_MANY = 20
 THREADS_MANY = 500
@@ -26,6 +28,8 @@ GROUP_MIN = 2
 GROUP_RSS = 512 * 2**20  # many small processes that together hold what one big one would
 RECENT_LOG_S = 900
 SWEPT_LOGS = 8
+CHANGES_MINUTES = 60
+SYSTEM = ("/usr/", "/proc/", "/sys/", "/dev/", "/lib", "/bin/", "/sbin/")  # the interpreter, not the config
 WORD_RE = re.compile(r"[A-Za-z][\w-]{2,}")
 
 
@@ -259,3 +263,57 @@ def inode_hogs(inv: Investigation) -> None:
             f.audit_ids += inv.audit_ids("disk_usage")[-1:]
             f.message += f"; {busiest['path']} holds {busiest['entries']} entries"
             f.entity = Culprit(kind="path", name=busiest["path"], path=busiest["path"])
+
+
+def _service_pid(inv: Investigation, service: str) -> int | None:
+    for p in inv.results.get("listening", []):
+        if p.get("process") == service and p.get("pid"):
+            return int(p["pid"])
+    table = inv.results.get("process_table") or {}
+    return next((r["pid"] for r in table.get("processes", []) if r.get("name") == service), None)
+
+
+def changes(inv: Investigation) -> None:
+    """What changed in the last hour: /etc, the files the named service was started with or holds
+    open (its config), and packages. A change shortly before the errors is the first suspect."""
+    paths, own = ["/etc"], []
+    service = inv.targets.service
+    pid = _service_pid(inv, service) if service else None
+    detail = inv.call("process_detail", pid=pid) if pid else None
+    if detail:
+        named = [a for a in str(detail.get("cmdline") or "").split() if a.startswith("/") and not a.startswith(SYSTEM)]
+        held = [f for f in detail.get("open_files") or [] if not f.startswith(SYSTEM) and not f.endswith(".log")]
+        own = list(dict.fromkeys(named + held))[:10]
+    found = inv.call("recent_changes", paths=paths + own, minutes=CHANGES_MINUTES, limit=10)
+    if not found:
+        return
+    ids = inv.audit_ids("recent_changes")[-1:]
+    for f in found.get("files", []):
+        mine = any(f["path"] == p or f["path"].startswith(p.rstrip("/") + "/") for p in own)
+        inv.add(
+            finding(
+                "recent_change",
+                "info",
+                f"{f['path']} changed {human_duration(f['ago_s'])} ago",
+                ids,
+                Culprit(kind="path", name=f["path"], path=f["path"]),
+                service=service if mine else None,
+                **f,
+            )
+        )
+    for p in found.get("packages", []):
+        inv.add(
+            finding(
+                "package_change",
+                "info",
+                f"package {p['package']}: {p['action']} to {p['to']} at {p['at']}",
+                ids,
+                None,
+                **p,
+            )
+        )
+    inv.checked.append(
+        f"recent changes (last {CHANGES_MINUTES} min, /etc"
+        + (f" and {len(own)} files of {service}" if own else "")
+        + f"): {plural(len(found.get('files', [])), 'file')}, {plural(len(found.get('packages', [])), 'package')}"
+    )

@@ -48,6 +48,7 @@ def run_plan(inv: Investigation, playbook: Playbook) -> None:
         gatherers.run_step(inv, "listening_ports", {})
     sweep.discover(inv)
     sweep.inode_hogs(inv)
+    sweep.changes(inv)
     swept = time.monotonic() - t0
     for name in playbook.gather:
         gatherers.GATHERERS[name](inv)
