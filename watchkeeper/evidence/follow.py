@@ -46,6 +46,11 @@ class Lead:
     audit_ids: list[int] = field(default_factory=list)
 
     @property
+    def refuted(self) -> bool:
+        """The check ran, saw the object, and it is not in the state the error says (a port open now)."""
+        return self.signature.check != "none" and not self.confirmed and bool(self.facts)
+
+    @property
     def upstream(self) -> bool:
         """The blame lies outside the service that logged the error: it is a victim, not the cause."""
         c = self.culprit

@@ -86,6 +86,8 @@ def error_leads(inv: Investigation, family: str) -> list[Hypothesis]:
     check found behind the error when it found something: the dependency that refuses, the lock's holder."""
     out = []
     for lead in inv.results.get("leads", []):
+        if lead.refuted:
+            continue  # the check looked and found the object well: the report rules it out instead
         f = lead.finding
         count = int(f.data.get("count", 0))
         s = Score(0.45, f"{lead.service}'s log x{count}: {lead.signature.name.replace('_', ' ')}")

@@ -112,7 +112,7 @@ def ruled_out(leads: list[Lead], hypotheses: list[Hypothesis]) -> list[RuledOut]
     top = hypotheses[0].culprit if hypotheses else None
     out = []
     for lead in leads:
-        if lead.confirmed or not lead.facts or (top is not None and lead.culprit == top):
+        if not lead.refuted or (top is not None and lead.culprit == top):
             continue
         reason = f"{lead.service} logs {lead.signature.name.replace('_', ' ')}, but the check did not confirm it now"
         out.append(RuledOut(entity=lead.culprit, facts=lead.facts, reason=reason))

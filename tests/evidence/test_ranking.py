@@ -1,0 +1,121 @@
+"""The ranking, from findings alone (a recording with no calls): the most upstream confirmed cause wins
+over its victims, decoys are ruled out with the reason shown, and spread CPU needs a CPU symptom."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from watchkeeper.evidence.catalogue import load_catalogue
+from watchkeeper.evidence.follow import follow
+from watchkeeper.evidence.gather import finding
+from watchkeeper.evidence.hypotheses import rank
+from watchkeeper.evidence.investigation import Investigation, RecordedSource
+from watchkeeper.evidence.playbooks import Playbook
+from watchkeeper.evidence.report import Culprit, Symptom
+from watchkeeper.evidence.symptoms import targets
+from watchkeeper.evidence.triage import build_report
+
+CATALOGUE = load_catalogue([])
+
+
+def investigation(question: str = "", **results: Any) -> Investigation:
+    symptom = Symptom(question=question or None)
+    inv = Investigation(symptom, targets(symptom), RecordedSource([]), [], {}, CATALOGUE)
+    inv.results.update(results)
+    return inv
+
+
+def log_error(inv: Investigation, service: str, example: str, count: int = 40, novel: bool = True) -> None:
+    inv.add(
+        finding(
+            "log_errors",
+            "crit",
+            f"new error template in {service} x{count}: {example}",
+            [],
+            Culprit(kind="service", name=service),
+            service=service,
+            role="target",
+            template=example,
+            example=example,
+            count=count,
+            novel=novel,
+            words=["exception"],
+        )
+    )
+
+
+def test_the_lock_holder_outranks_the_job_that_logs_the_wait() -> None:
+    inv = investigation("report_job keeps failing")
+    log_error(inv, "reports", "could not acquire lock /run/app/db.lock: Resource temporarily unavailable")
+    # The check reads file_users from the (empty) recording: nothing holds it, so nothing is confirmed.
+    follow(inv, CATALOGUE, inv.findings)
+    lead = inv.results["leads"][0]
+    assert lead.signature.name == "lock_held" and lead.object == "/run/app/db.lock" and not lead.confirmed
+    # Confirmed as the check would: another process holds the lock.
+    lead.confirmed, lead.culprit = True, Culprit(kind="process", name="vacuum", pid=42, path=lead.object)
+    lead.facts.append("/run/app/db.lock is held open by vacuum (pid 42)")
+    top = rank(inv, "generic")[0]
+    assert top.category == "process" and top.culprit is not None and top.culprit.name == "vacuum"
+    assert top.actions[0].skill == "kill_process" and top.actions[0].params["pid"] == 42
+    assert "upstream" in top.explanation
+
+
+def test_a_victims_new_error_yields_to_its_confirmed_upstream_cause() -> None:
+    inv = investigation()
+    log_error(
+        inv, "cart", "cache write failed: OOM command not allowed when used memory > 'maxmemory'. (127.0.0.1:6379)"
+    )
+    follow(inv, CATALOGUE, inv.findings)
+    lead = inv.results["leads"][0]
+    lead.confirmed, lead.culprit = True, Culprit(kind="process", name="kvcache", pid=7, port=6379)
+    ranked = rank(inv, "http_errors")
+    assert ranked[0].culprit is not None and ranked[0].culprit.name == "kvcache"
+    assert all(h.title != "cart throws a new error since a change" for h in ranked)  # the victim is not blamed
+
+
+def test_an_unconfirmed_lead_is_ruled_out_with_what_was_measured() -> None:
+    inv = investigation()
+    log_error(inv, "api", "upstream 127.0.0.1:5432 failed: Connection refused", count=3, novel=False)
+    follow(inv, CATALOGUE, inv.findings)
+    lead = inv.results["leads"][0]
+    lead.facts.append("probe 127.0.0.1:5432: open in 0.9 ms")  # as the check would say: it is up now
+    lead.culprit = Culprit(kind="service", name="postgres", port=5432)
+    report = build_report(inv, Playbook(name="generic"), datetime.now(UTC), 0.1)
+    ruled = [r for r in report.ruled_out if r.entity and r.entity.name == "postgres"]
+    assert ruled and "did not confirm" in ruled[0].reason and "open in 0.9 ms" in ruled[0].facts[0]
+    assert "probe 127.0.0.1:5432: open in 0.9 ms" in report.checked
+    assert all(h.culprit is None or h.culprit.name != "postgres" for h in report.hypotheses)
+
+
+def test_a_big_file_that_does_not_grow_is_ruled_out_never_blamed() -> None:
+    inv = investigation("the disk is full")
+    decoy = "/data/backup/db.dump"
+    inv.add(
+        finding(
+            "largest_file", "info", f"{decoy} is the largest file", [], Culprit(kind="path", name=decoy, path=decoy)
+        )
+    )
+    inv.add(
+        finding(
+            "disk", "crit", "disk /data at 97%", [], Culprit(kind="path", name="/data", path="/data"), mount="/data"
+        )
+    )
+    ranked = rank(inv, "disk")
+    assert ranked and all(h.culprit is None or h.culprit.name != decoy for h in ranked)
+    assert [r.entity.name for r in inv.results["ruled_out"] if r.entity] == [decoy]
+
+
+def test_cpu_spread_over_processes_is_a_cause_only_with_a_cpu_symptom() -> None:
+    def spread(question: str) -> Investigation:
+        inv = investigation(question)
+        group = {"name": "worker", "count": 4, "cpu_percent": 150.0, "pids": [1, 2, 3, 4]}
+        inv.add(
+            finding("command_cpu", "warn", "4 worker processes", [], Culprit(kind="process", name="worker"), **group)
+        )
+        return inv
+
+    assert rank(spread("is anything wrong?"), "generic") == []
+    top = rank(spread("CPU is pegged, what is eating it?"), "cpu")[0]
+    assert top.category == "cpu" and top.culprit is not None and top.culprit.name == "worker"
+    assert top.actions[0].skill == "restart_service"
