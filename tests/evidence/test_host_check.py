@@ -208,7 +208,15 @@ def test_a_real_check_flags_a_burner_and_an_error_burst(rt: App, log_dir: Path) 
     assert report.severity in ("warn", "crit") and report.verdict.startswith(f"{report.severity.upper()}: ")
     assert report.errors == []
     rows = rt.ledger.rows(session_id=report.session_id)
-    assert {r["tool_name"] for r in rows} == {"host_status", "top_processes", "listening_ports", "tail_file"}
+    assert {r["tool_name"] for r in rows} == {
+        "host_status",
+        "top_processes",
+        "listening_ports",
+        "process_table",
+        "mounts",
+        "kernel_log",
+        "tail_file",
+    }
     assert all(r["status"] == "succeeded" for r in rows)
     assert report.duration_s < 10
 
@@ -273,3 +281,20 @@ def test_a_memory_investigation_never_blames_watchkeeper(rt: App) -> None:
     assert os.getpid() not in blamed
     assert not [f for f in report.findings if f.entity is not None and f.entity.pid == os.getpid()]
     del ballast
+
+
+def test_a_real_check_flags_zombies_under_their_parent(rt: App) -> None:
+    """The sweep's facts reach `wk check` too: a parent that never reaps its children is named."""
+    code = "import os, time\nfor _ in range(25):\n    os.fork() or os._exit(0)\ntime.sleep(60)\n"
+    parent = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 20
+        while sum(c.status() == psutil.STATUS_ZOMBIE for c in psutil.Process(parent.pid).children()) < 25:
+            assert time.monotonic() < deadline, "the zombies did not appear"
+            time.sleep(0.1)
+        report = run_check(rt.invoker, rt.settings.read_roots, "tester")
+    finally:
+        parent.kill()
+        parent.wait()
+    zombies = [f for f in report.findings if f.kind == "zombies" and f.evidence.get("ppid") == parent.pid]
+    assert zombies and zombies[0].severity == "warn" and "25 zombie processes" in zombies[0].message

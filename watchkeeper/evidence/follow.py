@@ -324,7 +324,8 @@ def check_connections(inv: Investigation, lead: Lead) -> None:
         lead.facts.append(f"no other process holds connections to {lead.object}")
         return
     top = holders[0]
-    total = (group or {}).get("count", 0)
+    # Held connections are established ones: a busy client's closed ones linger in TIME_WAIT, owned by nobody.
+    total = (group or {}).get("states", {}).get("ESTABLISHED", (group or {}).get("count", 0))
     lead.facts.append(
         f"{top['name']} (pid {top['pid']}) holds {top['count']} of the {total} connections to port {port}"
     )

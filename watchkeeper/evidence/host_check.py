@@ -1,6 +1,8 @@
 """`wk check`: the first minutes of a night shift, done through audited skills.
 
-Gathers host status, top processes, listening ports and the newest error lines of the
+Gathers host status, top processes, listening ports, the process table (zombies, stopped processes,
+threads, descriptors against limits, CPU spread over many processes), the mounts (inodes, space held
+by deleted files), the kernel log (OOM kills, I/O errors) and the newest error lines of the
 allowlisted logs, flags what is abnormal with thresholds an SRE would use, and ends in a
 one-line verdict. Every fact comes from `invoke`, so every read is in the ledger.
 """
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from watchkeeper.evidence.host_facts import kernel_facts, mount_facts, process_facts
 from watchkeeper.humanize import host_port, plural
 from watchkeeper.policy.risk import Caller, Role
 from watchkeeper.skills.invoke import Invoker
@@ -262,6 +265,16 @@ def run_check(invoker: Invoker, log_roots: list[Path], user: str | None = None) 
     ports = call("listening_ports")
     if ports:
         report.ports = ports["ports"]
+    # The investigation's sweep, widened to every check: what no single process or mount shows.
+    table = call("process_table", sample_seconds=0.5, top=10)
+    mounts = call("mounts")
+    kernel = call("kernel_log", since_minutes=60)
+    swept = (
+        (process_facts(table, []) if table else [])
+        + (mount_facts(mounts["mounts"], []) if mounts else [])
+        + (kernel_facts(kernel["events"], []) if kernel else [])
+    )
+    report.findings += [Finding(f.severity, f.kind, f.message, f.data) for f in swept if f.severity != "info"]
     now = time.time()
     for path, mtime in find_logs(log_roots):
         tail = call("tail_file", path=str(path), lines=TAIL_LINES)

@@ -32,11 +32,14 @@ def cpu_hog(inv: Investigation, family: str) -> Hypothesis | None:
         return None
     top, alike = _spinner(hot)
     newest = f", the newest of {alike} processes spinning alike" if alike > 1 else ""
-    s = Score(0.55, f"{top.entity.name} uses {host_check.core_use(top.data)}{newest}")  # type: ignore[union-attr]
-    s.add(0.25, "the symptom is about CPU or load", family == "cpu")
-    s.add(0.1, "the host itself is busy", bool(of(inv, "cpu") or of(inv, "load")))
     p = top.entity
     assert p is not None and p.pid is not None
+    # A busy process is a cause when the symptom is about CPU or names it; beside a symptom about
+    # something else it is only a contender (a nightly job, another team's build).
+    s = Score(0.45, f"{p.name} uses {host_check.core_use(top.data)}{newest}")
+    s.add(0.35, "the symptom is about CPU or load", family == "cpu")
+    s.add(0.1, "the host itself is busy", bool(of(inv, "cpu") or of(inv, "load")))
+    s.add(0.1, "it is the service the symptom names", p.name == inv.targets.service)
     return hypothesis(
         "cpu",
         f"{p.name} (pid {p.pid}) is burning CPU",

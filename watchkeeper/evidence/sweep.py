@@ -9,23 +9,17 @@ import itertools
 import re
 import time
 from pathlib import Path
-from typing import Any
 
 from watchkeeper.evidence import host_check
 from watchkeeper.evidence.anomaly import human_duration
 from watchkeeper.evidence.follow import follow, log_service
 from watchkeeper.evidence.gather import finding
+from watchkeeper.evidence.host_facts import kernel_facts, mount_facts, process_facts
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.logs import service_log_findings
 from watchkeeper.evidence.report import Culprit
 from watchkeeper.humanize import plural
 
-ZOMBIES_MANY = 20
-THREADS_MANY = 500
-FD_NEAR_LIMIT = 0.8
-GROUP_CPU_PCT = 80.0  # a command or a parent's children together take most of a core
-GROUP_MIN = 2
-GROUP_RSS = 512 * 2**20  # many small processes that together hold what one big one would
 RECENT_LOG_S = 900
 SWEPT_LOGS = 8
 CHANGES_MINUTES = 60
@@ -33,167 +27,27 @@ SYSTEM = ("/usr/", "/proc/", "/sys/", "/dev/", "/lib", "/bin/", "/sbin/")  # the
 WORD_RE = re.compile(r"[A-Za-z][\w-]{2,}")
 
 
-def _own(table: dict[str, Any]) -> set[int]:
-    return set(table.get("watchkeeper_pids") or [])
-
-
 def processes(inv: Investigation) -> None:
     table = inv.call("process_table", sample_seconds=1.0, top=10)
-    if not table:
-        return
-    inv.results["process_table"] = table
-    ids = inv.audit_ids("process_table")[-1:]
-    own = _own(table)
-    for z in table.get("zombies", []):
-        if z["count"] >= ZOMBIES_MANY:
-            inv.add(
-                finding(
-                    "zombies",
-                    "crit" if z["count"] >= 100 else "warn",
-                    f"{z['count']} zombie processes under {z['parent']} (pid {z['ppid']}), which does not reap them",
-                    ids,
-                    Culprit(kind="process", name=z["parent"], pid=z["ppid"]),
-                    **z,
-                )
-            )
-    for row in table.get("processes", []):
-        if row["pid"] in own:
-            continue
-        entity = Culprit(kind="process", name=row["name"], pid=row["pid"])
-        if row.get("state") in ("stopped", "tracing-stop"):
-            inv.add(
-                finding(
-                    "process_stopped",
-                    "crit",
-                    f"{row['name']} (pid {row['pid']}) is stopped (state T)",
-                    ids,
-                    entity,
-                    **row,
-                )
-            )
-        if row.get("state") == "disk-sleep":
-            inv.add(
-                finding(
-                    "process_uninterruptible",
-                    "warn",
-                    f"{row['name']} (pid {row['pid']}) is in uninterruptible sleep (D)",
-                    ids,
-                    entity,
-                    **row,
-                )
-            )
-        if (row.get("threads") or 0) >= THREADS_MANY:
-            inv.add(
-                finding(
-                    "process_threads",
-                    "crit",
-                    f"{row['name']} (pid {row['pid']}) runs {row['threads']} threads",
-                    ids,
-                    entity,
-                    **row,
-                )
-            )
-        if row.get("fd_limit") and (row.get("fds") or 0) >= FD_NEAR_LIMIT * row["fd_limit"]:
-            inv.add(
-                finding(
-                    "process_fds",
-                    "crit",
-                    f"{row['name']} (pid {row['pid']}) holds {row['fds']} of its {row['fd_limit']} file descriptors",
-                    ids,
-                    entity,
-                    **row,
-                )
-            )
-    for group in table.get("by_command", []):
-        if (
-            group["count"] >= GROUP_MIN
-            and group["cpu_percent"] >= GROUP_CPU_PCT
-            and not set(group.get("pids", [])) & own
-        ):
-            inv.add(
-                finding(
-                    "command_cpu",
-                    "warn",
-                    f"{group['count']} {group['name']} processes use {group['cpu_percent']:.0f}% of a core together",
-                    ids,
-                    Culprit(kind="process", name=group["name"]),
-                    **group,
-                )
-            )
-        if group["count"] >= 3 and (group.get("rss_bytes") or 0) >= GROUP_RSS and not set(group.get("pids", [])) & own:
-            inv.add(
-                finding(
-                    "command_memory",
-                    "warn",
-                    f"{group['count']} {group['name']} processes hold {group['rss_bytes'] / 2**20:.0f} MiB together",
-                    ids,
-                    Culprit(kind="process", name=group["name"]),
-                    **group,
-                )
-            )
-    for parent in table.get("by_parent", []):
-        spent = parent.get("children_cpu_percent") or 0
-        if parent["ppid"] not in own and spent >= GROUP_CPU_PCT / 2:
-            inv.add(
-                finding(
-                    "children_cpu",
-                    "warn",
-                    f"short-lived children of {parent['parent']} (pid {parent['ppid']}) used {spent:.0f}% of a core",
-                    ids,
-                    Culprit(kind="process", name=parent["parent"], pid=parent["ppid"]),
-                    **parent,
-                )
-            )
+    if table:
+        inv.results["process_table"] = table
+        for f in process_facts(table, inv.audit_ids("process_table")[-1:]):
+            inv.add(f)
 
 
 def mounts(inv: Investigation) -> None:
     found = inv.call("mounts")
-    if not found:
-        return
-    inv.results["mounts"] = found.get("mounts", [])
-    ids = inv.audit_ids("mounts")[-1:]
-    for m in inv.results["mounts"]:
-        entity = Culprit(kind="path", name=m["mount"], path=m["mount"])
-        if (m.get("inodes_percent") or 0) >= 90:
-            inv.add(
-                finding("inodes", "crit", f"{m['mount']}: {m['inodes_percent']:.0f} % of inodes used", ids, entity, **m)
-            )
-        held = m.get("deleted_open_bytes") or 0
-        if held and m.get("total_bytes") and held >= 0.1 * m["total_bytes"]:
-            top = m["deleted_open"][0]
-            inv.add(
-                finding(
-                    "deleted_open",
-                    "crit",
-                    f"{held / 2**20:.0f} MiB of {m['mount']} is held by deleted files still open, most by "
-                    f"{top['process']} (pid {top['pid']}: {top['path']})",
-                    ids,
-                    Culprit(kind="process", name=top["process"], pid=top["pid"], path=top["path"]),
-                    **m,
-                )
-            )
+    if found:
+        inv.results["mounts"] = found.get("mounts", [])
+        for f in mount_facts(inv.results["mounts"], inv.audit_ids("mounts")[-1:]):
+            inv.add(f)
 
 
 def kernel(inv: Investigation) -> None:
     found = inv.call("kernel_log", since_minutes=60)
-    if not found:
-        return
-    ids = inv.audit_ids("kernel_log")[-1:]
-    for e in found.get("events", []):
-        facts = {k: v for k, v in e.items() if k != "kind"}
-        if e["kind"] == "oom_kill" and e.get("process"):
-            inv.add(
-                finding(
-                    "oom_kill",
-                    "crit",
-                    f"the kernel's OOM killer killed {e['process']} (pid {e.get('pid')}) at {e.get('at') or '?'}",
-                    ids,
-                    Culprit(kind="process", name=e["process"], pid=e.get("pid")),
-                    **facts,
-                )
-            )
-        elif e["kind"] in ("io_error", "segfault", "hung_task"):
-            inv.add(finding(f"kernel_{e['kind']}", "warn", f"kernel: {e['line'][:200]}", ids, None, **facts))
+    if found:
+        for f in kernel_facts(found.get("events", []), inv.audit_ids("kernel_log")[-1:]):
+            inv.add(f)
 
 
 def known_names(inv: Investigation) -> dict[str, str]:

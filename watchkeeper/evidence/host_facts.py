@@ -1,0 +1,175 @@
+"""What is abnormal in the host-wide facts the sweep reads — the process table, the mounts, the kernel
+log — as findings. Pure functions of a skill's result: the investigation's sweep and `wk check` share them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from watchkeeper.evidence.gather import finding
+from watchkeeper.evidence.report import Culprit, Finding
+
+ZOMBIES_MANY = 20
+THREADS_MANY = 500
+FD_NEAR_LIMIT = 0.8
+GROUP_CPU_PCT = 80.0  # a command or a parent's children together take most of a core
+GROUP_MIN = 2
+GROUP_RSS = 512 * 2**20  # many small processes that together hold what one big one would
+
+
+def _own(table: dict[str, Any]) -> set[int]:
+    return set(table.get("watchkeeper_pids") or [])
+
+
+def process_facts(table: dict[str, Any], ids: list[int]) -> list[Finding]:
+    """What is abnormal in a process_table result: zombies by parent, stopped and D-state processes,
+    thread explosions, descriptors near the limit, CPU and memory spread over many processes."""
+    out: list[Finding] = []
+    own = _own(table)
+    for z in table.get("zombies", []):
+        if z["count"] >= ZOMBIES_MANY:
+            out.append(
+                finding(
+                    "zombies",
+                    "crit" if z["count"] >= 100 else "warn",
+                    f"{z['count']} zombie processes under {z['parent']} (pid {z['ppid']}), which does not reap them",
+                    ids,
+                    Culprit(kind="process", name=z["parent"], pid=z["ppid"]),
+                    **z,
+                )
+            )
+    for row in table.get("processes", []):
+        if row["pid"] in own:
+            continue
+        entity = Culprit(kind="process", name=row["name"], pid=row["pid"])
+        if row.get("state") in ("stopped", "tracing-stop"):
+            out.append(
+                finding(
+                    "process_stopped",
+                    "crit",
+                    f"{row['name']} (pid {row['pid']}) is stopped (state T)",
+                    ids,
+                    entity,
+                    **row,
+                )
+            )
+        if row.get("state") == "disk-sleep":
+            out.append(
+                finding(
+                    "process_uninterruptible",
+                    "warn",
+                    f"{row['name']} (pid {row['pid']}) is in uninterruptible sleep (D)",
+                    ids,
+                    entity,
+                    **row,
+                )
+            )
+        if (row.get("threads") or 0) >= THREADS_MANY:
+            out.append(
+                finding(
+                    "process_threads",
+                    "crit",
+                    f"{row['name']} (pid {row['pid']}) runs {row['threads']} threads",
+                    ids,
+                    entity,
+                    **row,
+                )
+            )
+        if row.get("fd_limit") and (row.get("fds") or 0) >= FD_NEAR_LIMIT * row["fd_limit"]:
+            out.append(
+                finding(
+                    "process_fds",
+                    "crit",
+                    f"{row['name']} (pid {row['pid']}) holds {row['fds']} of its {row['fd_limit']} file descriptors",
+                    ids,
+                    entity,
+                    **row,
+                )
+            )
+    for group in table.get("by_command", []):
+        if (
+            group["count"] >= GROUP_MIN
+            and group["cpu_percent"] >= GROUP_CPU_PCT
+            and not set(group.get("pids", [])) & own
+        ):
+            out.append(
+                finding(
+                    "command_cpu",
+                    "warn",
+                    f"{group['count']} {group['name']} processes use {group['cpu_percent']:.0f}% of a core together",
+                    ids,
+                    Culprit(kind="process", name=group["name"]),
+                    **group,
+                )
+            )
+        if group["count"] >= 3 and (group.get("rss_bytes") or 0) >= GROUP_RSS and not set(group.get("pids", [])) & own:
+            out.append(
+                finding(
+                    "command_memory",
+                    "warn",
+                    f"{group['count']} {group['name']} processes hold {group['rss_bytes'] / 2**20:.0f} MiB together",
+                    ids,
+                    Culprit(kind="process", name=group["name"]),
+                    **group,
+                )
+            )
+    for parent in table.get("by_parent", []):
+        spent = parent.get("children_cpu_percent") or 0
+        if parent["ppid"] not in own and spent >= GROUP_CPU_PCT / 2:
+            out.append(
+                finding(
+                    "children_cpu",
+                    "warn",
+                    f"short-lived children of {parent['parent']} (pid {parent['ppid']}) used {spent:.0f}% of a core",
+                    ids,
+                    Culprit(kind="process", name=parent["parent"], pid=parent["ppid"]),
+                    **parent,
+                )
+            )
+    return out
+
+
+def mount_facts(mounts: list[dict[str, Any]], ids: list[int]) -> list[Finding]:
+    """What is abnormal in the mounts: inodes nearly gone, space held by deleted files still open."""
+    out: list[Finding] = []
+    for m in mounts:
+        entity = Culprit(kind="path", name=m["mount"], path=m["mount"])
+        if (m.get("inodes_percent") or 0) >= 90:
+            out.append(
+                finding("inodes", "crit", f"{m['mount']}: {m['inodes_percent']:.0f} % of inodes used", ids, entity, **m)
+            )
+        held = m.get("deleted_open_bytes") or 0
+        if held and m.get("total_bytes") and held >= 0.1 * m["total_bytes"]:
+            top = m["deleted_open"][0]
+            out.append(
+                finding(
+                    "deleted_open",
+                    "crit",
+                    f"{held / 2**20:.0f} MiB of {m['mount']} is held by deleted files still open, most by "
+                    f"{top['process']} (pid {top['pid']}: {top['path']})",
+                    ids,
+                    Culprit(kind="process", name=top["process"], pid=top["pid"], path=top["path"]),
+                    **m,
+                )
+            )
+    return out
+
+
+def kernel_facts(events: list[dict[str, Any]], ids: list[int]) -> list[Finding]:
+    """The kernel's events that matter: OOM kills, I/O errors, segfaults, hung tasks."""
+    out: list[Finding] = []
+    for e in events:
+        facts = {k: v for k, v in e.items() if k != "kind"}
+        if e["kind"] == "oom_kill" and e.get("process"):
+            out.append(
+                finding(
+                    "oom_kill",
+                    "crit",
+                    f"the kernel's OOM killer killed {e['process']} (pid {e.get('pid')}) at {e.get('at') or '?'}",
+                    ids,
+                    Culprit(kind="process", name=e["process"], pid=e.get("pid")),
+                    **facts,
+                )
+            )
+        elif e["kind"] in ("io_error", "segfault", "hung_task"):
+            out.append(finding(f"kernel_{e['kind']}", "warn", f"kernel: {e['line'][:200]}", ids, None, **facts))
+    return out
