@@ -40,6 +40,26 @@ def port_open(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _listening(pid: int, port: int) -> bool:
+    """Whether `pid` listens on `port` in its own network namespace (/proc/PID/net is that namespace's)."""
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    return True
+    return False
+
+
+def _netns_names() -> set[str]:
+    done = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
+    return {line.split()[0] for line in done.stdout.splitlines() if line.strip()}
+
+
+# cgroup v1's blkio throttle of the root group: a rule for one device (the scenario's own loop device).
+BLKIO_WRITE_IOPS = Path("/sys/fs/cgroup/blkio/blkio.throttle.write_iops_device")
+
+
 def _named(pid: int, name: str) -> bool:
     try:
         return psutil.Process(pid).name() == name[:15]
@@ -56,6 +76,9 @@ class World:
         self.mounts: list[Path] = []
         self.ports: list[int] = []
         self.term_first: list[subprocess.Popen[bytes]] = []
+        self.namespaces: list[str] = []
+        self.loops: list[str] = []
+        self.throttles: list[str] = []
 
     def settings(self) -> Settings:
         return Settings(
@@ -88,15 +111,20 @@ class World:
         program: str = "watchkeeper.scenarios.programs",
         wait_port: bool = True,
         term_first: bool = False,
+        netns: str | None = None,
     ) -> int:
         """Start a program in its own session; `term_first`: at cleanup it gets SIGTERM first, to reap
-        the children it forked, before the whole group is killed."""
+        the children it forked, before the whole group is killed; `netns`: inside that network namespace
+        of the scenario's (`ip netns exec` execs the program: the pid is the program's)."""
         argv = [sys.executable, "-m", program, mode, name, *args]
         if log:
             argv += ["--log", str(self.log_path(name))]
         if port is not None:
             argv += ["--port", str(port)]
-            self.ports.append(port)
+            if netns is None:
+                self.ports.append(port)
+        if netns is not None:
+            argv = ["ip", "netns", "exec", netns, *argv]
         proc = subprocess.Popen(argv, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(proc)
         if term_first:
@@ -105,7 +133,8 @@ class World:
         # (psutil caches names) ever sees the interpreter it was a moment before.
         self.wait_until(lambda: _named(proc.pid, name), 15, f"{name} did not start")
         if port is not None and wait_port:
-            self.wait_until(lambda: port_open(port), 15, f"{name} did not open port {port}")
+            listening = (lambda: _listening(proc.pid, port)) if netns else (lambda: port_open(port))
+            self.wait_until(listening, 15, f"{name} did not open port {port}")
         return proc.pid
 
     def stop(self, pid: int, sig: int = signal.SIGKILL) -> None:
@@ -134,6 +163,54 @@ class World:
         self.mounts.append(target)
         return target
 
+    def _run(self, argv: list[str], what: str) -> str:
+        done = subprocess.run(argv, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise ScenarioError(f"cannot {what} (needs root): {done.stderr.strip() or done.stdout.strip()}")
+        return done.stdout.strip()
+
+    def mount_loop(self, size_mb: int, name: str = "data", write_iops: int | None = None) -> Path:
+        """An ext4 volume on a loop device of the scenario's own, its image on the scenario's tmpfs;
+        `write_iops` throttles that device's writes (a slow or saturated disk): only this device."""
+        image = self.mount_tmpfs(size_mb + 8, name=f"{name}-image") / "disk.img"
+        with image.open("wb") as fh:
+            fh.truncate(size_mb * 2**20)
+        device = self._run(["losetup", "--find", "--show", str(image)], "attach a loop device")
+        self.loops.append(device)
+        self._run(["mkfs.ext4", "-q", "-F", device], f"make a filesystem on {device}")
+        target = self.root / "mnt" / name
+        target.mkdir(parents=True)
+        self._run(["mount", device, str(target)], f"mount {device}")
+        self.mounts.append(target)
+        if write_iops:
+            if not BLKIO_WRITE_IOPS.exists():
+                raise ScenarioError(f"cannot throttle {device}: no cgroup v1 blkio throttle here")
+            number = Path(f"/sys/block/{Path(device).name}/dev").read_text().strip()
+            self.throttles.append(number)
+            BLKIO_WRITE_IOPS.write_text(f"{number} {write_iops}\n")
+        return target
+
+    def make_netns(self, port_range: tuple[int, int] | None = None, address: str | None = None) -> str:
+        """A network namespace of the scenario's own (loopback up; `address` added to it as a /32, a
+        non-loopback address to serve on; `port_range`: its own ip_local_port_range); deleted at cleanup."""
+        name = f"wk-{self.root.name.rsplit('-', 1)[-1]}-{len(self.namespaces)}"
+        self._run(["ip", "netns", "add", name], "create a network namespace")
+        self.namespaces.append(name)
+        self._run(["ip", "-n", name, "link", "set", "lo", "up"], f"bring up lo in {name}")
+        if address:
+            self._run(["ip", "-n", name, "addr", "add", f"{address}/32", "dev", "lo"], f"add {address} in {name}")
+        if port_range:
+            low, high = port_range
+            sysctl = ["sysctl", "-q", "-w", f"net.ipv4.ip_local_port_range={low} {high}"]
+            self._run(["ip", "netns", "exec", name, *sysctl], f"set the port range in {name}")
+        return name
+
+    def _loop_left(self, device: str) -> bool:
+        backing = Path(f"/sys/block/{Path(device).name}/loop/backing_file")
+        with contextlib.suppress(OSError):
+            return backing.read_text().strip().startswith(str(self.root))
+        return False
+
     def cleanup(self) -> list[str]:
         """Stop everything, unmount, delete; return what was left behind (empty when clean)."""
         for proc in self.term_first:
@@ -148,8 +225,17 @@ class World:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(10)
-        for mount in self.mounts:
+        for number in self.throttles:
+            with contextlib.suppress(OSError):
+                BLKIO_WRITE_IOPS.write_text(f"{number} 0\n")
+        for mount in reversed(self.mounts):  # a loop volume before the tmpfs holding its image
             subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+        for device in self.loops:
+            subprocess.run(["losetup", "-d", device], capture_output=True)
+        with contextlib.suppress(ScenarioError):
+            self.wait_until(lambda: not any(self._loop_left(d) for d in self.loops), 5, "")
+        for name in self.namespaces:
+            subprocess.run(["ip", "netns", "delete", name], capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
         return self.leftovers()
 
@@ -167,6 +253,12 @@ class World:
         mounted = Path("/proc/mounts").read_text()
         left += [f"{m} still mounted" for m in self.mounts if f" {m} " in mounted]
         left += [f"port {p} still open" for p in self.ports if port_open(p)]
+        left += [f"loop device {d} still attached" for d in self.loops if self._loop_left(d)]
+        if self.throttles:
+            rules = [r.split()[0] for r in BLKIO_WRITE_IOPS.read_text().splitlines() if r.strip()]
+            left += [f"blkio throttle on {n} still set" for n in self.throttles if n in rules]
+        if self.namespaces:
+            left += [f"netns {n} still exists" for n in set(self.namespaces) & _netns_names()]
         if self.root.exists():
             left.append(f"{self.root} still exists")
         return left

@@ -8,8 +8,10 @@ Programs that fork reap their children on SIGTERM (the World sends it first), so
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import os
+import queue
 import resource
 import signal
 import socket
@@ -468,6 +470,255 @@ def dbapi(args: argparse.Namespace, log: Log) -> None:
     serve(args.port, behave)
 
 
+def walsync(args: argparse.Namespace, log: Log) -> None:
+    """A ledger that appends every entry to its write-ahead log at --file and fsyncs it before acking."""
+    wal = Path(args.file)
+    wal.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(wal, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+    log("INFO", f"ledger ready, wal {wal}")
+    entry = b"E" * 511 + b"\n"
+    n = 0
+    while True:
+        t0 = time.monotonic()
+        os.write(fd, entry)
+        os.fsync(fd)
+        took = time.monotonic() - t0
+        n += 1
+        if took > 0.1:
+            log("WARN", f"wal: sync duration of {took:.3f}s, expected less than 100ms (entry {n})")
+        if n % 100 == 0:
+            log("INFO", f"committed {n} entries")
+
+
+def quotefeed(args: argparse.Namespace, log: Log) -> None:
+    """A quote feed on every address's --port: one request line in, one quote out, until the client hangs up."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("0.0.0.0", args.port))
+    listener.listen(256)
+    log("INFO", f"quote feed listening on 0.0.0.0:{args.port}")
+
+    def client(conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            while conn.recv(1024):
+                conn.sendall(b"QUOTE EURUSD 1.08421 1.08424\n")
+
+    while True:
+        conn, _ = listener.accept()
+        threading.Thread(target=client, args=(conn,), daemon=True).start()
+
+
+def quoter(args: argparse.Namespace, log: Log) -> None:
+    """A price sync that opens a new connection to --upstream for every quote and closes it itself."""
+    host, _, port = args.upstream.rpartition(":")
+    n, failed = 0, 0
+    while True:
+        try:
+            with socket.create_connection((host, int(port)), timeout=2) as conn:
+                conn.sendall(b"GET EURUSD\n")
+                conn.recv(1024)
+            n += 1
+            if n % 100 == 0:
+                log("INFO", f"synced {n} quotes")
+        except OSError as exc:
+            failed += 1
+            if failed % 100 == 1:
+                log("ERROR", f"quote fetch from {host}:{port} failed: {exc} (failures so far: {failed})")
+            time.sleep(0.01)
+
+
+def subscriber(args: argparse.Namespace, log: Log) -> None:
+    """A risk engine that keeps one connection to --upstream open and polls a quote on it every 0.5 s."""
+    host, _, port = args.upstream.rpartition(":")
+    conn = socket.create_connection((host, int(port)), timeout=5)
+    log("INFO", f"connected to quote feed {host}:{port}")
+    n = 0
+    while True:
+        conn.sendall(b"GET EURUSD\n")
+        conn.recv(1024)
+        n += 1
+        if n % 20 == 0:
+            log("INFO", f"risk snapshot {n} updated")
+        time.sleep(0.5)
+
+
+def pooled(args: argparse.Namespace, log: Log) -> None:
+    """An invoicing API with a client-side pool of --limit connections to the database at --upstream
+    (checkout waits --timeout s, no overflow); /export keeps its connection while it renders (--hold s)."""
+    host, _, port = args.upstream.rpartition(":")
+    pool: queue.Queue[socket.socket] = queue.Queue()
+    for _ in range(args.limit):
+        conn = socket.create_connection((host, int(port)), timeout=5)
+        conn.recv(64)
+        pool.put(conn)
+    log("INFO", f"database pool ready: size={args.limit} max_overflow=0 pool_timeout={args.timeout:.0f}")
+
+    def behave(path: str) -> tuple[int, str]:
+        t0 = time.monotonic()
+        try:
+            conn = pool.get(timeout=args.timeout)
+        except queue.Empty:
+            log(
+                "ERROR",
+                f"GET {path} 500: sqlalchemy.exc.TimeoutError: QueuePool limit of size {args.limit} overflow 0 "
+                f"reached, connection timed out, timeout {args.timeout:.2f} "
+                "(Background on this error at: https://sqlalche.me/e/20/3o7r)",
+            )
+            return 500, "internal error"
+        try:
+            conn.sendall(b"Q SELECT * FROM invoices WHERE id = $1\n")
+            conn.recv(1024)
+            if path.startswith("/export"):
+                log("INFO", f"GET {path}: streaming rows into the monthly report")
+                time.sleep(args.hold)
+            log("INFO", f"GET {path} 200 {1000 * (time.monotonic() - t0):.0f}ms")
+            return 200, "ok"
+        finally:
+            pool.put(conn)
+
+    serve(args.port, behave)
+
+
+class _Consumer:
+    def __init__(self, conn: socket.socket) -> None:
+        self.conn, self.unacked = conn, 0
+
+
+def minimq(args: argparse.Namespace, log: Log) -> None:
+    """A message broker: queues of at most --limit ready messages (overflow reject-publish: a publish to a
+    full queue is nacked), deliveries to consumers up to a prefetch of 10 unacked."""
+    ready: dict[str, collections.deque[bytes]] = collections.defaultdict(collections.deque)
+    consumers: dict[str, list[_Consumer]] = collections.defaultdict(list)
+    cond = threading.Condition()
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", args.port))
+    listener.listen(64)
+    log("INFO", f"started TCP listener on 127.0.0.1:{args.port}")
+
+    def dispatch() -> None:
+        tag = 0
+        while True:
+            with cond:
+                cond.wait(0.2)
+                for name, subs in consumers.items():
+                    for sub in subs:
+                        while ready[name] and sub.unacked < 10:
+                            tag += 1
+                            with contextlib.suppress(OSError):
+                                sub.conn.sendall(b"DELIVER %d " % tag + ready[name].popleft() + b"\n")
+                            sub.unacked += 1
+
+    def session(conn: socket.socket, peer: tuple[str, int]) -> None:
+        who = f"<0.{peer[1]}.0> ({peer[0]}:{peer[1]} -> 127.0.0.1:{args.port})"
+        log("INFO", f"accepting AMQP connection {who}")
+        log("INFO", f"connection {who}: user 'app' authenticated and granted access to vhost '/'")
+        sub = _Consumer(conn)
+        with conn, contextlib.suppress(OSError):
+            for line in conn.makefile("rb"):
+                verb, _, rest = line.strip().partition(b" ")
+                with cond:
+                    if verb == b"PUBLISH":
+                        name, _, body = rest.partition(b" ")
+                        full = len(ready[name.decode()]) >= args.limit
+                        if not full:
+                            ready[name.decode()].append(body)
+                            cond.notify()
+                        conn.sendall(b"NACK\n" if full else b"ACK\n")
+                    elif verb == b"CONSUME":
+                        consumers[rest.decode()].append(sub)
+                        cond.notify()
+                    elif verb == b"ACK":
+                        sub.unacked -= 1
+                        cond.notify()
+        log("WARN", f"closing AMQP connection {who}: client unexpectedly closed TCP connection")
+
+    threading.Thread(target=dispatch, daemon=True).start()
+    while True:
+        conn, peer = listener.accept()
+        threading.Thread(target=session, args=(conn, peer), daemon=True).start()
+
+
+def producer(args: argparse.Namespace, log: Log) -> None:
+    """A signup API that publishes an audit event and a welcome mail per signup to the broker at --upstream."""
+    host, _, port = args.upstream.rpartition(":")
+    conn = socket.create_connection((host, int(port)), timeout=5)
+    replies = conn.makefile("rb")
+    lock = threading.Lock()
+    log("INFO", f"connected to broker amqp://{host}:{port}/ (confirms on)")
+
+    def publish(queue_name: str, body: str) -> bool:
+        with lock:
+            conn.sendall(f"PUBLISH {queue_name} {body}\n".encode())
+            return replies.readline().strip() == b"ACK"
+
+    def behave(path: str) -> tuple[int, str]:
+        user = f"u{time.monotonic_ns() % 10**9}"
+        publish("audit_events", f"signup:{user}")
+        if not publish("welcome_mail", f"to:{user}"):
+            log(
+                "ERROR",
+                f"GET {path} 503: publish to queue 'welcome_mail' failed: pika.exceptions.NackError: "
+                f"1 message(s) NACKed (queue arguments: x-max-length={args.limit}, x-overflow=reject-publish)",
+            )
+            return 503, "service unavailable"
+        log("INFO", f"GET {path} 201 user={user}")
+        return 201, "created"
+
+    serve(args.port, behave)
+
+
+def consumer(args: argparse.Namespace, log: Log) -> None:
+    """A mail sender consuming --file (a queue name) from the broker at --upstream; every --hold s
+    (0: never) a second thread reloads the mail templates, taking the two locks in the other order."""
+    host, _, port = args.upstream.rpartition(":")
+    conn = socket.create_connection((host, int(port)), timeout=5)
+    conn.sendall(f"CONSUME {args.file}\n".encode())
+    conn.settimeout(None)
+    log("INFO", f"consuming from queue '{args.file}' on amqp://{host}:{port}/ (prefetch 10)")
+    transport, templates = threading.Lock(), threading.Lock()
+
+    def reload_templates() -> None:
+        while True:
+            time.sleep(args.hold)
+            with templates:
+                log("INFO", "reloading mail templates")
+                time.sleep(0.2)
+                with transport:
+                    pass
+
+    if args.hold:
+        threading.Thread(target=reload_templates, daemon=True).start()
+    n = 0
+    for line in conn.makefile("rb"):
+        tag = line.split()[1]
+        with transport, templates:
+            n += 1
+        conn.sendall(b"ACK " + tag + b"\n")
+        if n % 200 == 0:
+            log("INFO", f"delivered {n} messages from '{args.file}'")
+
+
+def tailer(args: argparse.Namespace, log: Log) -> None:
+    """A log shipper (LimitNOFILE=--limit) that reopens each file under --file on every scan and never
+    closes the handle it had: its descriptors grow by the number of files every scan, up to --concurrency."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    limit = args.limit if hard == resource.RLIM_INFINITY else min(args.limit, hard)  # as high as allowed
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+    files = sorted(Path(args.file).glob("*.log"))
+    log("INFO", f"tailing {len(files)} files under {args.file}")
+    held: list[int] = []
+    scans = 0
+    while True:
+        for path in files:
+            if len(held) < min(args.concurrency, limit - 64):
+                held.append(os.open(path, os.O_RDONLY))
+        scans += 1
+        if scans % 200 == 0:
+            log("INFO", f"shipped batch {scans // 200} ({len(files)} files)")
+        time.sleep(args.hold)
+
+
 MODES = {
     f.__name__: f
     for f in (
@@ -496,6 +747,15 @@ MODES = {
         pgdb,
         pool_hog,
         dbapi,
+        walsync,
+        quotefeed,
+        quoter,
+        subscriber,
+        pooled,
+        minimq,
+        producer,
+        consumer,
+        tailer,
     )
 }
 
