@@ -39,15 +39,16 @@ def test_ordinary_lines_match_nothing() -> None:
 
 
 def test_operators_add_and_replace_signatures(tmp_path: Path) -> None:
-    (tmp_path / "queue.yaml").write_text(
-        "- name: queue_full\n  category: application\n  patterns: ['queue (is )?full', '队列已满']\n"
-        "  title: '{service} drops messages: its queue is full'\n  fix: {title: 'drain or grow the queue'}\n"
-        "  examples: [{line: 'publish failed: queue is full (10000 messages)'}]\n"
+    (tmp_path / "team.yaml").write_text(
+        "- name: job_backlog\n  category: application\n  patterns: ['backlog of \\d+ jobs', '任务积压']\n"
+        "  title: '{service} falls behind: its jobs pile up'\n  fix: {title: 'add workers or shed load'}\n"
+        "  examples: [{line: 'scheduler: backlog of 12000 jobs, oldest 40 min'}]\n"
         "- name: permission_denied\n  category: permissions\n  patterns: ['forbidden by policy']\n"
         "  title: 'denied'\n  fix: {title: 'ask'}\n  examples: [{line: 'forbidden by policy X'}]\n"
     )
     mine = load_catalogue([tmp_path])
-    assert [s.name for s in classify(mine, "队列已满")] == ["queue_full"]
+    assert [s.name for s in classify(mine, "任务积压严重")] == ["job_backlog"]
+    assert [s.name for s in classify(mine, "backlog of 12 jobs")] == ["job_backlog"]
     assert classify(mine, "Permission denied: '/etc/x/y'") == []  # replaced by name
     assert len(mine) == len(CATALOGUE) + 1
 

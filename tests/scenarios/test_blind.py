@@ -22,14 +22,7 @@ FSTRING_MIDDLE = getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)  # Python 
 
 # What today's triage names instead (measured, not guessed); a fix makes the case pass and the
 # strict xfail fail, so the entry is removed then.
-MISSES: dict[str, str] = {
-    "blind_ephemeral_ports": "named memory · process python (a host process outside the scenario), no manual step",
-    "blind_iowait": "named network · port 9100 (the alert's node-exporter instance), no remediation",
-    "blind_pool_exhausted": "named dependency · url https://sqlalche.me/e/20/3o7r (the error's doc link) · probe_http",
-    "blind_queue_full": "named application · service signup_api (the producer, not the stalled consumer)",
-    "blind_system_fds": "named network · service edge_proxy on port 9100 (the proxy logging ENFILE, not the holder)",
-    "blind_uninterruptible": "named cpu · process cron (a host process outside the scenario) · kill_process",
-}
+MISSES: dict[str, str] = {}  # none today (bench/scenarios.py prints the figures)
 
 
 def cases() -> list[object]:

@@ -22,10 +22,21 @@ from watchkeeper.evidence.report import Category
 
 BUILTIN = Path(__file__).parent / "signatures"
 
-ObjectKind = Literal["host", "endpoint", "port", "path", "none"]
+ObjectKind = Literal["host", "endpoint", "port", "path", "queue", "none"]
 # The follow-ups (evidence/follow.py): each looks at the object the way an SRE's next command would.
 Check = Literal[
-    "resolve", "connect", "listener", "holder", "mount", "access", "descriptors", "connections", "clock", "none"
+    "resolve",
+    "connect",
+    "listener",
+    "holder",
+    "mount",
+    "access",
+    "descriptors",
+    "descriptor_holder",
+    "connections",
+    "queue_consumer",
+    "clock",
+    "none",
 ]
 # The object each check reads (a check not listed reads none, or any).
 CHECKS_OF_OBJECT: dict[str, set[str]] = {
@@ -37,6 +48,8 @@ CHECKS_OF_OBJECT: dict[str, set[str]] = {
     "access": {"path"},
     "connections": {"endpoint"},
     "descriptors": {"none"},
+    "descriptor_holder": {"none"},
+    "queue_consumer": {"queue"},
     "clock": {"none"},
 }
 # Who is blamed: the object itself, what the check found behind it, or the service whose log it is.

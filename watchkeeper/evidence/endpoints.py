@@ -184,7 +184,7 @@ def dependencies(inv: Investigation) -> None:
     urls = {
         u
         for f in inv.findings
-        if f.kind == "log_errors" and "timeout" in f.data.get("words", [])
+        if f.kind == "log_errors" and "timeout" in f.data.get("words", []) and not f.data.get("signatures")
         for u in f.data.get("urls", [])
     }
     for url in sorted(urls)[:3]:

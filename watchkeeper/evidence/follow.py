@@ -31,6 +31,8 @@ PORT_RE = re.compile(r"(?::|\bport\s+)(\d{2,5})\b", re.I)
 PATH_RE = re.compile(r"(?<![\w:/.])(/(?:[\w.@+-]+/)*[\w.@+-]+)")
 QUOTED_PATH_RE = re.compile(r"['\"](/[^'\"\s]+)['\"]")
 HTTP_METHOD_RE = re.compile(r"\b(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS) $")
+QUEUE_RE = re.compile(r"\bqueue\s+['\"]?([\w.:-]+)['\"]?", re.I)
+CONSUMER_LOGS = 12  # logs searched for who consumes a queue
 FILE_SUFFIXES = (".py", ".go", ".java", ".rb", ".js", ".c", ".rs")  # code locations in tracebacks, not objects
 
 
@@ -105,6 +107,8 @@ def extract(kind: str, text: str) -> str | None:
         return m.group(1) if m else None
     if kind == "path":
         return _path(text)
+    if kind == "queue" and (m := QUEUE_RE.search(text)):
+        return m.group(1)
     return None
 
 
@@ -331,6 +335,46 @@ def check_connections(inv: Investigation, lead: Lead) -> None:
     )
     lead.confirmed = top["count"] >= max(2, total // 2)
     lead.culprit = Culprit(kind="process", name=top["name"], pid=top["pid"], port=port)
+
+
+@check
+def check_descriptor_holder(inv: Investigation, lead: Lead) -> None:
+    """The host's file table is full: the process holding the most descriptors, against the host's total."""
+    table = inv.results.get("process_table") or {}
+    own = set(table.get("watchkeeper_pids") or [])
+    rows = [r for r in table.get("processes", []) if r.get("fds") and r["pid"] not in own]
+    if not rows:
+        return
+    row = max(rows, key=lambda r: r["fds"])
+    allocated = (table.get("system_fds") or {}).get("allocated") or 0
+    lead.audit_ids += inv.audit_ids("process_table")[-1:]
+    lead.facts.append(
+        f"{row['name']} (pid {row['pid']}) holds {row['fds']} descriptors"
+        + (f" of the {allocated} open on this host" if allocated else "")
+    )
+    near_limit = bool(row.get("fd_limit")) and row["fds"] >= FD_FULL * row["fd_limit"]
+    lead.confirmed = near_limit or (allocated > 0 and row["fds"] >= allocated / 4)
+    lead.culprit = Culprit(kind="service", name=row["name"], pid=row["pid"])
+
+
+@check
+def check_queue_consumer(inv: Investigation, lead: Lead) -> None:
+    """A full queue: who consumes it, found in the logs of this host (an SRE greps for the queue's name)."""
+    assert lead.object is not None
+    name = re.escape(lead.object)
+    pattern = rf"(?i)consum\w*\b.{{0,60}}\b{name}\b|\b{name}\b.{{0,60}}\bconsum"
+    for path, _mtime in host_check.find_logs(inv.log_roots, limit=CONSUMER_LOGS):
+        service = log_service(str(path), inv.log_roots)
+        if service == lead.service:
+            continue
+        found = inv.call("grep_file", path=str(path), pattern=pattern, max_matches=1) or {}
+        lead.audit_ids += _ids(inv, "grep_file")
+        if found.get("matches"):
+            lead.confirmed = True
+            lead.facts.append(f"{service} consumes {lead.object}: {found['matches'][0]['line'][:160]}")
+            lead.culprit = Culprit(kind="service", name=service)
+            return
+    lead.facts.append(f"no log of this host says who consumes {lead.object}")
 
 
 @check

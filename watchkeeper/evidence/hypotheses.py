@@ -14,7 +14,8 @@ from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.report import Hypothesis
 from watchkeeper.evidence.scoring import Rule
 
-RULES: list[Rule] = [
+RULES: list[Rule] = [  # in ties the earlier wins: the more specific evidence first
+    rules_processes.blocked,
     rules_processes.cpu_hog,
     rules_processes.memory_leak,
     rules_disk.disk_full,
@@ -36,5 +37,10 @@ RULES: list[Rule] = [
 
 
 def rank(inv: Investigation, family: str) -> list[Hypothesis]:
+    """Best first; one hypothesis per conclusion (a category and a culprit), the best-scored of them."""
     found = [h for rule in RULES if (h := rule(inv, family)) is not None] + rules_logs.error_leads(inv, family)
-    return sorted(found, key=lambda h: h.confidence, reverse=True)
+    best: dict[tuple[str, str | None, str | None], Hypothesis] = {}
+    for h in sorted(found, key=lambda h: h.confidence, reverse=True):
+        key = (h.category, h.culprit.kind if h.culprit else None, h.culprit.name if h.culprit else h.title)
+        best.setdefault(key, h)
+    return list(best.values())

@@ -106,6 +106,9 @@ def service_log_findings(inv: Investigation, service: str, role: str = "target")
         )
         for tpl in worst + known:
             lines_of = [x for x in recent if x.strip()][tpl.first_line - 1 : tpl.last_line]
+            # A line a signature explains is followed to its object (follow.py); the dependency heuristics
+            # (URLs timing out) leave it alone.
+            signatures = [sig.name for sig in classify(inv.catalogue, tpl.example)]
             words = sorted(k for k, rx in KEYWORDS.items() if rx.search(tpl.example))
             addresses = [(h, int(p)) for h, p in ADDRESS.findall(" ".join(lines_of[:50]))]
             urls = URL.findall(tpl.example)
@@ -124,6 +127,7 @@ def service_log_findings(inv: Investigation, service: str, role: str = "target")
                 novel=tpl.novel,
                 example=tpl.example[:300],
                 words=words,
+                signatures=signatures,
                 addresses=addresses[:5],
                 urls=urls[:3],
                 baseline_lines=len(baseline),

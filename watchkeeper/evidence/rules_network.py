@@ -67,7 +67,11 @@ def upstream_exhausted(inv: Investigation, family: str) -> Hypothesis | None:
 
 def slow_dependency(inv: Investigation, family: str) -> Hypothesis | None:
     slow = of(inv, "http_slow", "dependency")
-    timeouts = [f for f in of(inv, "log_errors", "target") if "timeout" in f.data.get("words", [])]
+    timeouts = [
+        f
+        for f in of(inv, "log_errors", "target")
+        if "timeout" in f.data.get("words", []) and not f.data.get("signatures")
+    ]
     if not slow and not timeouts:
         return None
     dep = slow[0] if slow else None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from watchkeeper.evidence import host_check
 from watchkeeper.evidence.investigation import Investigation
-from watchkeeper.evidence.report import Finding, Hypothesis
+from watchkeeper.evidence.report import Culprit, Finding, Hypothesis
 from watchkeeper.evidence.scoring import (
     Score,
+    biggest,
     holds_target_port,
     hypothesis,
     kill,
@@ -37,7 +38,8 @@ def cpu_hog(inv: Investigation, family: str) -> Hypothesis | None:
     # A busy process is a cause when the symptom is about CPU or names it; beside a symptom about
     # something else it is only a contender (a nightly job, another team's build).
     s = Score(0.45, f"{p.name} uses {host_check.core_use(top.data)}{newest}")
-    s.add(0.35, "the symptom is about CPU or load", family == "cpu")
+    # iowait is time a CPU idles waiting on a disk: it is not what a spinning process causes.
+    s.add(0.35, "the symptom is about CPU or load", family == "cpu" and not mentions(inv, "iowait"))
     s.add(0.1, "the host itself is busy", bool(of(inv, "cpu") or of(inv, "load")))
     s.add(0.1, "it is the service the symptom names", p.name == inv.targets.service)
     return hypothesis(
@@ -90,10 +92,10 @@ def memory_leak(inv: Investigation, family: str) -> Hypothesis | None:
 
 
 def zombies(inv: Investigation, family: str) -> Hypothesis | None:
-    found = sorted(of(inv, "zombies"), key=lambda f: -f.data["count"])
-    if not found or found[0].entity is None or found[0].entity.pid is None:
+    top = biggest(inv, "zombies", lambda f: f.data["count"])
+    if top is None or top[1].pid is None:
         return None
-    f, p = found[0], found[0].entity
+    f, p = top
     assert p.pid is not None
     s = Score(0.55, f"{f.data['count']} zombies wait for {p.name} to reap them")
     s.add(0.15, "hundreds of them", f.data["count"] >= 100)
@@ -137,10 +139,10 @@ def stopped(inv: Investigation, family: str) -> Hypothesis | None:
 
 
 def threads(inv: Investigation, family: str) -> Hypothesis | None:
-    found = sorted(of(inv, "process_threads"), key=lambda f: -f.data["threads"])
-    if not found or found[0].entity is None:
+    top = biggest(inv, "process_threads", lambda f: f.data["threads"])
+    if top is None:
         return None
-    f, p = found[0], found[0].entity
+    f, p = top
     s = Score(0.55, f"{p.name} runs {f.data['threads']} threads")
     s.add(0.25, "the symptom is about threads", mentions(inv, "thread", "线程"))
     return hypothesis(
@@ -154,10 +156,10 @@ def threads(inv: Investigation, family: str) -> Hypothesis | None:
 
 
 def descriptors(inv: Investigation, family: str) -> Hypothesis | None:
-    found = sorted(of(inv, "process_fds"), key=lambda f: -(f.data["fds"] / f.data["fd_limit"]))
-    if not found or found[0].entity is None:
+    top = biggest(inv, "process_fds", lambda f: f.data["fds"] / f.data["fd_limit"])
+    if top is None:
         return None
-    f, p = found[0], found[0].entity
+    f, p = top
     s = Score(0.55, f"{p.name} holds {f.data['fds']} of its {f.data['fd_limit']} descriptors")
     s.add(0.2, "it serves the port the symptom points at", holds_target_port(inv, p.pid))
     s.add(0.15, "the symptom is about files or descriptors", mentions(inv, "descriptor", "open files", "句柄"))
@@ -195,6 +197,8 @@ def cpu_groups(inv: Investigation, family: str) -> Hypothesis | None:
     s = Score(0.5, how)
     s.add(0.25, "the symptom is about CPU or load", family == "cpu")
     s.add(0.1, "the host itself is busy", busy)
+    single = max((host_check.wants(f.data) for f in of(inv, "process_cpu")), default=0.0)
+    s.add(0.1, "together they take more than any single process", used > single)
     action = (
         kill(p.pid, p.name, "it keeps starting the children that burn the CPU")
         if spawner and p.pid is not None
@@ -204,10 +208,10 @@ def cpu_groups(inv: Investigation, family: str) -> Hypothesis | None:
 
 
 def memory_groups(inv: Investigation, family: str) -> Hypothesis | None:
-    found = sorted(of(inv, "command_memory"), key=lambda f: -f.data["rss_bytes"])
-    if not found or found[0].entity is None:
+    top = biggest(inv, "command_memory", lambda f: f.data["rss_bytes"])
+    if top is None:
         return None
-    f, p = found[0], found[0].entity
+    f, p = top
     s = Score(0.45, f"{f.data['count']} {p.name} processes hold {f.data['rss_bytes'] / 2**20:.0f} MiB together")
     s.add(0.25, "the symptom is about memory", family == "memory")
     return hypothesis(
@@ -235,4 +239,36 @@ def oom_killed(inv: Investigation, family: str) -> Hypothesis | None:
         p,
         found[-3:],
         [manual(f"find why {p.name} grew (its input, its limits) before starting it again", "it will be killed again")],
+    )
+
+
+def blocked(inv: Investigation, family: str) -> Hypothesis | None:
+    """A process stuck in uninterruptible sleep (D) or reported hung by the kernel: it waits on a disk or
+    an NFS server and adds to the load while the CPU idles. Filed under cpu when the symptom is iowait."""
+    hung = [f for f in of(inv, "kernel_hung_task") if f.data.get("process")]
+    waiting = [f for f in of(inv, "process_uninterruptible") if f.entity is not None]
+    if not hung and not waiting:
+        return None
+    first = hung[-1] if hung else waiting[0]
+    name = first.data.get("process") if hung else first.entity.name  # type: ignore[union-attr]
+    pid = first.data.get("pid") if hung else first.entity.pid  # type: ignore[union-attr]
+    s = Score(0.55, f"the kernel reports {name} blocked in I/O" if hung else f"{name} is in uninterruptible sleep (D)")
+    s.add(0.1, "it is also in D state now", bool(hung) and any(w.entity and w.entity.name == name for w in waiting))
+    iowait = mentions(inv, "iowait", "io wait", "i/o wait", "io等待")
+    s.add(
+        0.3, "the symptom is about load, iowait or a stall", family == "cpu" or iowait or mentions(inv, "负载", "load")
+    )
+    culprit = Culprit(kind="process", name=str(name), pid=pid)
+    return hypothesis(
+        "cpu" if iowait else "process",
+        f"{name} is blocked waiting on I/O",
+        s,
+        culprit,
+        [*hung[-2:], *waiting[:2]],
+        [
+            manual(
+                f"find what {name} waits on (cat /proc/{pid or 'PID'}/stack; its disk's latency or its NFS server)",
+                "a process in D state cannot be killed: fix what it waits on",
+            )
+        ],
     )

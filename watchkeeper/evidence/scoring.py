@@ -33,6 +33,16 @@ def of(inv: Investigation, kind: str, role: str | None = None) -> list[Finding]:
     return [f for f in inv.findings if f.kind == kind and (role is None or f.data.get("role") == role)]
 
 
+def biggest(inv: Investigation, kind: str, by: Callable[[Finding], float]) -> tuple[Finding, Culprit] | None:
+    """The finding of a kind that is largest by a measure, with its entity (None when there is none)."""
+    found = [f for f in of(inv, kind) if f.entity is not None]
+    if not found:
+        return None
+    top = max(found, key=by)
+    assert top.entity is not None
+    return top, top.entity
+
+
 def hypothesis(
     category: Category,
     title: str,

@@ -144,6 +144,8 @@ def changes(inv: Investigation) -> None:
     ids = inv.audit_ids("recent_changes")[-1:]
     for f in found.get("files", []):
         mine = any(f["path"] == p or f["path"].startswith(p.rstrip("/") + "/") for p in own)
+        if not mine:
+            continue  # /etc's changes are listed in what was checked; a finding is a file of the service
         inv.add(
             finding(
                 "recent_change",
@@ -151,7 +153,7 @@ def changes(inv: Investigation) -> None:
                 f"{f['path']} changed {human_duration(f['ago_s'])} ago",
                 ids,
                 Culprit(kind="path", name=f["path"], path=f["path"]),
-                service=service if mine else None,
+                service=service,
                 **f,
             )
         )
@@ -166,8 +168,11 @@ def changes(inv: Investigation) -> None:
                 **p,
             )
         )
+    files = found.get("files", [])
+    newest = ", ".join(f"{f['path']} ({human_duration(f['ago_s'])} ago)" for f in files[:3])
     inv.checked.append(
         f"recent changes (last {CHANGES_MINUTES} min, /etc"
         + (f" and {len(own)} files of {service}" if own else "")
-        + f"): {plural(len(found.get('files', [])), 'file')}, {plural(len(found.get('packages', [])), 'package')}"
+        + f"): {plural(len(files), 'file')}{f', newest {newest}' if newest else ''}, "
+        + plural(len(found.get("packages", [])), "package")
     )

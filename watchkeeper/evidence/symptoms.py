@@ -147,7 +147,11 @@ def targets(symptom: Symptom, services: Mapping[str, Sequence[str]] | None = Non
         found.host = found.host or parts.hostname
         if found.port is None:
             found.port = parts.port or (443 if parts.scheme == "https" else 80)
-    if found.port is None and (m := HOST_PORT_RE.search(text)):
+    # Annotations echo the exporter's own instance ("Host CPU high iowait (instance localhost:9100)"):
+    # a host exporter's address is never the fault's.
+    exporter_own = instance if exporter == "host" else None
+    mentioned = (m for m in HOST_PORT_RE.finditer(text) if m.group(0) != exporter_own)
+    if found.port is None and (m := next(mentioned, None)):
         found.host, found.port = m.group(1).strip("[]"), int(m.group(2))
     if found.port is None and (m := PORT_RE.search(text)):
         found.port = int(m.group(1))
