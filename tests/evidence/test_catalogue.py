@@ -65,6 +65,12 @@ def test_operators_add_and_replace_signatures(tmp_path: Path) -> None:
             "- name: bad\n  category: cpu\n  patterns: ['x']\n  title: t\n  fix: {title: f}\n  examples: [{line: y}]\n",
             "matches none of the patterns",
         ),
+        ("- name: bad\n  category: cpu\n  patterns: ['x']\n  title: '{svc} broke'\n  fix: {title: f}\n", "names svc"),
+        (
+            "- name: bad\n  category: cpu\n  patterns: ['(?P<a>x)', '(?P<a>y)']\n  title: t\n  fix: {title: f}\n",
+            "do not combine",
+        ),
+        ("- name: bad\n  category: cpu\n  patterns: ['x']\n  title: t\n  fix: {title: 'do {it}'}\n", "names it"),
         ("name: bad\n", "must hold a list of entries"),
         ("- [unclosed\n", "cannot be read"),
     ],

@@ -12,7 +12,7 @@ from watchkeeper.evidence.gather import finding
 from watchkeeper.evidence.hypotheses import rank
 from watchkeeper.evidence.investigation import Investigation, RecordedSource
 from watchkeeper.evidence.playbooks import Playbook
-from watchkeeper.evidence.report import Culprit, Symptom
+from watchkeeper.evidence.report import Culprit, Hypothesis, Symptom
 from watchkeeper.evidence.symptoms import targets
 from watchkeeper.evidence.triage import build_report
 
@@ -58,6 +58,7 @@ def test_the_lock_holder_outranks_the_job_that_logs_the_wait() -> None:
     top = rank(inv, "generic")[0]
     assert top.category == "process" and top.culprit is not None and top.culprit.name == "vacuum"
     assert top.actions[0].skill == "kill_process" and top.actions[0].params["pid"] == 42
+    assert top.rule == "lock_held"
     assert "upstream" in top.explanation
 
 
@@ -119,3 +120,11 @@ def test_cpu_spread_over_processes_is_a_cause_only_with_a_cpu_symptom() -> None:
     top = rank(spread("CPU is pegged, what is eating it?"), "cpu")[0]
     assert top.category == "cpu" and top.culprit is not None and top.culprit.name == "worker"
     assert top.actions[0].skill == "restart_service"
+
+
+def test_a_report_written_before_the_fixed_categories_still_loads() -> None:
+    """Queued notifications and learned cases hold reports with the old category names."""
+    old = Hypothesis.model_validate({"category": "service_down", "title": "orders is down", "confidence": 0.8})
+    assert (old.category, old.rule) == ("network", "service_down")
+    new = rank(investigation("CPU is pegged"), "cpu")
+    assert new == []  # nothing found, nothing invented

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email
 import html
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -20,11 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from tests.notify.receivers import SECRET, Received, receiver, smtp_receiver
 from watchkeeper.app import open_app
+from watchkeeper.cli.render import print_report
 from watchkeeper.config import NotifySettings, Settings
-from watchkeeper.evidence.report import Action, Culprit, Hypothesis, Reference, Report, Suspicious
+from watchkeeper.evidence.report import Action, Culprit, Hypothesis, Reference, Report, RuledOut, Suspicious
 from watchkeeper.evidence.symptoms import from_alert_payload
 from watchkeeper.evidence.triage import investigate
 from watchkeeper.notify.deliver import Job, deliver
@@ -88,6 +91,10 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Report]:
     report.suspicious = [Suspicious(source="tool:tail_file <@U1>", line=line, why=HOSTILE[1])]
     report.references = [Reference(id="rb-<!here>", title=HOSTILE[0], source=HOSTILE[2])]
     report.notes = [line]
+    report.checked = [f"refund log app.log: {HOSTILE[0]}", HOSTILE[1]]
+    report.ruled_out = [
+        RuledOut(entity=Culprit(kind="service", name="pg <!here>"), facts=[HOSTILE[2]], reason=HOSTILE[1])
+    ]
     yield report
 
 
@@ -243,3 +250,23 @@ def test_markdown_output(hostile: Report) -> None:
     assert "`unit='ERROR refund worker crashed" in text and "pids=1,2" in text  # quoted as -p takes it
     assert "manual step" in text
     words_survive(text)
+
+
+def test_the_terminal_obeys_no_control_code_of_the_report(hostile: Report) -> None:
+    """wk investigate prints log-derived text: a title escape, a screen clear or a C1 CSI in it is shown
+    escaped, never sent to the terminal (a log line must not be able to repaint the actions table)."""
+    evil = "disk ok\x1b]0;owned\x07 \x1b[2J\x9b31m [bold]FAKE ACTION: approve[/bold]"
+    report = hostile.model_copy(
+        update={
+            "summary": evil,
+            "checked": [evil],
+            "ruled_out": [RuledOut(entity=Culprit(kind="path", name=evil), facts=[evil], reason=evil)],
+            "notes": [evil],
+        }
+    )
+    console = Console(file=io.StringIO(), record=True, width=300, color_system=None)
+    print_report(console, report)
+    shown = console.export_text()
+    assert "\x1b" not in shown and "\x07" not in shown and "\x9b" not in shown
+    assert shown.count("\\x1b]0;owned\\x07") >= 4  # each field kept its words, escaped
+    assert "[bold]FAKE ACTION: approve[/bold]" in shown  # markup shown as text, not obeyed

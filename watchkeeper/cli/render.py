@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
-from rich.text import Text
 
+from watchkeeper.cli.common import one_line
 from watchkeeper.evidence.host_check import HostReport, listeners
 from watchkeeper.evidence.report import Report
 from watchkeeper.humanize import pairs, plural
@@ -36,7 +35,8 @@ def print_host_report(console: Console, report: HostReport) -> None:
         load = host["load"]
         mem, swap = host["memory"], host["swap"]
         console.print(
-            f"[bold]{escape(host['hostname'])}[/bold]  up {host['uptime_s'] // 3600}h  CPU {host['cpu_percent']:.0f}% "
+            f"[bold]{one_line(host['hostname'])}[/bold]  up {host['uptime_s'] // 3600}h  "
+            f"CPU {host['cpu_percent']:.0f}% "
             f"of {plural(host['cpu_count'], 'core')}  load {load['1m']} {load['5m']} {load['15m']}",
             highlight=False,
         )
@@ -63,7 +63,7 @@ def print_host_report(console: Console, report: HostReport) -> None:
                 f"{p['cpu_percent'] or 0:.0f}",
                 f"{p['memory_percent'] or 0:.1f}",
                 _bytes(p["rss_bytes"]),
-                Text((p["cmdline"] or p["name"])[:70]),
+                one_line((p["cmdline"] or p["name"])[:70]),
             )
         console.print(table)
     if report.ports:
@@ -71,7 +71,7 @@ def print_host_report(console: Console, report: HostReport) -> None:
         entries = listeners(report.ports)
         for entry in entries[:MAX_LISTENERS]:
             pid = f" (pid {entry.pids[0]})" if len(entry.pids) == 1 else ""
-            table.add_row(", ".join(entry.addresses), entry.protocol, Text(f"{entry.process or '-'}{pid}"))
+            table.add_row(", ".join(entry.addresses), entry.protocol, one_line(f"{entry.process or '-'}{pid}"))
         console.print(table)
         if len(entries) > MAX_LISTENERS:
             more = plural(len(entries) - MAX_LISTENERS, "more listener")
@@ -79,69 +79,72 @@ def print_host_report(console: Console, report: HostReport) -> None:
     for log in report.logs:
         if log["error_lines"]:
             console.print(
-                f"[bold]{escape(log['path'])}[/bold]: {plural(log['error_lines'], 'error line')} "
+                f"[bold]{one_line(log['path'])}[/bold]: {plural(log['error_lines'], 'error line')} "
                 f"in the newest {plural(log['scanned_lines'], 'line')}",
                 highlight=False,
             )
             for line in log["newest_errors"]:
                 console.print(f"  {line[:200]}", highlight=False, markup=False)
     for problem in report.errors:
-        console.print(f"[yellow]could not check[/yellow] {escape(problem)}", highlight=False)
+        console.print(f"[yellow]could not check[/yellow] {one_line(problem)}", highlight=False)
     for f in report.findings:
-        console.print(f"[{STYLE[f.severity]}]{f.severity.upper():4}[/] {escape(f.message)}", highlight=False)
-    console.print(f"[{STYLE[report.severity]}]{escape(report.verdict)}[/]  ({report.duration_s}s)", highlight=False)
+        console.print(f"[{STYLE[f.severity]}]{f.severity.upper():4}[/] {one_line(f.message)}", highlight=False)
+    console.print(f"[{STYLE[report.severity]}]{one_line(report.verdict)}[/]  ({report.duration_s}s)", highlight=False)
 
 
 def print_report(console: Console, report: Report) -> None:
     s = report.symptom
-    # Model text, alert fields and log excerpts may hold brackets: escaped, never read as markup.
+    # Model text, alert fields, log excerpts, file and process names may hold brackets or terminal control
+    # codes: shown through one_line, never read as markup or obeyed by the terminal.
     console.print(
-        f"[bold]{escape(s.alertname or s.question or 'investigation')}[/bold]  ({report.id})", highlight=False
+        f"[bold]{one_line(s.alertname or s.question or 'investigation')}[/bold]  ({report.id})", highlight=False
     )
-    console.print(report.summary, highlight=False, markup=False)
+    console.print(one_line(report.summary), highlight=False)
     if report.hypotheses:
         table = Table("#", "conf", "root cause", "culprit", title="hypotheses", title_justify="left")
         for i, h in enumerate(report.hypotheses, start=1):
             culprit = f"{h.culprit.kind} {h.culprit.name}" if h.culprit else "-"
-            table.add_row(str(i), f"{h.confidence:.2f}", escape(h.title), escape(culprit))
+            table.add_row(str(i), f"{h.confidence:.2f}", one_line(h.title), one_line(culprit))
         console.print(table)
         for line in report.hypotheses[0].evidence:
-            console.print(f"  evidence: {line}", highlight=False, markup=False)
-        console.print(f"  why: {report.hypotheses[0].explanation}", highlight=False, markup=False)
+            console.print(f"  evidence: {one_line(line)}", highlight=False)
+        console.print(f"  why: {one_line(report.hypotheses[0].explanation)}", highlight=False)
     if report.actions:
         table = Table("action", "skill", "params", "class", "by", title="recommended actions", title_justify="left")
         for a in report.actions[:6]:
             by = f"{a.proposed_by} [red](echoes untrusted text)[/red]" if a.untrusted else a.proposed_by
-            table.add_row(Text(a.title), a.skill or "-", Text(pairs(a.params) or "-"), a.risk_class, by)
+            table.add_row(one_line(a.title), a.skill or "-", one_line(pairs(a.params) or "-"), a.risk_class, by)
         console.print(table)
         if len(report.actions) > 6:
             console.print(f"[dim]… and {plural(len(report.actions) - 6, 'more action')}[/dim]", highlight=False)
     for ref in report.references:
-        console.print(f"[dim]see:[/dim] {escape(ref.title)} ({ref.id})", highlight=False)
+        console.print(f"[dim]see:[/dim] {one_line(ref.title)} ({one_line(ref.id)})", highlight=False)
     for f in report.findings[:10]:
         console.print(
-            f"[{STYLE.get(f.severity, 'white')}]{f.severity.upper():4}[/] {escape(f.message)}", highlight=False
+            f"[{STYLE.get(f.severity, 'white')}]{f.severity.upper():4}[/] {one_line(f.message)}", highlight=False
         )
     for r in report.ruled_out[:5]:
         facts = f" ({'; '.join(r.facts)})" if r.facts else ""
         name = r.entity.name if r.entity else "-"
-        console.print(f"[dim]ruled out[/dim] {escape(f'{name}: {r.reason}{facts}')}", highlight=False)
+        console.print(f"[dim]ruled out[/dim] {one_line(f'{name}: {r.reason}{facts}')}", highlight=False)
     for line in report.checked[:8]:
-        console.print(f"[dim]checked: {escape(line)}[/dim]", highlight=False)
+        console.print(f"[dim]checked: {one_line(line)}[/dim]", highlight=False)
     for sus in report.suspicious[:8]:
-        console.print(f"[red]suspicious[/red] {escape(f'{sus.source}: {sus.why}: {sus.line[:160]}')}", highlight=False)
+        console.print(
+            f"[red]suspicious[/red] {one_line(f'{sus.source}: {sus.why}: {sus.line[:160]}')}", highlight=False
+        )
     for note in report.notes:
-        console.print(f"[dim]note: {escape(note)}[/dim]", highlight=False)
+        console.print(f"[dim]note: {one_line(note)}[/dim]", highlight=False)
     if report.usage:
         u = report.usage
         console.print(
-            f"[dim]model {escape(u.model)}: {plural(u.requests, 'request')}, {plural(u.input_tokens, 'token')} in, "
+            f"[dim]model {one_line(u.model)}: {plural(u.requests, 'request')}, {plural(u.input_tokens, 'token')} in, "
             f"{u.output_tokens} out, {plural(u.tool_calls, 'tool call')}{' (partial)' if report.partial else ''}[/dim]",
             highlight=False,
         )
     playbook = f", playbook {report.playbook}" if report.playbook else ""
     console.print(
-        f"[dim]{plural(len(report.calls), 'skill call')}, {report.duration_s:.1f}s{escape(playbook)}; "
+        f"[dim]{plural(len(report.calls), 'skill call')}, {report.duration_s:.1f}s{one_line(playbook)}; "
         f"replay with: wk investigate --replay {report.id}[/dim]",
         highlight=False,
     )
@@ -152,11 +155,11 @@ def print_deliveries(console: Console, deliveries: list[Delivery]) -> None:
     for d in deliveries:
         tries = plural(d.attempts, "attempt")
         if d.ok:
-            console.print(f"delivered to {escape(d.target)} ({escape(d.report_id)}, {tries})", highlight=False)
+            console.print(f"delivered to {one_line(d.target)} ({one_line(d.report_id)}, {tries})", highlight=False)
             continue
-        kept = f"; the report is kept at {escape(d.kept_at)}" if d.kept_at else ""
+        kept = f"; the report is kept at {one_line(d.kept_at)}" if d.kept_at else ""
         console.print(
-            f"[red]delivery to {escape(d.target)} failed[/red] ({escape(d.report_id)}, {tries}): "
-            f"{escape(d.error or 'unknown error')}{kept}",
+            f"[red]delivery to {one_line(d.target)} failed[/red] ({one_line(d.report_id)}, {tries}): "
+            f"{one_line(d.error or 'unknown error')}{kept}",
             highlight=False,
         )

@@ -10,6 +10,7 @@ applies it to the top error templates of every log it reads; nothing here knows 
 from __future__ import annotations
 
 import re
+import string
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -56,11 +57,32 @@ CHECKS_OF_OBJECT: dict[str, set[str]] = {
 Blame = Literal["object", "found", "writer"]
 
 
+PLACEHOLDERS = {"object", "culprit", "service"}
+
+
+def _known_placeholders(text: str) -> str:
+    """A title is filled in at run time: an unknown or malformed {placeholder} fails at load instead."""
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not a valid template: {exc}") from None
+    unknown = names - PLACEHOLDERS
+    if unknown:
+        raise ValueError(f"{text!r} names {', '.join(sorted(unknown))}: only {{object}}, {{culprit}}, {{service}}")
+    return text
+
+
 class Fix(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str = Field(..., description="What to do; {object}, {culprit} and {service} are filled in.")
-    skill: Literal["restart_service", "kill_process"] | None = None
-    risk: Literal["manual", "mutating"] = "manual"
+    skill: Literal["restart_service", "kill_process"] | None = Field(
+        None, description="The skill of the fix; its risk class is the skill's own (both are mutating)."
+    )
+
+    @field_validator("title")
+    @classmethod
+    def _placeholders(cls, text: str) -> str:
+        return _known_placeholders(text)
 
 
 class Example(BaseModel):
@@ -89,7 +111,16 @@ class Signature(BaseModel):
                 re.compile(p)
             except re.error as exc:
                 raise ValueError(f"pattern {p!r} is not a regex: {exc}") from None
+        try:  # they are used joined: an inline flag or a repeated group name only fails then
+            re.compile("|".join(f"(?:{p})" for p in patterns))
+        except re.error as exc:
+            raise ValueError(f"the patterns do not combine into one regex: {exc}") from None
         return patterns
+
+    @field_validator("title")
+    @classmethod
+    def _placeholders(cls, text: str) -> str:
+        return _known_placeholders(text)
 
     @cached_property
     def regex(self) -> re.Pattern[str]:
@@ -112,7 +143,7 @@ class Signature(BaseModel):
 def _entries(path: Path) -> list[Signature]:
     try:
         raw = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ConfigError(f"signature file {path} cannot be read: {str(exc).splitlines()[0]}") from None
     if not isinstance(raw, list):
         raise ConfigError(f"signature file {path} must hold a list of entries")
@@ -124,7 +155,8 @@ def _entries(path: Path) -> list[Signature]:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "entry"
-            raise ConfigError(f"signature file {path}, entry {name}: {where}: {first['msg']}") from None
+            message = " ".join(str(first["msg"]).split())  # one line, whatever the regex error said
+            raise ConfigError(f"signature file {path}, entry {name}: {where}: {message}") from None
     return out
 
 

@@ -19,6 +19,9 @@ from watchkeeper.evidence.report import Culprit, Finding
 
 LOCAL = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 SILENT_WINDOW_S = 3600
+MAX_LEADS = 12
+WRITE_RE = re.compile(r"(?i)\b(writ\w*|sav\w*|creat\w*|append\w*|mkdir|rename|unlink|upload\w*)\b")
+PROBES = {"resolve", "connect"}  # the checks that reach out over the network
 KERNEL_LOGS = {"kern", "syslog", "messages", "daemon", "auth", "dmesg"}  # the system's logs, not a service's
 FD_FULL = 0.9  # a process at 90 % of its descriptor limit is out of them in practice
 
@@ -31,9 +34,15 @@ PORT_RE = re.compile(r"(?::|\bport\s+)(\d{2,5})\b", re.I)
 PATH_RE = re.compile(r"(?<![\w:/.])(/(?:[\w.@+-]+/)*[\w.@+-]+)")
 QUOTED_PATH_RE = re.compile(r"['\"](/[^'\"\s]+)['\"]")
 HTTP_METHOD_RE = re.compile(r"\b(GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS) $")
-QUEUE_RE = re.compile(r"\bqueue\s+['\"]?([\w.:-]+)['\"]?", re.I)
+# A queue's name as logs give it: quoted ('welcome_mail'), or one token that is not a plain word ("queue
+# is full" names no queue).
+QUEUE_RE = re.compile(
+    r"\bqueue\s+(?:['\"]([\w.:-]+)['\"]|(?!(?:is|was|has|full|size|limit|length|depth|overflow)\b)([\w.:-]+))",
+    re.I,
+)
 CONSUMER_LOGS = 12  # logs searched for who consumes a queue
 FILE_SUFFIXES = (".py", ".go", ".java", ".rb", ".js", ".c", ".rs")  # code locations in tracebacks, not objects
+NOT_HOSTS = (*FILE_SUFFIXES, ".yaml", ".yml", ".json", ".conf", ".cfg", ".ini", ".toml", ".txt", ".log", ".pem")
 
 
 @dataclass
@@ -65,9 +74,11 @@ class Lead:
 
 
 def _host(text: str) -> str | None:
+    """A hostname: not a file (settings.yaml), not a dotted identifier (requests.exceptions.ConnectionError)."""
     for m in HOST_RE.finditer(text):
         name = m.group(1).rstrip(".")
-        if not name.lower().endswith(FILE_SUFFIXES) and not re.fullmatch(r"[\d.]+", name):
+        mixed_case = name != name.lower() and name != name.upper()
+        if not name.lower().endswith(NOT_HOSTS) and not re.fullmatch(r"[\d.]+", name) and not mixed_case:
             return name
     return None
 
@@ -108,7 +119,7 @@ def extract(kind: str, text: str) -> str | None:
     if kind == "path":
         return _path(text)
     if kind == "queue" and (m := QUEUE_RE.search(text)):
-        return m.group(1)
+        return (m.group(1) or m.group(2)).rstrip(".:,-") or None
     return None
 
 
@@ -164,7 +175,7 @@ def silent_service(inv: Investigation) -> str | None:
     """The one service of this host whose log was written in the last hour but of which no process runs:
     what most likely listened on a port nobody holds now. None when there is not exactly one."""
     table = inv.results.get("process_table")
-    if not table or "commands" not in table:
+    if not table or not table.get("commands_complete"):
         return None
     running = {c[:15] for c in table["commands"]}  # the kernel keeps 15 characters of a name
     now = time.time()
@@ -284,9 +295,12 @@ def check_access(inv: Investigation, lead: Lead) -> None:
         lead.facts.append(f"{lead.object} does not exist")
         return
     owner = f"mode {info.get('mode')} owner {info.get('owner')}:{info.get('group')}"
-    if info.get("readable") is False:
+    writing = bool(WRITE_RE.search(str(lead.finding.data.get("example", ""))))
+    denied = info.get("writable") is False if writing else info.get("readable") is False
+    if denied:
         lead.confirmed = True
-        lead.facts.append(f"{lead.object} ({owner}) is not readable by {user}: {info.get('blocked_by')}")
+        how = "writable" if writing else "readable"
+        lead.facts.append(f"{lead.object} ({owner}) is not {how} by {user}: {info.get('blocked_by')}")
     else:
         lead.facts.append(f"{lead.object}: {owner}")
         lead.confirmed = user is None and not str(info.get("mode", "")).endswith(("4", "5", "6", "7"))
@@ -361,8 +375,8 @@ def check_descriptor_holder(inv: Investigation, lead: Lead) -> None:
 def check_queue_consumer(inv: Investigation, lead: Lead) -> None:
     """A full queue: who consumes it, found in the logs of this host (an SRE greps for the queue's name)."""
     assert lead.object is not None
-    name = re.escape(lead.object)
-    pattern = rf"(?i)consum\w*\b.{{0,60}}\b{name}\b|\b{name}\b.{{0,60}}\bconsum"
+    name = rf"(?<![\w.-]){re.escape(lead.object)}(?![\w.-])"  # the whole name, never a part of another
+    pattern = rf"(?i)consum\w*\b.{{0,60}}{name}|{name}.{{0,60}}\bconsum"
     for path, _mtime in host_check.find_logs(inv.log_roots, limit=CONSUMER_LOGS):
         service = log_service(str(path), inv.log_roots)
         if service == lead.service:
@@ -389,8 +403,7 @@ def check_clock(inv: Investigation, lead: Lead) -> None:
 
 
 def follow(inv: Investigation, catalogue: list[Signature], findings: list[Finding]) -> list[Lead]:
-    """Leads from the log templates: each (signature, service, object) once, checks in catalogue order
-    so that a check may read an earlier lead (a clock error reads the time daemon's)."""
+    """Leads from the log templates: each (signature, service, object) once, at most MAX_LEADS of them."""
     leads: list[Lead] = inv.results.setdefault("leads", [])
     seen = {(lead.signature.name, lead.service, lead.object) for lead in leads}
     pending: list[Lead] = []
@@ -408,15 +421,29 @@ def follow(inv: Investigation, catalogue: list[Signature], findings: list[Findin
             if key not in seen:
                 seen.add(key)
                 pending.append(lead)
+    # The symptom's own service first, then the most repeated; a bounded number, whatever the logs say.
+    pending.sort(key=lambda lead: (lead.finding.data.get("role") != "target", -int(lead.finding.data.get("count", 0))))
+    if len(pending) > MAX_LEADS:
+        inv.notes.append(f"{len(pending) - MAX_LEADS} more errors matched a signature and were not followed")
     order = {s.name: n for n, s in enumerate(catalogue)}
-    for lead in sorted(pending, key=lambda lead: lead.signature.check == "clock"):
-        if lead.signature.check != "none":
+    # A clock check reads the time daemon's lead, so it runs after the others.
+    for lead in sorted(pending[:MAX_LEADS], key=lambda lead: lead.signature.check == "clock"):
+        if lead.signature.check in PROBES and not _may_probe(inv, lead):
+            lead.facts.append(f"{lead.object} not probed: it comes from another service's log and is not on this host")
+        elif lead.signature.check != "none":
             CHECKS[lead.signature.check](inv, lead)
         if lead.culprit is None or lead.signature.blame == "writer":
             lead.culprit = _blamed(lead)
         leads.append(lead)
     leads.sort(key=lambda lead: order.get(lead.signature.name, 0))
     return leads
+
+
+def _may_probe(inv: Investigation, lead: Lead) -> bool:
+    """Network probes go to this host, or to what the symptom's own service (or a configured one) names:
+    a line in any log must not make the sweep resolve or connect wherever it says."""
+    host = (lead.object or "").rpartition(":")[0] if lead.signature.object == "endpoint" else lead.object
+    return host in LOCAL or lead.finding.data.get("role") == "target" or lead.service in inv.services
 
 
 def _blamed(lead: Lead) -> Culprit:

@@ -33,7 +33,7 @@ def process_facts(table: dict[str, Any], ids: list[int]) -> list[Finding]:
                     "crit" if z["count"] >= 100 else "warn",
                     f"{z['count']} zombie processes under {z['parent']} (pid {z['ppid']}), which does not reap them",
                     ids,
-                    Culprit(kind="process", name=z["parent"], pid=z["ppid"]),
+                    Culprit(kind="process", name=z["parent"] or f"pid {z['ppid']}", pid=z["ppid"]),
                     **z,
                 )
             )
@@ -147,7 +147,9 @@ def mount_facts(mounts: list[dict[str, Any]], ids: list[int]) -> list[Finding]:
                     f"{held / 2**20:.0f} MiB of {m['mount']} is held by deleted files still open, most by "
                     f"{top['process']} (pid {top['pid']}: {top['path']})",
                     ids,
-                    Culprit(kind="process", name=top["process"], pid=top["pid"], path=top["path"]),
+                    Culprit(
+                        kind="process", name=top["process"] or f"pid {top['pid']}", pid=top["pid"], path=top["path"]
+                    ),
                     **m,
                 )
             )

@@ -38,7 +38,8 @@ RULES: list[Rule] = [  # in ties the earlier wins: the more specific evidence fi
 
 def rank(inv: Investigation, family: str) -> list[Hypothesis]:
     """Best first; one hypothesis per conclusion (a category and a culprit), the best-scored of them."""
-    found = [h for rule in RULES if (h := rule(inv, family)) is not None] + rules_logs.error_leads(inv, family)
+    found = [h.model_copy(update={"rule": rule.__name__}) for rule in RULES if (h := rule(inv, family)) is not None]
+    found += rules_logs.error_leads(inv, family)
     best: dict[tuple[str, str | None, str | None], Hypothesis] = {}
     for h in sorted(found, key=lambda h: h.confidence, reverse=True):
         key = (h.category, h.culprit.kind if h.culprit else None, h.culprit.name if h.culprit else h.title)

@@ -3,6 +3,7 @@ the lines before the failures began, the worst and those a signature recognises 
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 from datetime import UTC, datetime, timedelta
@@ -44,7 +45,7 @@ def _log_files(inv: Investigation, service: str) -> list[str]:
     for root in inv.log_roots:
         base = Path(root)
         candidates = sorted((base / service).glob("*.log")) if (base / service).is_dir() else []
-        candidates += [p for p in sorted(base.glob(f"*{service}*")) if p.is_file()]
+        candidates += [p for p in sorted(base.glob(f"*{glob.escape(service)}*")) if p.is_file()]
         found += [str(p) for p in candidates if not p.name.endswith(".gz") and not re.search(r"\.\d+$", p.name)]
     unique = list(dict.fromkeys(found))
     return sorted(unique, key=lambda p: -os.path.getmtime(p) if os.path.exists(p) else 0)[:LOG_FILES_PER_SERVICE]

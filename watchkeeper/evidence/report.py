@@ -6,7 +6,7 @@ from collections.abc import Callable, Hashable, Iterable
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from watchkeeper.canonical import canonical_json
 
@@ -84,8 +84,22 @@ def unique_actions(actions: Iterable[Action], key: Callable[[Action], Hashable] 
     return kept
 
 
+# The category names of reports written before the fixed set: such reports still load (outbox, learn).
+LEGACY_CATEGORIES = {
+    "cpu_hog": "cpu",
+    "memory_leak": "memory",
+    "disk_full": "disk",
+    "service_down": "network",
+    "upstream_exhausted": "dependency",
+    "error_burst": "application",
+    "slow_dependency": "dependency",
+    "cert_expiry": "certificate",
+}
+
+
 class Hypothesis(BaseModel):
     category: Category | Literal["model"]
+    rule: str | None = Field(None, description="The rule or error signature that concluded it (cpu_hog, lock_held).")
     title: str
     confidence: float = Field(ge=0, le=1)
     culprit: Culprit | None = None
@@ -93,6 +107,15 @@ class Hypothesis(BaseModel):
     audit_ids: list[int] = Field(default_factory=list)
     explanation: str = Field("", description="Why this score: the findings that raised or lowered it.")
     actions: list[Action] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_category(cls, data: Any) -> Any:
+        """An older report: its category was its rule's name (cpu_hog); both are kept."""
+        if isinstance(data, dict) and data.get("category") in LEGACY_CATEGORIES:
+            old = data["category"]
+            data = {**data, "category": LEGACY_CATEGORIES[old], "rule": data.get("rule") or old}
+        return data
 
 
 class RuledOut(BaseModel):

@@ -106,14 +106,13 @@ def error_leads(inv: Investigation, family: str) -> list[Hypothesis]:
             message="; ".join(lead.facts),
             audit_ids=lead.audit_ids,
         )
-        out.append(
-            hypothesis(
-                lead.signature.category,
-                lead.fill(lead.signature.title),
-                s,
-                lead.culprit,
-                [f, *([evidence] if lead.facts else [])],
-                [_lead_action(lead)],
-            )
+        found = hypothesis(
+            lead.signature.category,
+            lead.fill(lead.signature.title),
+            s,
+            lead.culprit,
+            [f, *([evidence] if lead.facts else [])],
+            [_lead_action(lead)],
         )
+        out.append(found.model_copy(update={"rule": lead.signature.name}))
     return out

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from watchkeeper.evidence import host_check
 from watchkeeper.evidence.anomaly import human_duration
-from watchkeeper.evidence.follow import follow, log_service
+from watchkeeper.evidence.follow import KERNEL_LOGS, follow, log_service
 from watchkeeper.evidence.gather import finding
 from watchkeeper.evidence.host_facts import kernel_facts, mount_facts, process_facts
 from watchkeeper.evidence.investigation import Investigation
@@ -55,10 +55,14 @@ def known_names(inv: Investigation) -> dict[str, str]:
     roots, processes and listeners (the process table and listening ports, when read)."""
     names: dict[str, str] = {}
     for root in inv.log_roots:
-        base = Path(root)
-        if base.is_dir():
-            for p in base.iterdir():
-                names.setdefault(p.name.split(".")[0].lower(), p.name.split(".")[0])
+        try:
+            entries = list(Path(root).iterdir())
+        except OSError:
+            continue  # an unreadable or missing root names nothing
+        for p in entries:
+            name = p.name.split(".")[0]
+            if name.lower() not in KERNEL_LOGS:  # syslog, kern, auth: the system's, not a service's
+                names.setdefault(name.lower(), name)
     table = inv.results.get("process_table") or {}
     for row in [*table.get("processes", []), *table.get("by_command", [])]:
         names.setdefault(row["name"].lower(), row["name"])

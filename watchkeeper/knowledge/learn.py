@@ -50,7 +50,8 @@ def fingerprint(report: Report) -> str:
     """What makes two incidents the same problem: the root cause, its culprit and the alert."""
     top = report.hypotheses[0] if report.hypotheses else None
     culprit = f"{top.culprit.kind}:{top.culprit.name}" if top and top.culprit else "-"
-    return f"{top.category if top else 'unknown'}|{culprit}|{report.symptom.alertname or '-'}"
+    cause = (top.rule or top.category) if top else "unknown"  # the rule: categories are coarser than causes
+    return f"{cause}|{culprit}|{report.symptom.alertname or '-'}"
 
 
 def _case(report: Report, fix: str) -> dict[str, Any]:

@@ -94,9 +94,16 @@ def _iso_ts(m: re.Match[str]) -> float | None:
         tz = f"{tz[:3]}:{tz[3:]}"
     try:
         stamp = datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}{'.' + frac if frac else ''}{tz}")
-    except ValueError:
+        return stamp.timestamp()  # naive: local time, as syslog writes it
+    except (ValueError, OverflowError, OSError):  # year 1 or 9999 in a hostile line: no time, not a failure
         return None
-    return stamp.timestamp()  # naive: local time, as syslog writes it
+
+
+def _iso_or_none(ts: float | None) -> str | None:
+    try:
+        return iso(ts) if ts is not None else None
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def _syslog_ts(m: re.Match[str], now: float) -> float | None:
@@ -170,7 +177,7 @@ def _scan(scan: Scan, source: str, raw_lines: list[str]) -> None:
         bodies.add(line.body)
         if line.body in scan.bodies:
             continue  # an earlier source (dmesg) had this very message
-        at = iso(line.ts) if line.ts is not None else None
+        at = _iso_or_none(line.ts)
         found = classify(line.body)
         if m := OOM_INVOKED.search(line.body):
             flush_invoker()

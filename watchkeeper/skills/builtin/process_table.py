@@ -35,6 +35,7 @@ BASE_STATES = (
 )  # fmt: skip
 # Command-line lengths tried in turn so the result stays inside the output cap with its rows whole.
 CMDLINE_STEPS = (300, 150, 80, 40, 0)
+MAX_COMMANDS = 2000
 
 
 class ProcessTableParams(SkillParams):
@@ -327,6 +328,7 @@ def _system_fds() -> dict[str, int] | None:
             }
         ],
         "commands": ["render_worker", "sshd", "systemd"],
+        "commands_complete": True,
         "by_parent": [
             {
                 "ppid": 123,
@@ -387,7 +389,9 @@ def process_table(params: ProcessTableParams, ctx: SkillContext) -> dict[str, An
         "states": dict.fromkeys(BASE_STATES, 0) | dict(Counter(p.state for p in table.values()).most_common()),
         "processes": [],
         "by_command": _by_command(live, n),
-        "commands": sorted({p.name for p in live}),  # every running command: "is X running at all?"
+        # Every running command ("is X running at all?"), bounded; a cut list says so, and then answers nothing.
+        "commands": sorted({p.name for p in live})[:MAX_COMMANDS],
+        "commands_complete": len({p.name for p in live}) <= MAX_COMMANDS,
         "by_parent": _by_parent(table, n),
         "zombies": _zombies(table),
         "system_fds": _system_fds(),

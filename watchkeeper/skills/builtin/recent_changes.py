@@ -45,6 +45,10 @@ def _walk(root: str, since: float, deadline: float, budget: list[int]) -> list[t
             return found
         return [(mtime, root)] if mtime >= since else found
     for dirpath, dirnames, filenames in os.walk(root):
+        budget[0] -= len(dirnames)  # directories count against the bounds too (a tree of empty ones)
+        if budget[0] <= 0 or time.monotonic() > deadline:
+            dirnames[:] = []
+            return found
         for name in filenames:
             budget[0] -= 1
             if budget[0] <= 0 or time.monotonic() > deadline:
@@ -71,7 +75,10 @@ def _packages(ctx: SkillContext, since: datetime) -> list[dict[str, Any]]:
         m = DPKG_LINE.match(line)
         if not m:
             continue
-        at = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S").astimezone(UTC)  # dpkg writes local time
+        try:
+            at = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S").astimezone(UTC)  # dpkg writes local time
+        except ValueError:
+            continue  # a damaged line, not a failed skill
         if at >= since:
             out.append(
                 {
