@@ -102,6 +102,7 @@ def test_roles_take_their_skills_from_categories(rt: App) -> None:
     assert role_skills(rt.registry, "logs") == {
         "tail_file",
         "grep_file",
+        "list_logs",
         "read_journal",
         "query_logql",
         "top_processes",

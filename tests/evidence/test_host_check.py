@@ -23,7 +23,6 @@ from watchkeeper.cli.render import print_host_report
 from watchkeeper.evidence.host_check import (
     Finding,
     HostReport,
-    find_logs,
     foreign,
     host_findings,
     listeners,
@@ -186,14 +185,26 @@ def test_wk_check_shows_each_listener_once_with_its_addresses(rt: App) -> None:
     assert f"0.0.0.0:{port}, [::]:{port}" in rows[0] and "python" in rows[0]
 
 
-def test_find_logs_picks_recent_log_files(log_dir: Path) -> None:
+def test_list_logs_finds_the_allowlists_logs_newest_first_with_their_services(rt: App, log_dir: Path) -> None:
     (log_dir / "app").mkdir()
     (log_dir / "app" / "app.log").write_text("x\n")
     (log_dir / "syslog").write_text("x\n")
     (log_dir / "app.log.2.gz").write_bytes(b"")
     (log_dir / "notes.txt").write_text("x\n")
-    found = {p.name for p, _ in find_logs([log_dir])}
-    assert found == {"app.log", "syslog"}
+    old = log_dir / "billing.log"
+    old.write_text("x\n")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    result = call(rt, "list_logs")
+    assert result.ok, result.error
+    logs = result.result["logs"]
+    assert [(Path(x["path"]).name, x["service"]) for x in logs][-1] == ("billing.log", "billing")  # oldest last
+    assert {(Path(x["path"]).name, x["service"]) for x in logs} == {
+        ("app.log", "app"),
+        ("syslog", "syslog"),
+        ("billing.log", "billing"),
+    }
+    recent = call(rt, "list_logs", within_minutes=60).result["logs"]
+    assert {x["service"] for x in recent} == {"app", "syslog"} and all(x["ago_s"] < 3600 for x in recent)
 
 
 def test_a_real_check_flags_a_burner_and_an_error_burst(rt: App, log_dir: Path) -> None:
@@ -215,6 +226,7 @@ def test_a_real_check_flags_a_burner_and_an_error_burst(rt: App, log_dir: Path) 
         "process_table",
         "mounts",
         "kernel_log",
+        "list_logs",
         "tail_file",
     }
     assert all(r["status"] == "succeeded" for r in rows)

@@ -39,6 +39,7 @@ BUILTINS = {
     "mounts",
     "kernel_log",
     "recent_changes",
+    "list_logs",
 }
 
 

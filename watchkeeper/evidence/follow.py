@@ -6,13 +6,10 @@ a `Lead`: who is to blame, whether the check confirmed it, and what it showed.""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from watchkeeper.evidence import host_check
 from watchkeeper.evidence.catalogue import Signature, classify
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.report import Culprit, Finding
@@ -178,13 +175,12 @@ def silent_service(inv: Investigation) -> str | None:
     if not table or not table.get("commands_complete"):
         return None
     running = {c[:15] for c in table["commands"]}  # the kernel keeps 15 characters of a name
-    now = time.time()
     silent = {
-        log_service(str(path), inv.log_roots)
-        for path, mtime in host_check.find_logs(inv.log_roots, limit=50)
-        if now - mtime <= SILENT_WINDOW_S
+        log["service"]
+        for log in inv.results.get("logs_index", [])
+        if log["ago_s"] <= SILENT_WINDOW_S and log["service"][:15] not in running
     }
-    silent = {name for name in silent if name[:15] not in running and name not in KERNEL_LOGS}
+    silent -= KERNEL_LOGS
     return silent.pop() if len(silent) == 1 else None
 
 
@@ -377,11 +373,10 @@ def check_queue_consumer(inv: Investigation, lead: Lead) -> None:
     assert lead.object is not None
     name = rf"(?<![\w.-]){re.escape(lead.object)}(?![\w.-])"  # the whole name, never a part of another
     pattern = rf"(?i)consum\w*\b.{{0,60}}{name}|{name}.{{0,60}}\bconsum"
-    for path, _mtime in host_check.find_logs(inv.log_roots, limit=CONSUMER_LOGS):
-        service = log_service(str(path), inv.log_roots)
-        if service == lead.service:
-            continue
-        found = inv.call("grep_file", path=str(path), pattern=pattern, max_matches=1) or {}
+    others = [log for log in inv.results.get("logs_index", []) if log["service"] != lead.service]
+    for log in others[:CONSUMER_LOGS]:
+        service = log["service"]
+        found = inv.call("grep_file", path=log["path"], pattern=pattern, max_matches=1) or {}
         lead.audit_ids += _ids(inv, "grep_file")
         if found.get("matches"):
             lead.confirmed = True
@@ -452,16 +447,3 @@ def _blamed(lead: Lead) -> Culprit:
         kind = {"host": "host", "path": "path"}.get(lead.signature.object, "port")
         return Culprit(kind=kind, name=lead.object, path=lead.object if kind == "path" else None)
     return Culprit(kind="service", name=lead.service)
-
-
-def log_service(path: str, roots: list[Path]) -> str:
-    """The service a log belongs to: its directory under a log root (/var/log/<name>/x.log), else its stem."""
-    p = Path(path)
-    for root in roots:
-        try:
-            rel = p.relative_to(root)
-        except ValueError:
-            continue
-        if len(rel.parts) >= 2:
-            return rel.parts[0]
-    return p.name.split(".")[0]

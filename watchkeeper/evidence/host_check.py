@@ -9,7 +9,6 @@ one-line verdict. Every fact comes from `invoke`, so every read is in the ledger
 
 from __future__ import annotations
 
-import os
 import re
 import time
 import uuid
@@ -41,7 +40,6 @@ MAX_LOGS = 8
 ERROR_RE = re.compile(
     r"(?<![\w-])(error|err|fatal|crit(ical)?|panic|exception|traceback|failed|failure|emerg)(?![\w-])", re.I
 )
-LOG_NAME_RE = re.compile(r"(\.log|\.err|^syslog|^messages|^kern\.log|^daemon\.log)(\.\d+)?$")
 
 
 @dataclass
@@ -218,27 +216,6 @@ def log_findings(path: str, lines: list[str], modified_ago_s: float) -> tuple[di
     return summary, Finding(level, "log_errors", msg, {"path": path, "newest_errors": errors[-5:]})
 
 
-def find_logs(roots: list[Path], limit: int = MAX_LOGS) -> list[tuple[Path, float]]:
-    """Recently written log files under the allowlisted roots, newest first (depth <= 3)."""
-    found: list[tuple[Path, float]] = []
-    for root in roots:
-        base = Path(os.path.realpath(root))
-        if not base.is_dir():
-            continue
-        for dirpath, dirnames, filenames in os.walk(base):
-            if len(Path(dirpath).relative_to(base).parts) >= 3:
-                dirnames[:] = []
-            for name in filenames:
-                if LOG_NAME_RE.search(name) and not name.endswith(".gz"):
-                    path = Path(dirpath) / name
-                    try:
-                        found.append((path, path.stat().st_mtime))
-                    except OSError:
-                        continue
-    found.sort(key=lambda item: -item[1])
-    return found[:limit]
-
-
 def run_check(invoker: Invoker, log_roots: list[Path], user: str | None = None) -> HostReport:
     t0 = time.monotonic()
     report = HostReport(session_id=f"check-{uuid.uuid4().hex[:12]}")
@@ -275,11 +252,10 @@ def run_check(invoker: Invoker, log_roots: list[Path], user: str | None = None) 
         + (kernel_facts(kernel["events"], []) if kernel else [])
     )
     report.findings += [Finding(f.severity, f.kind, f.message, f.data) for f in swept if f.severity != "info"]
-    now = time.time()
-    for path, mtime in find_logs(log_roots):
-        tail = call("tail_file", path=str(path), lines=TAIL_LINES)
+    for log in (call("list_logs", limit=MAX_LOGS) or {}).get("logs", []):
+        tail = call("tail_file", path=log["path"], lines=TAIL_LINES)
         if tail:
-            summary, finding = log_findings(str(path), tail["lines"], now - mtime)
+            summary, finding = log_findings(log["path"], tail["lines"], log["ago_s"])
             report.logs.append(summary)
             if finding:
                 report.findings.append(finding)

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import itertools
 import re
-import time
-from pathlib import Path
 
-from watchkeeper.evidence import host_check
 from watchkeeper.evidence.anomaly import human_duration
-from watchkeeper.evidence.follow import KERNEL_LOGS, follow, log_service
+from watchkeeper.evidence.follow import KERNEL_LOGS, follow
 from watchkeeper.evidence.gather import finding
 from watchkeeper.evidence.host_facts import kernel_facts, mount_facts, process_facts
 from watchkeeper.evidence.investigation import Investigation
@@ -22,6 +19,7 @@ from watchkeeper.humanize import plural
 
 RECENT_LOG_S = 900
 SWEPT_LOGS = 8
+LOGS_INDEXED = 50
 CHANGES_MINUTES = 60
 SYSTEM = ("/usr/", "/proc/", "/sys/", "/dev/", "/lib", "/bin/", "/sbin/")  # the interpreter, not the config
 WORD_RE = re.compile(r"[A-Za-z][\w-]{2,}")
@@ -50,19 +48,19 @@ def kernel(inv: Investigation) -> None:
             inv.add(f)
 
 
+def logs_index(inv: Investigation) -> None:
+    """The allowlist's log files, newest first, with their services (through list_logs, so a replay sees
+    the same list): the sweep's recent logs, the names a question may use, who consumes a queue."""
+    inv.results["logs_index"] = (inv.call("list_logs", limit=LOGS_INDEXED) or {}).get("logs", [])
+
+
 def known_names(inv: Investigation) -> dict[str, str]:
     """Names a question may use for a service, lowercased: log directories and files under the read
     roots, processes and listeners (the process table and listening ports, when read)."""
     names: dict[str, str] = {}
-    for root in inv.log_roots:
-        try:
-            entries = list(Path(root).iterdir())
-        except OSError:
-            continue  # an unreadable or missing root names nothing
-        for p in entries:
-            name = p.name.split(".")[0]
-            if name.lower() not in KERNEL_LOGS:  # syslog, kern, auth: the system's, not a service's
-                names.setdefault(name.lower(), name)
+    for log in inv.results.get("logs_index", []):
+        if log["service"].lower() not in KERNEL_LOGS:  # syslog, kern, auth: the system's, not a service's
+            names.setdefault(log["service"].lower(), log["service"])
     table = inv.results.get("process_table") or {}
     for row in [*table.get("processes", []), *table.get("by_command", [])]:
         names.setdefault(row["name"].lower(), row["name"])
@@ -96,13 +94,11 @@ def discover(inv: Investigation) -> None:
 def recent_logs(inv: Investigation) -> None:
     """The logs written in the last 15 minutes, whoever writes them: errors of services nobody named."""
     read = set(inv.results.setdefault("logs_read", []))
-    now = time.time()
-    for path, mtime in host_check.find_logs(inv.log_roots, limit=SWEPT_LOGS):
-        service = log_service(str(path), inv.log_roots)
-        if now - mtime > RECENT_LOG_S or service in read:
-            continue
-        read.add(service)
-        service_log_findings(inv, service, role="sweep")
+    recent = [log for log in inv.results.get("logs_index", []) if log["ago_s"] <= RECENT_LOG_S]
+    for log in recent[:SWEPT_LOGS]:
+        if log["service"] not in read:
+            read.add(log["service"])
+            service_log_findings(inv, log["service"], role="sweep")
 
 
 def follow_errors(inv: Investigation) -> None:
