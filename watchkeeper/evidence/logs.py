@@ -3,11 +3,10 @@ the lines before the failures began, the worst and those a signature recognises 
 
 from __future__ import annotations
 
-import glob
-import os
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from watchkeeper.evidence.catalogue import classify
 from watchkeeper.evidence.gather import finding, gatherer
@@ -19,6 +18,7 @@ from watchkeeper.humanize import plural
 
 TAIL_LINES = 2000
 LOG_FILES_PER_SERVICE = 4
+LOGS_INDEXED = 50
 ONSET = timedelta(minutes=30)  # how far before the alert the failures may have begun
 
 KEYWORDS = {
@@ -39,16 +39,24 @@ ADDRESS = re.compile(r"(?:https?://)?(\d{1,3}(?:\.\d{1,3}){3}|localhost|[a-z][\w
 URL = re.compile(r"https?://[^\s\"',)]+")
 
 
+def logs_index(inv: Investigation) -> list[dict[str, Any]]:
+    """The allowlist's log files, newest first, with their services — read once, through list_logs, so a
+    replay sees the same list: a service's logs, the sweep's recent ones, the names a question may use."""
+    if "logs_index" not in inv.results:
+        inv.results["logs_index"] = (inv.call("list_logs", limit=LOGS_INDEXED) or {}).get("logs", [])
+    return list(inv.results["logs_index"])
+
+
 def _log_files(inv: Investigation, service: str) -> list[str]:
-    configured = inv.services.get(service, {}).get("logs", [])
-    found: list[str] = [str(p) for p in configured]
-    for root in inv.log_roots:
-        base = Path(root)
-        candidates = sorted((base / service).glob("*.log")) if (base / service).is_dir() else []
-        candidates += [p for p in sorted(base.glob(f"*{glob.escape(service)}*")) if p.is_file()]
-        found += [str(p) for p in candidates if not p.name.endswith(".gz") and not re.search(r"\.\d+$", p.name)]
-    unique = list(dict.fromkeys(found))
-    return sorted(unique, key=lambda p: -os.path.getmtime(p) if os.path.exists(p) else 0)[:LOG_FILES_PER_SERVICE]
+    """The operator's configured logs of a service, then the allowlist's (newest first, from list_logs):
+    those in its directory and those named after it, current files only (not app.log.1)."""
+    found = [str(p) for p in inv.services.get(service, {}).get("logs", [])]
+    name = service.lower()
+    for log in logs_index(inv):
+        current = not re.search(r"\.\d+$", log["path"])
+        if current and (log["service"] == service or name in Path(log["path"]).name.lower()):
+            found.append(log["path"])
+    return list(dict.fromkeys(found))[:LOG_FILES_PER_SERVICE]
 
 
 def _split(lines: list[str], since: datetime | None) -> tuple[list[str], list[str]]:

@@ -13,13 +13,12 @@ from watchkeeper.evidence.follow import KERNEL_LOGS, follow
 from watchkeeper.evidence.gather import finding
 from watchkeeper.evidence.host_facts import kernel_facts, mount_facts, process_facts
 from watchkeeper.evidence.investigation import Investigation
-from watchkeeper.evidence.logs import service_log_findings
+from watchkeeper.evidence.logs import logs_index, service_log_findings
 from watchkeeper.evidence.report import Culprit
 from watchkeeper.humanize import plural
 
 RECENT_LOG_S = 900
 SWEPT_LOGS = 8
-LOGS_INDEXED = 50
 CHANGES_MINUTES = 60
 SYSTEM = ("/usr/", "/proc/", "/sys/", "/dev/", "/lib", "/bin/", "/sbin/")  # the interpreter, not the config
 WORD_RE = re.compile(r"[A-Za-z][\w-]{2,}")
@@ -48,17 +47,11 @@ def kernel(inv: Investigation) -> None:
             inv.add(f)
 
 
-def logs_index(inv: Investigation) -> None:
-    """The allowlist's log files, newest first, with their services (through list_logs, so a replay sees
-    the same list): the sweep's recent logs, the names a question may use, who consumes a queue."""
-    inv.results["logs_index"] = (inv.call("list_logs", limit=LOGS_INDEXED) or {}).get("logs", [])
-
-
 def known_names(inv: Investigation) -> dict[str, str]:
     """Names a question may use for a service, lowercased: log directories and files under the read
     roots, processes and listeners (the process table and listening ports, when read)."""
     names: dict[str, str] = {}
-    for log in inv.results.get("logs_index", []):
+    for log in logs_index(inv):
         if log["service"].lower() not in KERNEL_LOGS:  # syslog, kern, auth: the system's, not a service's
             names.setdefault(log["service"].lower(), log["service"])
     table = inv.results.get("process_table") or {}
@@ -94,7 +87,7 @@ def discover(inv: Investigation) -> None:
 def recent_logs(inv: Investigation) -> None:
     """The logs written in the last 15 minutes, whoever writes them: errors of services nobody named."""
     read = set(inv.results.setdefault("logs_read", []))
-    recent = [log for log in inv.results.get("logs_index", []) if log["ago_s"] <= RECENT_LOG_S]
+    recent = [log for log in logs_index(inv) if log["ago_s"] <= RECENT_LOG_S]
     for log in recent[:SWEPT_LOGS]:
         if log["service"] not in read:
             read.add(log["service"])
