@@ -197,7 +197,7 @@ def cpu_groups(inv: Investigation, family: str) -> Hypothesis | None:
     s = Score(0.5, how)
     s.add(0.25, "the symptom is about CPU or load", family == "cpu")
     s.add(0.1, "the host itself is busy", busy)
-    single = max((host_check.wants(f.data) for f in of(inv, "process_cpu")), default=0.0)
+    single = max((f.data.get("cpu_percent") or 0.0 for f in of(inv, "process_cpu")), default=0.0)  # used vs used
     s.add(0.1, "together they take more than any single process", used > single)
     action = (
         kill(p.pid, p.name, "it keeps starting the children that burn the CPU")
