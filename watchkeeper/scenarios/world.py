@@ -58,6 +58,9 @@ def _netns_names() -> set[str]:
 
 # cgroup v1's blkio throttle of the root group: a rule for one device (the scenario's own loop device).
 BLKIO_WRITE_IOPS = Path("/sys/fs/cgroup/blkio/blkio.throttle.write_iops_device")
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+# Starts a program inside a cgroup: the shell joins it, then execs the program (same pid).
+JOIN_CGROUP = 'echo $$ > "$0" && exec "$@"'
 
 
 def _named(pid: int, name: str) -> bool:
@@ -79,6 +82,7 @@ class World:
         self.namespaces: list[str] = []
         self.loops: list[str] = []
         self.throttles: list[str] = []
+        self.cgroups: list[Path] = []
 
     def settings(self) -> Settings:
         return Settings(
@@ -112,19 +116,42 @@ class World:
         wait_port: bool = True,
         term_first: bool = False,
         netns: str | None = None,
+        cgroup: Path | None = None,
     ) -> int:
         """Start a program in its own session; `term_first`: at cleanup it gets SIGTERM first, to reap
         the children it forked, before the whole group is killed; `netns`: inside that network namespace
-        of the scenario's (`ip netns exec` execs the program: the pid is the program's)."""
+        of the scenario's (`ip netns exec` execs the program: the pid is the program's); `cgroup`: inside
+        that cgroup of the scenario's (see make_cgroup), from its first instruction."""
         argv = [sys.executable, "-m", program, mode, name, *args]
         if log:
             argv += ["--log", str(self.log_path(name))]
         if port is not None:
             argv += ["--port", str(port)]
-            if netns is None:
-                self.ports.append(port)
+        return self._start(argv, name, port, wait_port, term_first, netns, cgroup)
+
+    def spawn_command(
+        self, argv: list[str], name: str, port: int | None = None, wait_port: bool = True, cgroup: Path | None = None
+    ) -> int:
+        """Start a real program of the host's (a server binary, a JVM) in its own session, as `spawn`
+        does; `name` is what the kernel calls it (its executable's name)."""
+        return self._start(argv, name, port, wait_port, False, None, cgroup)
+
+    def _start(
+        self,
+        argv: list[str],
+        name: str,
+        port: int | None,
+        wait_port: bool,
+        term_first: bool,
+        netns: str | None,
+        cgroup: Path | None,
+    ) -> int:
+        if port is not None and netns is None:
+            self.ports.append(port)
         if netns is not None:
             argv = ["ip", "netns", "exec", netns, *argv]
+        if cgroup is not None:
+            argv = ["sh", "-c", JOIN_CGROUP, str(cgroup / "cgroup.procs"), *argv]
         proc = subprocess.Popen(argv, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(proc)
         if term_first:
@@ -205,6 +232,32 @@ class World:
             self._run(["ip", "netns", "exec", name, *sysctl], f"set the port range in {name}")
         return name
 
+    def make_cgroup(self, controller: str, limits: dict[str, str]) -> Path:
+        """A cgroup v1 group of the scenario's own under `controller`'s hierarchy (`pids`: a service's
+        TasksMax), with `limits` written to its files; its processes go in with spawn(cgroup=...);
+        removed at cleanup, once its processes are gone."""
+        hierarchy = CGROUP_ROOT / controller
+        if not (hierarchy / "cgroup.procs").exists():
+            raise ScenarioError(f"cannot make a cgroup: no cgroup v1 {controller} hierarchy at {hierarchy}")
+        group = hierarchy / f"wk-{self.root.name.rsplit('-', 1)[-1]}-{len(self.cgroups)}"
+        try:
+            group.mkdir()
+        except OSError as exc:
+            raise ScenarioError(f"cannot make a cgroup (needs root): {exc}") from exc
+        self.cgroups.append(group)
+        for key, value in limits.items():
+            (group / key).write_text(f"{value}\n")
+        return group
+
+    @staticmethod
+    def _remove_cgroup(group: Path) -> bool:
+        with contextlib.suppress(FileNotFoundError):
+            try:
+                group.rmdir()
+            except OSError:
+                return False  # busy: a task has not left yet
+        return True
+
     def _loop_left(self, device: str) -> bool:
         backing = Path(f"/sys/block/{Path(device).name}/loop/backing_file")
         with contextlib.suppress(OSError):
@@ -236,6 +289,9 @@ class World:
             self.wait_until(lambda: not any(self._loop_left(d) for d in self.loops), 5, "")
         for name in self.namespaces:
             subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+        for group in self.cgroups:
+            with contextlib.suppress(ScenarioError):
+                self.wait_until(lambda g=group: self._remove_cgroup(g), 5, "")
         shutil.rmtree(self.root, ignore_errors=True)
         return self.leftovers()
 
@@ -259,6 +315,7 @@ class World:
             left += [f"blkio throttle on {n} still set" for n in self.throttles if n in rules]
         if self.namespaces:
             left += [f"netns {n} still exists" for n in set(self.namespaces) & _netns_names()]
+        left += [f"cgroup {g} still exists" for g in self.cgroups if g.exists()]
         if self.root.exists():
             left.append(f"{self.root} still exists")
         return left

@@ -15,6 +15,7 @@ import queue
 import resource
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -719,6 +720,498 @@ def tailer(args: argparse.Namespace, log: Log) -> None:
         time.sleep(args.hold)
 
 
+def _resp(*words: str) -> bytes:
+    """A command in Redis's wire protocol (RESP)."""
+    out = [f"*{len(words)}\r\n".encode()]
+    for word in words:
+        data = word.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(out)
+
+
+def sessionapi(args: argparse.Namespace, log: Log) -> None:
+    """A login API keeping its sessions in the Redis at --upstream (host:port): a SET per login, a GET per page."""
+    host, _, port = args.upstream.rpartition(":")
+    log("INFO", f"session store redis://{host}:{port}/0, session ttl 3600s")
+
+    def command(*words: str) -> str:
+        with socket.create_connection((host, int(port)), timeout=2) as conn:
+            conn.sendall(_resp(*words))
+            return conn.recv(4096).decode(errors="replace").strip()
+
+    def behave(path: str) -> tuple[int, str]:
+        t0 = time.monotonic()
+        sid = os.urandom(12).hex()
+        try:
+            if path.startswith("/login"):
+                reply = command("SET", f"session:{sid}", '{"user_id": 4211, "roles": ["customer"]}', "EX", "3600")
+            else:
+                reply = command("GET", f"session:{sid}")
+        except OSError as exc:
+            log("ERROR", f"GET {path} 500: redis.exceptions.ConnectionError: Error connecting to {host}:{port}. {exc}.")
+            return 500, "internal error"
+        if reply.startswith("-"):
+            log("ERROR", f"GET {path} 500: redis.exceptions.ResponseError: {reply[1:]}")
+            return 500, "internal error"
+        log("INFO", f"GET {path} 200 {1000 * (time.monotonic() - t0):.0f}ms")
+        return 200, "ok"
+
+    serve(args.port, behave)
+
+
+def bookings(args: argparse.Namespace, log: Log) -> None:
+    """A booking API on the SQLite database at --file: every booking is an INSERT in its own transaction
+    (Python's default busy timeout of 5 s), every listing a SELECT."""
+    import sqlite3
+
+    log("INFO", f"database sqlite:///{args.file} (journal_mode=delete)")
+
+    def behave(path: str) -> tuple[int, str]:
+        t0 = time.monotonic()
+        try:
+            with contextlib.closing(sqlite3.connect(args.file, timeout=args.timeout)) as db, db:
+                if path.startswith("/book"):
+                    db.execute(
+                        "INSERT INTO bookings (room, guest, price, created) VALUES (?, ?, ?, datetime('now'))",
+                        (int(time.monotonic_ns() % 300), f"guest-{os.getpid()}", 129.0),
+                    )
+                else:
+                    db.execute("SELECT count(*) FROM bookings WHERE created > datetime('now', '-1 day')").fetchone()
+        except sqlite3.Error as exc:
+            took = time.monotonic() - t0
+            log("ERROR", f"GET {path} 500 {1000 * took:.0f}ms: sqlite3.{exc.__class__.__name__}: {exc}")
+            return 500, "internal error"
+        log("INFO", f"GET {path} 200 {1000 * (time.monotonic() - t0):.0f}ms")
+        return 200, "ok"
+
+    serve(args.port, behave)
+
+
+def reprice(args: argparse.Namespace, log: Log) -> None:
+    """A one-off repricing script: one transaction over every booking, a row at a time, each row priced by a
+    slow rule engine (--hold s a row); its write lock on the database at --file is held until it commits."""
+    import sqlite3
+
+    db = sqlite3.connect(args.file, isolation_level=None)
+    rows = [r[0] for r in db.execute("SELECT id FROM bookings ORDER BY id")]
+    log("INFO", f"repricing {len(rows)} bookings for season 2026-12 (dry_run=False, batch=all)")
+    db.execute("BEGIN IMMEDIATE")
+    for i, row in enumerate(rows, 1):
+        db.execute("UPDATE bookings SET price = round(price * 1.04, 2) WHERE id = ?", (row,))
+        time.sleep(args.hold)
+        if i % 25 == 0:
+            log("INFO", f"repriced {i}/{len(rows)} bookings")
+    db.execute("COMMIT")
+    log("INFO", "repricing done")
+    while True:
+        time.sleep(3600)
+
+
+def sqlstats(args: argparse.Namespace, log: Log) -> None:
+    """A metrics exporter that keeps a read connection to the SQLite database at --file and counts rows
+    every --hold s."""
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{args.file}?mode=ro", uri=True, timeout=1)
+    while True:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("SELECT count(*) FROM bookings").fetchone()
+        time.sleep(args.hold)
+
+
+INVENTORY_JAVA = """\
+package com.example.inventory;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.FileWriter;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** The inventory service: stock levels over HTTP, logging like a Spring Boot application. */
+public class InventoryApplication {
+    static final DateTimeFormatter TS =
+        DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSXXX").withZone(ZoneOffset.UTC);
+    static final long PID = ProcessHandle.current().pid();
+    static PrintWriter out;
+
+    static synchronized void log(String level, String logger, String message, Throwable error) {
+        String thread = Thread.currentThread().getName();
+        out.printf("%s %5s %d --- [inventory] [%15.15s] %-40.40s : %s%n", TS.format(Instant.now()), level, PID,
+            thread, logger, message);
+        if (error != null) {
+            error.printStackTrace(out);
+        }
+        out.flush();
+    }
+
+    /** Every request's snapshot, kept for the /debug/requests page; nothing ever trims it. */
+    static final class RequestHistory {
+        static final List<byte[]> RECENT = new ArrayList<>();
+
+        static synchronized void record(String path) {
+            byte[] snapshot = new byte[256 * 1024];
+            byte[] raw = path.getBytes(StandardCharsets.UTF_8);
+            System.arraycopy(raw, 0, snapshot, 0, Math.min(raw.length, snapshot.length));
+            RECENT.add(snapshot);
+        }
+    }
+
+    static final class StockController {
+        static String stock(String path) {
+            RequestHistory.record(path);
+            String sku = path.substring(path.lastIndexOf('/') + 1);
+            return "{\\"sku\\":\\"" + sku + "\\",\\"available\\":" + (sku.hashCode() & 0x3f) + "}";
+        }
+    }
+
+    static void handle(HttpExchange exchange) throws IOException {
+        String path = exchange.getRequestURI().getPath();
+        int status = 200;
+        String body;
+        try {
+            if (path.startsWith("/actuator/health")) {
+                body = "{\\"status\\":\\"UP\\"}";
+            } else {
+                body = StockController.stock(path);
+            }
+        } catch (OutOfMemoryError error) {
+            log("ERROR", "c.e.inventory.web.ErrorHandler",
+                "Request processing failed for GET " + path + ": Handler dispatch failed: " + error, error);
+            status = 500;
+            body = "{\\"status\\":500,\\"error\\":\\"Internal Server Error\\",\\"path\\":\\"" + path + "\\"}";
+        }
+        byte[] data = body.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().add("Content-Type", "application/json");
+        exchange.sendResponseHeaders(status, data.length);
+        try (OutputStream stream = exchange.getResponseBody()) {
+            stream.write(data);
+        }
+    }
+
+    public static void main(String[] args) throws IOException {
+        int port = 8080;
+        String logFile = "inventory.log";
+        for (String arg : args) {
+            if (arg.startsWith("--server.port=")) {
+                port = Integer.parseInt(arg.substring(arg.indexOf('=') + 1));
+            } else if (arg.startsWith("--logging.file.name=")) {
+                logFile = arg.substring(arg.indexOf('=') + 1);
+            }
+        }
+        out = new PrintWriter(new FileWriter(logFile, true));
+        long t0 = System.nanoTime();
+        log("INFO", "c.e.inventory.InventoryApplication",
+            "Starting InventoryApplication v4.2.1 using Java " + System.getProperty("java.version")
+            + " with PID " + PID, null);
+        log("INFO", "c.e.inventory.InventoryApplication",
+            "Max heap " + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MB", null);
+        AtomicInteger threads = new AtomicInteger();
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 128);
+        server.setExecutor(Executors.newFixedThreadPool(8, task -> {
+            Thread thread = new Thread(task, "http-exec-" + threads.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        }));
+        server.createContext("/", InventoryApplication::handle);
+        server.start();
+        log("INFO", "c.e.inventory.InventoryApplication", String.format(
+            "Started InventoryApplication in %.3f seconds, listening on 127.0.0.1:%d", (System.nanoTime() - t0) / 1e9,
+            port), null);
+    }
+}
+"""
+
+
+def compile_inventory(directory: Path) -> Path:
+    """Write the inventory service's Java source under `directory` and compile it; returns its classes."""
+    source = directory / "src" / "com" / "example" / "inventory" / "InventoryApplication.java"
+    source.parent.mkdir(parents=True)
+    source.write_text(INVENTORY_JAVA)
+    classes = directory / "classes"
+    done = subprocess.run(["javac", "-d", str(classes), str(source)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"javac failed: {done.stderr.strip()}")
+    return classes
+
+
+def tlsapi(args: argparse.Namespace, log: Log) -> None:
+    """An HTTPS API serving the certificate file --cert (and whatever chain it holds) with --key; a failed
+    handshake is logged as nginx logs it, at info level."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.cert, args.key)
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", args.port))
+    listener.listen(64)
+    log("INFO", f"listening on 127.0.0.1:{args.port} ssl, certificate {args.cert}")
+
+    def client(raw: socket.socket, peer: tuple[str, int]) -> None:
+        raw.settimeout(5)
+        try:
+            conn = ctx.wrap_socket(raw, server_side=True)
+        except (ssl.SSLError, OSError) as exc:
+            where = f"client: {peer[0]}, server: 127.0.0.1:{args.port}"
+            log("INFO", f"SSL_do_handshake() failed ({exc}) while SSL handshaking, {where}")
+            raw.close()
+            return
+        with conn, contextlib.suppress(OSError):
+            request = conn.recv(4096).decode(errors="replace").split("\r\n", 1)[0]
+            body = b'{"status":"ok"}'
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                b"Connection: close\r\n\r\n%s" % (len(body), body)
+            )
+            log("INFO", f'{peer[0]} "{request}" 200 {len(body)}')
+
+    while True:
+        raw, peer = listener.accept()
+        threading.Thread(target=client, args=(raw, peer), daemon=True).start()
+
+
+def storefront(args: argparse.Namespace, log: Log) -> None:
+    """A shop's checkout: each order asks the tax service at --upstream2, then charges through the payment
+    gateway at --upstream, both internal HTTPS verified against the company's root CA (--cafile)."""
+    ctx = ssl.create_default_context(cafile=args.cafile)
+
+    def call(base: str, path: str) -> None:
+        with urllib.request.urlopen(f"{base}{path}", timeout=args.timeout, context=ctx) as resp:
+            resp.read()
+
+    def behave(path: str) -> tuple[int, str]:
+        t0 = time.monotonic()
+        for base, endpoint in ((args.upstream2, "/v1/tax?country=DE"), (args.upstream, "/v1/charges")):
+            host, _, port = base.removeprefix("https://").partition(":")
+            try:
+                call(base, endpoint)
+            except (OSError, urllib.error.URLError) as exc:
+                reason = getattr(exc, "reason", exc)
+                log(
+                    "ERROR",
+                    f"GET {path} 502: requests.exceptions.SSLError: HTTPSConnectionPool(host='{host}', port={port}): "
+                    f"Max retries exceeded with url: {endpoint} (Caused by SSLError({reason!r}))"
+                    if isinstance(reason, ssl.SSLError)
+                    else f"GET {path} 502: requests.exceptions.ConnectionError: {base}{endpoint}: {reason}",
+                )
+                return 502, "bad gateway"
+        log("INFO", f"GET {path} 200 {1000 * (time.monotonic() - t0):.0f}ms order placed")
+        return 200, "ok"
+
+    serve(args.port, behave)
+
+
+def jobrunner(args: argparse.Namespace, log: Log) -> None:
+    """A report runner: renders each queued job in a child (--child) it watches from a thread, with no time
+    limit; one template in three makes the renderer hang for good."""
+    children: list[int] = []
+    _reap_on_term(children)
+    log("INFO", "report runner started, queue reports/pending")
+
+    def watch(pid: int, job: str, t0: float) -> None:
+        _, status = os.waitpid(pid, 0)
+        with contextlib.suppress(ValueError):
+            children.remove(pid)
+        log("INFO", f"{job} rendered in {time.monotonic() - t0:.1f}s (exit {os.waitstatus_to_exitcode(status)})")
+
+    n, failed = 0, 0
+    unwatched: list[int] = []
+    while True:
+        for pid in list(unwatched):
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    unwatched.remove(pid)
+                    children.remove(pid)
+        n += 1
+        job = f"job {830000 + n} (statement-{n % 97:02d}.html)"
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            failed += 1
+            if failed % 5 == 1:
+                log("ERROR", f"{job} failed to start renderer: {exc.__class__.__name__}: {exc}; requeued")
+            time.sleep(0.5)
+            continue
+        if pid == 0:
+            set_name(args.child)
+            time.sleep(0.3)
+            while n % 3 == 0:  # a font this template uses makes the renderer wait on itself
+                time.sleep(3600)
+            os._exit(0)
+        children.append(pid)
+        try:
+            threading.Thread(target=watch, args=(pid, job, time.monotonic()), daemon=True).start()
+        except RuntimeError as exc:
+            failed += 1
+            unwatched.append(pid)
+            if failed % 5 == 1:
+                log("ERROR", f"{job}: cannot watch renderer pid {pid}: RuntimeError: {exc}")
+        time.sleep(args.hold)
+
+
+def prefork(args: argparse.Namespace, log: Log) -> None:
+    """An application server's master with --concurrency idle pre-forked workers (--child), steady."""
+    children: list[int] = []
+    _reap_on_term(children)
+    for _ in range(args.concurrency):
+        pid = os.fork()
+        if pid == 0:
+            set_name(args.child)
+            while True:
+                time.sleep(3600)
+        children.append(pid)
+    log("INFO", f"pool www: {len(children)} children, pm = static")
+    while True:
+        time.sleep(1)
+
+
+def _resize_worker(listener: socket.socket, log: Log, limit: int) -> None:
+    """One worker: accepts on the master's socket; decoding an image bigger than `limit` bytes crashes it."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    while True:
+        conn, peer = listener.accept()
+        with conn:
+            reader = conn.makefile("rb")
+            request = reader.readline().decode(errors="replace").strip()
+            if not request:  # a health check's bare connect
+                continue
+            length = 0
+            while (line := reader.readline()) not in (b"\r\n", b"\n", b""):
+                key, _, value = line.decode(errors="replace").partition(":")
+                if key.strip().lower() == "content-length":
+                    length = int(value)
+            if length > limit:
+                reader.read(65536)  # the image's header: the decoder sizes its buffers from it
+                os.kill(os.getpid(), signal.SIGSEGV)  # libvips' JPEG path, on this release
+            reader.read(length)
+            body = b'{"sizes":["64x64","256x256","1024x1024"]}' if length else b'{"status":"ok"}'
+            conn.sendall(
+                b"HTTP/1.0 201 Created\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                % (len(body), body)
+            )
+            log("INFO", f'{peer[0]} "{request}" 201 {len(body)} {length}')
+
+
+def resizer(args: argparse.Namespace, log: Log) -> None:
+    """An image resizer run like gunicorn: a master forks --concurrency workers that accept on its socket and
+    boots a new one whenever one dies."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", args.port))
+    listener.listen(64)
+    children: list[int] = []
+    _reap_on_term(children)
+    log("INFO", "Starting imgscale 3.4.0 (libvips 8.15.1)")
+    log("INFO", f"Listening at: http://127.0.0.1:{args.port} ({os.getpid()})")
+
+    def boot() -> None:
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            _resize_worker(listener, log, args.limit)
+            os._exit(0)
+        children.append(pid)
+        log("INFO", f"Booting worker with pid: {pid}")
+
+    for _ in range(args.concurrency):
+        boot()
+    while True:
+        pid, status = os.wait()
+        with contextlib.suppress(ValueError):
+            children.remove(pid)
+        if os.WIFSIGNALED(status):
+            log("ERROR", f"Worker (pid:{pid}) was sent {signal.Signals(os.WTERMSIG(status)).name}!")
+        else:
+            log("ERROR", f"Worker (pid:{pid}) exited with code {os.WEXITSTATUS(status)}")
+        boot()
+
+
+def edge(args: argparse.Namespace, log: Log) -> None:
+    """A reverse proxy: /upload to --upstream, the rest to --upstream2; error lines as nginx writes them."""
+    import http.client
+    import http.server
+
+    counter = iter(range(1, 10**9))
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.forward("GET")
+
+        def do_POST(self) -> None:
+            self.forward("POST")
+
+        def forward(self, method: str) -> None:
+            n = next(counter)
+            t0 = time.monotonic()
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            upstream = args.upstream if self.path.startswith("/upload") else args.upstream2
+            host, _, port = upstream.removeprefix("http://").partition(":")
+            where = (
+                f'client: {self.client_address[0]}, server: media.example.internal, request: "{method} {self.path} '
+                f'HTTP/1.1", upstream: "{upstream}{self.path}", host: "media.example.internal"'
+            )
+            stage = "sending request to"
+            try:
+                conn = http.client.HTTPConnection(host, int(port), timeout=30)
+                conn.request(method, self.path, body=body, headers={"Content-Type": "application/octet-stream"})
+                stage = "reading response header from"
+                resp = conn.getresponse()
+                status, data = resp.status, resp.read()
+                conn.close()
+            except http.client.RemoteDisconnected:
+                log(
+                    "ERROR",
+                    f"{os.getpid()}#0: *{n} upstream prematurely closed connection while {stage} upstream, {where}",
+                )
+                status, data = 502, b"<html><center><h1>502 Bad Gateway</h1></center></html>"
+            except OSError as exc:
+                call = "writev()" if stage.startswith("sending") else "recv()"
+                detail = f"{call} failed ({exc.errno}: {os.strerror(exc.errno)})" if exc.errno else str(exc)
+                log("ERROR", f"{os.getpid()}#0: *{n} {detail} while {stage} upstream, {where}")
+                status, data = 502, b"<html><center><h1>502 Bad Gateway</h1></center></html>"
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            log(
+                "INFO",
+                f'{self.client_address[0]} "{method} {self.path} HTTP/1.1" {status} {len(data)} '
+                f"rt={time.monotonic() - t0:.3f} request_length={length}",
+            )
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Proxy).serve_forever()
+
+
+def uploads(args: argparse.Namespace, log: Log) -> None:
+    """Clients of the site at --upstream: photo uploads (one in four a full-size 3 MiB photo, the rest 40 KiB
+    avatars) and catalogue pages, one request at a time, --hold s apart."""
+    photo, avatar = os.urandom(3 * 2**20), os.urandom(40 * 2**10)
+    n = 0
+    while True:
+        n += 1
+        if n % 2:
+            request = urllib.request.Request(f"{args.upstream}/catalog/items/{n % 500}")
+        else:
+            data = photo if n % 8 == 0 else avatar
+            request = urllib.request.Request(f"{args.upstream}/upload/u{n % 977}.jpg", data=data, method="POST")
+        with contextlib.suppress(OSError), urllib.request.urlopen(request, timeout=30) as resp:
+            resp.read()
+        time.sleep(args.hold)
+
+
 MODES = {
     f.__name__: f
     for f in (
@@ -756,6 +1249,17 @@ MODES = {
         producer,
         consumer,
         tailer,
+        sessionapi,
+        bookings,
+        reprice,
+        sqlstats,
+        tlsapi,
+        storefront,
+        jobrunner,
+        prefork,
+        resizer,
+        edge,
+        uploads,
     )
 }
 
@@ -767,6 +1271,10 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--log")
     parser.add_argument("--port", type=int)
     parser.add_argument("--upstream")
+    parser.add_argument("--upstream2")
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
+    parser.add_argument("--cafile")
     parser.add_argument("--file", default="")
     parser.add_argument("--child", default="worker")
     parser.add_argument("--child-mode", default="crasher")
