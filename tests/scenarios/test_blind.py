@@ -22,14 +22,7 @@ FSTRING_MIDDLE = getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)  # Python 
 
 # What today's triage names instead (measured, not guessed); a fix makes the case pass and the
 # strict xfail fail, so the entry is removed then.
-MISSES: dict[str, str] = {  # bench/scenarios.py prints the figures
-    "blind_cache_misconf": "names the victim session_api (application, manual), not the full snapshot volume (disk)",
-    "blind_cert_chain": "no hypothesis: names nothing for the payment gateway's chain without its intermediate",
-    "blind_jvm_heap": "no hypothesis: names nothing for the JVM's 'Java heap space' (memory, inventory)",
-    "blind_pids_limit": "names app_pool, the idle pre-forked decoy (memory, restart_service), not report_runner",
-    "blind_sqlite_locked": "no hypothesis: names nothing for the write lock reprice_job holds",
-    "blind_upstream_reset": "no hypothesis: names nothing for imgscale's workers dying on large uploads",
-}
+MISSES: dict[str, str] = {}  # none today (bench/scenarios.py prints the figures)
 
 
 def cases() -> list[object]:

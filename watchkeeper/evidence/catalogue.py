@@ -37,6 +37,7 @@ Check = Literal[
     "connections",
     "queue_consumer",
     "clock",
+    "tls",
     "none",
 ]
 # The object each check reads (a check not listed reads none, or any).
@@ -52,6 +53,7 @@ CHECKS_OF_OBJECT: dict[str, set[str]] = {
     "descriptor_holder": {"none"},
     "queue_consumer": {"queue"},
     "clock": {"none"},
+    "tls": {"endpoint"},
 }
 # Who is blamed: the object itself, what the check found behind it, or the service whose log it is.
 Blame = Literal["object", "found", "writer"]

@@ -18,7 +18,10 @@ LOCAL = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 SILENT_WINDOW_S = 3600
 MAX_LEADS = 12
 WRITE_RE = re.compile(r"(?i)\b(writ\w*|sav\w*|creat\w*|append\w*|mkdir|rename|unlink|upload\w*)\b")
-PROBES = {"resolve", "connect"}  # the checks that reach out over the network
+PROBES = {"resolve", "connect", "tls"}  # the checks that reach out over the network
+WRITER_CHECKS = {"holder", "mount"}  # checks that can start from the writer's own files
+WRITER_PATHS = 8
+SYSTEM_PATHS = ("/usr/", "/proc/", "/sys/", "/dev/", "/lib", "/bin/", "/sbin/", "/etc/ld.so")
 KERNEL_LOGS = {"kern", "syslog", "messages", "daemon", "auth", "dmesg"}  # the system's logs, not a service's
 FD_FULL = 0.9  # a process at 90 % of its descriptor limit is out of them in practice
 
@@ -26,6 +29,7 @@ HOST_RE = re.compile(r"(?<![\w.@/-])((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]
 ENDPOINT_RES = (
     re.compile(r"(?:https?://)?(\d{1,3}(?:\.\d{1,3}){3}|localhost|[a-z][\w.-]*\.[a-z]{2,}):(\d{2,5})\b", re.I),
     re.compile(r"\bat \"?([\w.:-]+?)\"?,? port (\d{2,5})\b", re.I),  # libpq: server at "host", port 5432
+    re.compile(r"\bhost='([\w.:-]+)', port=(\d{2,5})\b"),  # urllib3: HTTPSConnectionPool(host='h', port=443)
 )
 PORT_RE = re.compile(r"(?::|\bport\s+)(\d{2,5})\b", re.I)
 PATH_RE = re.compile(r"(?<![\w:/.])(/(?:[\w.@+-]+/)*[\w.@+-]+)")
@@ -226,19 +230,60 @@ def check_listener(inv: Investigation, lead: Lead) -> None:
         lead.culprit = Culprit(kind="process", name=listener["process"], pid=listener.get("pid"), port=port)
 
 
+def service_pid(inv: Investigation, service: str) -> int | None:
+    """A service's process: the one of its name that listens or the process table shows; else the one
+    process whose name starts with it (the "redis" logs of redis-server), when there is exactly one."""
+    listening = [(p.get("process") or "", p.get("pid")) for p in inv.results.get("listening", []) if p.get("pid")]
+    table = inv.results.get("process_table") or {}
+    rows = [(r["name"], r["pid"]) for r in table.get("processes", [])]
+    exact = [pid for name, pid in listening + rows if name == service]
+    if exact:
+        return int(exact[0])
+    prefixed = {name: pid for name, pid in listening + rows if name.startswith(service)}
+    return int(next(iter(prefixed.values()))) if len(prefixed) == 1 else None
+
+
+def writer_paths(inv: Investigation, lead: Lead) -> tuple[int | None, list[str]]:
+    """When the error names no file: the files of the process that writes the log (`process_detail`): the
+    paths on its command line, its working directory, the files it holds."""
+    log = str(lead.finding.data.get("path") or "")
+    writers = (inv.call("file_users", path=log) or {}).get("users", []) if log else []
+    lead.audit_ids += _ids(inv, "file_users")
+    # Who holds its log open, else its process by name (many programs open the log for each line).
+    pid = int(writers[0]["pid"]) if writers else service_pid(inv, lead.service)
+    if pid is None:
+        return None, []
+    detail = inv.call("process_detail", pid=pid) or {}
+    lead.audit_ids += _ids(inv, "process_detail")
+    named = [a for a in str(detail.get("cmdline") or "").split() if a.startswith("/")]
+    held = [str(f) for f in detail.get("open_files") or []]
+    paths = [*named, str(detail.get("cwd") or ""), *held]
+    exe = str(detail.get("exe") or "")
+    own = [
+        p
+        for p in dict.fromkeys(paths)
+        if p.count("/") >= 2 and not p.startswith(SYSTEM_PATHS) and p not in (log, exe) and "/bin/" not in p
+    ]
+    return pid, [p for p in own if not p.endswith(".log")][:WRITER_PATHS]
+
+
 @check
 def check_holder(inv: Investigation, lead: Lead) -> None:
-    assert lead.object is not None
-    users = (inv.call("file_users", path=lead.object) or {}).get("users", [])
-    lead.audit_ids += _ids(inv, "file_users")
-    others = [u for u in users if u["name"] != lead.service]
-    if not others:
-        lead.facts.append(f"nobody else holds {lead.object} open now")
+    """Who else holds the file (a lock, a database) the service waits on: a lock holder first."""
+    pid, files = (None, [lead.object]) if lead.object else writer_paths(inv, lead)
+    for path in [f for f in files if f]:
+        users = (inv.call("file_users", path=path) or {}).get("users", [])
+        lead.audit_ids += _ids(inv, "file_users")
+        others = [u for u in users if u["name"] != lead.service and u["pid"] != pid]
+        if not others:
+            continue
+        holder = max(others, key=lambda u: bool(u.get("locked")))  # the one holding a lock on it
+        lead.confirmed, lead.object = True, path
+        locked = " and holds a lock on it" if holder.get("locked") else ""
+        lead.facts.append(f"{path} is held open by {holder['name']} (pid {holder['pid']}){locked}")
+        lead.culprit = Culprit(kind="process", name=holder["name"], pid=holder["pid"], path=path)
         return
-    holder = others[0]
-    lead.confirmed = True
-    lead.facts.append(f"{lead.object} is held open by {holder['name']} (pid {holder['pid']})")
-    lead.culprit = Culprit(kind="process", name=holder["name"], pid=holder["pid"], path=lead.object)
+    lead.facts.append(f"nobody else holds {lead.object or 'the files of ' + lead.service} open now")
 
 
 def mount_of(mounts: list[dict[str, Any]], path: str) -> dict[str, Any] | None:
@@ -253,26 +298,29 @@ def mount_of(mounts: list[dict[str, Any]], path: str) -> dict[str, Any] | None:
 
 @check
 def check_mount(inv: Investigation, lead: Lead) -> None:
-    assert lead.object is not None
+    """The mount of the path the error names (or of the writer's files): read-only, full, out of inodes."""
+    paths = [lead.object] if lead.object else writer_paths(inv, lead)[1]
     mounts = inv.results.get("mounts")
     if mounts is None:
         mounts = (inv.call("mounts") or {}).get("mounts", [])
         inv.results["mounts"] = mounts
     lead.audit_ids += _ids(inv, "mounts")
-    m = mount_of(mounts, lead.object)
-    if m is None:
-        return
-    state = []
-    if m.get("read_only"):
-        state.append("mounted read-only")
-    if m.get("percent", 0) >= 95:
-        state.append(f"{m['percent']:.0f} % full")
-    if (m.get("inodes_percent") or 0) >= 95:
-        state.append(f"inodes {m['inodes_percent']:.0f} % used")
-    lead.facts.append(f"{lead.object} lies on {m['mount']} ({m['fstype']}): {', '.join(state) or 'writable, not full'}")
-    if state:
-        lead.confirmed = True
-        lead.culprit = Culprit(kind="path", name=m["mount"], path=m["mount"])
+    for path in [p for p in paths if p]:
+        m = mount_of(mounts, path)
+        if m is None:
+            continue
+        state = []
+        if m.get("read_only"):
+            state.append("mounted read-only")
+        if m.get("percent", 0) >= 95:
+            state.append(f"{m['percent']:.0f} % full")
+        if (m.get("inodes_percent") or 0) >= 95:
+            state.append(f"inodes {m['inodes_percent']:.0f} % used")
+        lead.facts.append(f"{path} lies on {m['mount']} ({m['fstype']}): {', '.join(state) or 'writable, not full'}")
+        if state:
+            lead.confirmed, lead.object = True, lead.object or path
+            lead.culprit = Culprit(kind="path", name=m["mount"], path=m["mount"])
+            return
 
 
 @check
@@ -387,6 +435,22 @@ def check_queue_consumer(inv: Investigation, lead: Lead) -> None:
 
 
 @check
+def check_tls(inv: Investigation, lead: Lead) -> None:
+    """A client's TLS error: the certificate the endpoint really serves, verified as a client would."""
+    assert lead.object is not None
+    url = f"https://{lead.object}/"
+    found = inv.call("probe_http", url=url, timeout_s=5)
+    lead.audit_ids += _ids(inv, "probe_http")
+    lead.culprit = Culprit(kind="url", name=url, url=url, port=int(lead.object.rpartition(":")[2]))
+    tls = (found or {}).get("tls") or {}
+    if tls.get("verified") is False:
+        lead.confirmed = True
+        lead.facts.append(f"{url} serves {tls.get('subject')} issued by {tls.get('issuer')}: {tls.get('verify_error')}")
+    elif found:
+        lead.facts.append(f"{url}'s certificate verifies now ({tls.get('subject')})")
+
+
+@check
 def check_clock(inv: Investigation, lead: Lead) -> None:
     """A clock error is explained by a time-sync daemon that says it lost synchronisation."""
     for other in inv.results.get("leads", []):
@@ -402,14 +466,14 @@ def follow(inv: Investigation, catalogue: list[Signature], findings: list[Findin
     leads: list[Lead] = inv.results.setdefault("leads", [])
     seen = {(lead.signature.name, lead.service, lead.object) for lead in leads}
     pending: list[Lead] = []
-    for f in findings:
+    for f in [f for f in findings if str(f.data.get("service")).lower() not in KERNEL_LOGS]:
         text = f"{f.data.get('example', '')} {f.data.get('template', '')}"
         for sig in classify(catalogue, text):
             lead = Lead(sig, str(f.data.get("service")), f, audit_ids=list(f.audit_ids))
             if sig.object != "none":
                 lead.object = extract(sig.object, str(f.data.get("example", ""))) or extract(sig.object, text)
-                if lead.object is None:
-                    continue
+                if lead.object is None and sig.check not in WRITER_CHECKS:
+                    continue  # no object to look at (a holder or a mount can still come from the writer's files)
                 if sig.object == "port":
                     lead.object = f"127.0.0.1:{lead.object}"
             key = (sig.name, lead.service, lead.object)

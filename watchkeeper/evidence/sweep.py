@@ -9,7 +9,7 @@ import itertools
 import re
 
 from watchkeeper.evidence.anomaly import human_duration
-from watchkeeper.evidence.follow import KERNEL_LOGS, follow
+from watchkeeper.evidence.follow import KERNEL_LOGS, follow, service_pid
 from watchkeeper.evidence.gather import finding
 from watchkeeper.evidence.host_facts import kernel_facts, mount_facts, process_facts
 from watchkeeper.evidence.investigation import Investigation
@@ -112,23 +112,19 @@ def inode_hogs(inv: Investigation) -> None:
             f.entity = Culprit(kind="path", name=busiest["path"], path=busiest["path"])
 
 
-def _service_pid(inv: Investigation, service: str) -> int | None:
-    for p in inv.results.get("listening", []):
-        if p.get("process") == service and p.get("pid"):
-            return int(p["pid"])
-    table = inv.results.get("process_table") or {}
-    return next((r["pid"] for r in table.get("processes", []) if r.get("name") == service), None)
-
-
 def changes(inv: Investigation) -> None:
     """What changed in the last hour: /etc, the files the named service was started with or holds
     open (its config), and packages. A change shortly before the errors is the first suspect."""
     paths, own = ["/etc"], []
     service = inv.targets.service
-    pid = _service_pid(inv, service) if service else None
+    pid = service_pid(inv, service) if service else None
     detail = inv.call("process_detail", pid=pid) if pid else None
     if detail:
-        named = [a for a in str(detail.get("cmdline") or "").split() if a.startswith("/") and not a.startswith(SYSTEM)]
+        named = [
+            a
+            for a in str(detail.get("cmdline") or "").split()
+            if a.startswith("/") and not a.startswith(SYSTEM) and not a.endswith(".log")
+        ]
         held = [f for f in detail.get("open_files") or [] if not f.startswith(SYSTEM) and not f.endswith(".log")]
         own = list(dict.fromkeys(named + held))[:10]
     found = inv.call("recent_changes", paths=paths + own, minutes=CHANGES_MINUTES, limit=10)
