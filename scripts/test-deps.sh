@@ -3,7 +3,7 @@
 # supervisor: restart_service under a real supervisord; systemd-journal-remote: writes a real
 # journal file for read_journal; dnsmasq-base: a real DNS server for probe_dns; openssl: the
 # example skill pack; prometheus, prometheus-alertmanager, prometheus-node-exporter: the
-# observability skills.
+# observability skills; redis-server and a JDK: real servers two blind fault scenarios break.
 set -euo pipefail
 need=()
 command -v supervisord >/dev/null || need+=(supervisor)
@@ -14,6 +14,8 @@ command -v openssl >/dev/null || need+=(openssl)
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v prometheus-node-exporter >/dev/null || need+=(prometheus-node-exporter)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v javac >/dev/null || need+=(default-jdk-headless)
 if ((${#need[@]})); then
   echo "installing test dependencies: ${need[*]}" >&2
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
