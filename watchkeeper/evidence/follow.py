@@ -21,6 +21,7 @@ WRITE_RE = re.compile(r"(?i)\b(writ\w*|sav\w*|creat\w*|append\w*|mkdir|rename|un
 PROBES = {"resolve", "connect", "tls"}  # the checks that reach out over the network
 WRITER_CHECKS = {"holder", "mount"}  # checks that can start from the writer's own files
 WRITER_PATHS = 8
+WRITERS = 3  # processes of one service looked at
 SYSTEM_PATHS = ("/usr/", "/proc/", "/sys/", "/dev/", "/lib", "/bin/", "/sbin/", "/etc/ld.so")
 KERNEL_LOGS = {"kern", "syslog", "messages", "daemon", "auth", "dmesg"}  # the system's logs, not a service's
 FD_FULL = 0.9  # a process at 90 % of its descriptor limit is out of them in practice
@@ -230,51 +231,51 @@ def check_listener(inv: Investigation, lead: Lead) -> None:
         lead.culprit = Culprit(kind="process", name=listener["process"], pid=listener.get("pid"), port=port)
 
 
-def service_pid(inv: Investigation, service: str) -> int | None:
-    """A service's process: the one of its name that listens or the process table shows; else the one
-    process whose name starts with it (the "redis" logs of redis-server), when there is exactly one."""
+def service_pids(inv: Investigation, service: str) -> list[int]:
+    """A service's processes: those of its name that listen or the process table shows; else those whose
+    name starts with it (the "redis" logs of redis-server processes)."""
     listening = [(p.get("process") or "", p.get("pid")) for p in inv.results.get("listening", []) if p.get("pid")]
     table = inv.results.get("process_table") or {}
-    rows = [(r["name"], r["pid"]) for r in table.get("processes", [])]
-    exact = [pid for name, pid in listening + rows if name == service]
-    if exact:
-        return int(exact[0])
-    prefixed = {name: pid for name, pid in listening + rows if name.startswith(service)}
-    return int(next(iter(prefixed.values()))) if len(prefixed) == 1 else None
+    known = listening + [(r["name"], r["pid"]) for r in table.get("processes", [])]
+    exact = [int(pid) for name, pid in known if name == service]
+    return list(dict.fromkeys(exact or [int(pid) for name, pid in known if name.startswith(service)]))
 
 
-def writer_paths(inv: Investigation, lead: Lead) -> tuple[int | None, list[str]]:
-    """When the error names no file: the files of the process that writes the log (`process_detail`): the
-    paths on its command line, its working directory, the files it holds."""
+def service_pid(inv: Investigation, service: str) -> int | None:
+    """The service's process when there is exactly one candidate."""
+    pids = service_pids(inv, service)
+    return pids[0] if len(pids) == 1 else None
+
+
+def writer_paths(inv: Investigation, lead: Lead) -> tuple[set[int], list[str]]:
+    """When the error names no file: the files of the processes that write the log (`process_detail`):
+    the paths on their command lines, their working directories, the files they hold."""
     log = str(lead.finding.data.get("path") or "")
     writers = (inv.call("file_users", path=log) or {}).get("users", []) if log else []
     lead.audit_ids += _ids(inv, "file_users")
-    # Who holds its log open, else its process by name (many programs open the log for each line).
-    pid = int(writers[0]["pid"]) if writers else service_pid(inv, lead.service)
-    if pid is None:
-        return None, []
-    detail = inv.call("process_detail", pid=pid) or {}
-    lead.audit_ids += _ids(inv, "process_detail")
-    named = [a for a in str(detail.get("cmdline") or "").split() if a.startswith("/")]
-    held = [str(f) for f in detail.get("open_files") or []]
-    paths = [*named, str(detail.get("cwd") or ""), *held]
-    exe = str(detail.get("exe") or "")
-    own = [
-        p
-        for p in dict.fromkeys(paths)
-        if p.count("/") >= 2 and not p.startswith(SYSTEM_PATHS) and p not in (log, exe) and "/bin/" not in p
-    ]
-    return pid, [p for p in own if not p.endswith(".log")][:WRITER_PATHS]
+    # Who holds its log open, else its processes by name (many programs open the log for each line).
+    pids = [int(w["pid"]) for w in writers] or service_pids(inv, lead.service)
+    paths: list[str] = []
+    for pid in pids[:WRITERS]:
+        detail = inv.call("process_detail", pid=pid) or {}
+        lead.audit_ids += _ids(inv, "process_detail")
+        named = [a for a in str(detail.get("cmdline") or "").split() if a.startswith("/")]
+        exe = str(detail.get("exe") or "")
+        for p in [*named, str(detail.get("cwd") or ""), *(str(f) for f in detail.get("open_files") or [])]:
+            if p.count("/") >= 2 and not p.startswith(SYSTEM_PATHS) and p not in (log, exe) and "/bin/" not in p:
+                paths.append(p)
+    own = [p for p in dict.fromkeys(paths) if not p.endswith(".log")]
+    return set(pids), own[:WRITER_PATHS]
 
 
 @check
 def check_holder(inv: Investigation, lead: Lead) -> None:
     """Who else holds the file (a lock, a database) the service waits on: a lock holder first."""
-    pid, files = (None, [lead.object]) if lead.object else writer_paths(inv, lead)
+    writers, files = (set(), [lead.object]) if lead.object else writer_paths(inv, lead)
     for path in [f for f in files if f]:
         users = (inv.call("file_users", path=path) or {}).get("users", [])
         lead.audit_ids += _ids(inv, "file_users")
-        others = [u for u in users if u["name"] != lead.service and u["pid"] != pid]
+        others = [u for u in users if u["name"] != lead.service and u["pid"] not in writers]
         if not others:
             continue
         holder = max(others, key=lambda u: bool(u.get("locked")))  # the one holding a lock on it

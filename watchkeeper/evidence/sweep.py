@@ -161,7 +161,7 @@ def changes(inv: Investigation) -> None:
     newest = ", ".join(f"{f['path']} ({human_duration(f['ago_s'])} ago)" for f in files[:3])
     inv.checked.append(
         f"recent changes (last {CHANGES_MINUTES} min, /etc"
-        + (f" and {len(own)} files of {service}" if own else "")
+        + (f" and {plural(len(own), 'file')} of {service}" if own else "")
         + f"): {plural(len(files), 'file')}{f', newest {newest}' if newest else ''}, "
         + plural(len(found.get("packages", [])), "package")
     )
