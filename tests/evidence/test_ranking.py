@@ -10,7 +10,7 @@ from watchkeeper.evidence.catalogue import load_catalogue
 from watchkeeper.evidence.follow import follow
 from watchkeeper.evidence.gather import finding
 from watchkeeper.evidence.hypotheses import rank
-from watchkeeper.evidence.investigation import Investigation, RecordedSource
+from watchkeeper.evidence.investigation import Investigation, RecordedCall, RecordedSource
 from watchkeeper.evidence.playbooks import Playbook
 from watchkeeper.evidence.report import Culprit, Hypothesis, Symptom
 from watchkeeper.evidence.symptoms import targets
@@ -128,3 +128,11 @@ def test_a_report_written_before_the_fixed_categories_still_loads() -> None:
     assert (old.category, old.rule) == ("network", "service_down")
     new = rank(investigation("CPU is pegged"), "cpu")
     assert new == []  # nothing found, nothing invented
+
+
+def test_a_read_several_steps_want_runs_once() -> None:
+    recorded = RecordedCall("process_detail", {"pid": 7}, "succeeded", {"pid": 7, "cwd": "/srv"}, None, 1, 2.0, 0.1)
+    inv = Investigation(Symptom(question="x"), targets(Symptom()), RecordedSource([recorded]), [], {}, CATALOGUE)
+    assert inv.call_once("process_detail", pid=7) == {"pid": 7, "cwd": "/srv"}
+    assert inv.call_once("process_detail", pid=7) == {"pid": 7, "cwd": "/srv"}  # the recording held it once
+    assert len(inv.calls) == 1 and inv.notes == []

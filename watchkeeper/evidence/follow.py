@@ -140,16 +140,6 @@ def _ids(inv: Investigation, skill: str) -> list[int]:
     return inv.audit_ids(skill)[-1:]
 
 
-def _service_pids(inv: Investigation, service: str) -> set[int]:
-    table = inv.results.get("process_table") or {}
-    rows = [*table.get("processes", [])]
-    pids = {r["pid"] for r in rows if r.get("name") == service}
-    for group in table.get("by_command", []):
-        if group["name"] == service:
-            pids |= set(group.get("pids", []))
-    return pids
-
-
 def listener_of(inv: Investigation, port: int) -> dict[str, Any] | None:
     ports = inv.results.get("listening")
     if ports is None:
@@ -224,21 +214,23 @@ def check_listener(inv: Investigation, lead: Lead) -> None:
         return
     who = listener.get("process") or "an unknown process"
     lead.facts.append(f"port {port} is held by {who} (pid {listener.get('pid')})")
-    if listener.get("pid") in _service_pids(inv, lead.service):
+    if listener.get("pid") in service_pids(inv, lead.service, by_prefix=False):
         return
     lead.confirmed = True
     if listener.get("process"):
         lead.culprit = Culprit(kind="process", name=listener["process"], pid=listener.get("pid"), port=port)
 
 
-def service_pids(inv: Investigation, service: str) -> list[int]:
-    """A service's processes: those of its name that listen or the process table shows; else those whose
-    name starts with it (the "redis" logs of redis-server processes)."""
+def service_pids(inv: Investigation, service: str, by_prefix: bool = True) -> list[int]:
+    """A service's processes: those of its name that listen or the process table shows (rows and groups);
+    else, `by_prefix`, those whose name starts with it (the "redis" logs of redis-server processes)."""
     listening = [(p.get("process") or "", p.get("pid")) for p in inv.results.get("listening", []) if p.get("pid")]
     table = inv.results.get("process_table") or {}
     known = listening + [(r["name"], r["pid"]) for r in table.get("processes", [])]
+    known += [(g["name"], pid) for g in table.get("by_command", []) for pid in g.get("pids", [])]
     exact = [int(pid) for name, pid in known if name == service]
-    return list(dict.fromkeys(exact or [int(pid) for name, pid in known if name.startswith(service)]))
+    prefixed = [int(pid) for name, pid in known if name.startswith(service)] if by_prefix and not exact else []
+    return list(dict.fromkeys(exact or prefixed))
 
 
 def service_pid(inv: Investigation, service: str) -> int | None:
@@ -257,7 +249,7 @@ def writer_paths(inv: Investigation, lead: Lead) -> tuple[set[int], list[str]]:
     pids = [int(w["pid"]) for w in writers] or service_pids(inv, lead.service)
     paths: list[str] = []
     for pid in pids[:WRITERS]:
-        detail = inv.call("process_detail", pid=pid) or {}
+        detail = inv.call_once("process_detail", pid=pid) or {}
         lead.audit_ids += _ids(inv, "process_detail")
         named = [a for a in str(detail.get("cmdline") or "").split() if a.startswith("/")]
         exe = str(detail.get("exe") or "")
@@ -373,7 +365,7 @@ def check_connections(inv: Investigation, lead: Lead) -> None:
     conns = inv.call("tcp_connections", port=port) or {}
     lead.audit_ids += _ids(inv, "tcp_connections")
     listener = listener_of(inv, port) or {}
-    mine = _service_pids(inv, lead.service)
+    mine = set(service_pids(inv, lead.service, by_prefix=False))  # not a holder that merely shares a prefix
     group = next((g for g in conns.get("by_remote", []) if g["port"] == port), None)
     holders = [
         p

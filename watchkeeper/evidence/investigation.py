@@ -104,6 +104,7 @@ class Investigation:
     checked: list[str] = field(default_factory=list)  # what was looked at and what it showed, for the report
     started: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _once: dict[str, Any] = field(default_factory=dict)
 
     # -- running skills ------------------------------------------------------------------------
 
@@ -118,6 +119,13 @@ class Investigation:
         with self._lock:
             self.calls.append(record)
         return record.result if record.status == "succeeded" else None
+
+    def call_once(self, skill: str, **params: Any) -> Any:
+        """A read several steps want (one process's detail): run once per investigation, then shared."""
+        key = f"{skill} {canonical_json(params)}"
+        if key not in self._once:
+            self._once[key] = self.call(skill, **params)
+        return self._once[key]
 
     def parallel(self, jobs: list[Callable[[], Any]]) -> list[Any]:
         """Independent steps at once (invoke itself bounds concurrency); a recording in order."""

@@ -3,6 +3,7 @@ the blame going upstream when the check confirms it."""
 
 from __future__ import annotations
 
+from watchkeeper.evidence.anomaly import human_duration
 from watchkeeper.evidence.follow import Lead
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.report import Action, Finding, Hypothesis
@@ -35,7 +36,7 @@ def error_burst(inv: Investigation, family: str) -> Hypothesis | None:
     service = f.entity.name  # type: ignore[union-attr]
     changed = [c for c in of(inv, "recent_change") if c.data.get("service") == service]
     s.add(0.1, f"a file of {service} changed shortly before: {changed[0].message}" if changed else "", bool(changed))
-    what = f"{changed[0].data['path']} (changed {changed[0].message.rpartition(' changed ')[2]})" if changed else ""
+    what = f"{changed[0].data['path']} (changed {human_duration(changed[0].data['ago_s'])} ago)" if changed else ""
     return hypothesis(
         "application",
         f"{service} throws a new error since a change",

@@ -118,7 +118,7 @@ def changes(inv: Investigation) -> None:
     paths, own = ["/etc"], []
     service = inv.targets.service
     pid = service_pid(inv, service) if service else None
-    detail = inv.call("process_detail", pid=pid) if pid else None
+    detail = inv.call_once("process_detail", pid=pid) if pid else None
     if detail:
         named = [
             a
