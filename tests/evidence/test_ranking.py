@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from watchkeeper.evidence.catalogue import load_catalogue
+from watchkeeper.evidence.facts import CommandCpu, DiskUsage, LargestFile, LogErrors
 from watchkeeper.evidence.follow import follow
 from watchkeeper.evidence.gather import finding
 from watchkeeper.evidence.hypotheses import rank
@@ -29,18 +30,20 @@ def investigation(question: str = "", **results: Any) -> Investigation:
 def log_error(inv: Investigation, service: str, example: str, count: int = 40, novel: bool = True) -> None:
     inv.add(
         finding(
-            "log_errors",
+            LogErrors(
+                service=service,
+                path=f"/var/log/{service}/{service}.log",
+                role="target",
+                template=example,
+                example=example,
+                count=count,
+                novel=novel,
+                words=["exception"],
+            ),
             "crit",
             f"new error template in {service} x{count}: {example}",
             [],
             Culprit(kind="service", name=service),
-            service=service,
-            role="target",
-            template=example,
-            example=example,
-            count=count,
-            novel=novel,
-            words=["exception"],
         )
     )
 
@@ -94,12 +97,20 @@ def test_a_big_file_that_does_not_grow_is_ruled_out_never_blamed() -> None:
     decoy = "/data/backup/db.dump"
     inv.add(
         finding(
-            "largest_file", "info", f"{decoy} is the largest file", [], Culprit(kind="path", name=decoy, path=decoy)
+            LargestFile(mount="/data", bytes=2**30),
+            "info",
+            f"{decoy} is the largest file",
+            [],
+            Culprit(kind="path", name=decoy, path=decoy),
         )
     )
     inv.add(
         finding(
-            "disk", "crit", "disk /data at 97%", [], Culprit(kind="path", name="/data", path="/data"), mount="/data"
+            DiskUsage(mount="/data", percent=97.0),
+            "crit",
+            "disk /data at 97%",
+            [],
+            Culprit(kind="path", name="/data", path="/data"),
         )
     )
     ranked = rank(inv, "disk")
@@ -111,9 +122,7 @@ def test_cpu_spread_over_processes_is_a_cause_only_with_a_cpu_symptom() -> None:
     def spread(question: str) -> Investigation:
         inv = investigation(question)
         group = {"name": "worker", "count": 4, "cpu_percent": 150.0, "pids": [1, 2, 3, 4]}
-        inv.add(
-            finding("command_cpu", "warn", "4 worker processes", [], Culprit(kind="process", name="worker"), **group)
-        )
+        inv.add(finding(CommandCpu(**group), "warn", "4 worker processes", [], Culprit(kind="process", name="worker")))
         return inv
 
     assert rank(spread("is anything wrong?"), "generic") == []

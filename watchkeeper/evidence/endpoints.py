@@ -7,11 +7,22 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from watchkeeper.evidence.facts import (
+    HttpError,
+    HttpSlow,
+    HttpUnreachable,
+    LogErrors,
+    PortClosed,
+    ServiceNotRunning,
+    TlsExpiry,
+    TlsInvalid,
+)
 from watchkeeper.evidence.follow import listener_of
 from watchkeeper.evidence.gather import finding, gatherer
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.logs import service_log_findings
 from watchkeeper.evidence.report import Culprit
+from watchkeeper.evidence.scoring import of
 
 SLOW_MS = 2000.0
 TLS_WARN_DAYS = 21
@@ -44,13 +55,11 @@ def analyze_probe(inv: Investigation, kind: str, result: dict[str, Any], role: s
             )
             inv.add(
                 finding(
-                    "port_closed",
+                    PortClosed(role=role, **result),
                     "crit",
                     f"{result['host']}:{result['port']} does not accept connections: {result['error']}",
                     ids,
                     entity,
-                    role=role,
-                    **result,
                 )
             )
         return
@@ -63,64 +72,53 @@ def analyze_probe(inv: Investigation, kind: str, result: dict[str, Any], role: s
         severity = "crit" if tls["days_to_expiry"] < 7 else "warn"
         inv.add(
             finding(
-                "tls_expiry",
+                TlsExpiry(role=role, **tls),
                 severity,
                 f"the certificate of {url} expires in {tls['days_to_expiry']:.1f} days "
                 f"({tls.get('not_after')}, {tls.get('subject')})",
                 ids,
                 entity,
-                role=role,
-                **tls,
             )
         )
     if tls.get("verified") is False:
         inv.add(
             finding(
-                "tls_invalid",
+                TlsInvalid(role=role, **tls),
                 "crit",
                 f"the certificate of {url} does not verify: {tls.get('verify_error')} ({tls.get('subject')})",
                 ids,
                 entity,
-                role=role,
-                **tls,
             )
         )
     status = result.get("status")
     if status is None:
         inv.add(
             finding(
-                "http_unreachable",
+                HttpUnreachable(role=role, error=result.get("error")),
                 "crit",
                 f"{url} unreachable: {result.get('error')}",
                 ids,
                 entity,
-                role=role,
-                error=result.get("error"),
             )
         )
     elif status >= 500:
         inv.add(
             finding(
-                "http_error",
+                HttpError(role=role, status=status, body=result.get("body_excerpt", "")[:200]),
                 "crit",
                 f"{url} answers {status} {result.get('reason', '')}".strip(),
                 ids,
                 entity,
-                role=role,
-                status=status,
-                body=result.get("body_excerpt", "")[:200],
             )
         )
     if result.get("latency_ms") and result["latency_ms"] >= SLOW_MS:
         inv.add(
             finding(
-                "http_slow",
+                HttpSlow(role=role, latency_ms=result["latency_ms"]),
                 "warn",
                 f"{url} took {result['latency_ms']:.0f} ms",
                 ids,
                 entity,
-                role=role,
-                latency_ms=result["latency_ms"],
             )
         )
 
@@ -134,12 +132,11 @@ def service_state(inv: Investigation) -> None:
     if state and not state.get("running"):
         inv.add(
             finding(
-                "service_not_running",
+                ServiceNotRunning(**state),
                 "crit",
                 f"{service} is {state['state']} ({state['manager']}): {state.get('detail') or ''}".strip(),
                 inv.audit_ids("service_status"),
                 Culprit(kind="service", name=service),
-                **state,
             )
         )
 
@@ -148,10 +145,10 @@ def service_state(inv: Investigation) -> None:
 def upstreams(inv: Investigation) -> None:
     """A proxy complains about an upstream: find who listens there, probe it, read its logs."""
     seen: set[int] = set()
-    for f in [f for f in inv.findings if f.kind == "log_errors" and f.data.get("role") == "target"]:
-        if not ({"upstream", "timeout", "refused"} & set(f.data.get("words", []))):
+    for f in of(inv, LogErrors, "target"):
+        if not ({"upstream", "timeout", "refused"} & set(f.data.words)):
             continue
-        for host, port in f.data.get("addresses", []):
+        for host, port in f.data.addresses:
             if port in seen or port == inv.targets.port:
                 continue
             seen.add(port)
@@ -164,29 +161,23 @@ def upstreams(inv: Investigation) -> None:
             if probe and not probe["open"]:
                 inv.add(
                     finding(
-                        "port_closed",
+                        PortClosed(role="upstream", host=host, port=port),
                         "crit",
                         f"upstream {host}:{port} refuses connections",
                         inv.audit_ids("probe_tcp")[-1:],
                         Culprit(kind="port", name=str(port), port=port),
-                        role="upstream",
                     )
                 )
             if listener and listener.get("process"):
                 for lf in service_log_findings(inv, listener["process"], role="upstream"):
-                    lf.data["port"] = port
+                    lf.data.port = port
                     lf.entity = Culprit(kind="service", name=listener["process"], port=port, pid=listener.get("pid"))
 
 
 @gatherer
 def dependencies(inv: Investigation) -> None:
     """URLs a service reports timing out on: probe them and measure."""
-    urls = {
-        u
-        for f in inv.findings
-        if f.kind == "log_errors" and "timeout" in f.data.get("words", []) and not f.data.get("signatures")
-        for u in f.data.get("urls", [])
-    }
+    urls = {u for f in of(inv, LogErrors) if "timeout" in f.data.words and not f.data.signatures for u in f.data.urls}
     for url in sorted(urls)[:3]:
         result = inv.call("probe_http", url=url, timeout_s=10)
         if result:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from watchkeeper.evidence.catalogue import Signature, classify
+from watchkeeper.evidence.facts import LogErrors
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.report import Culprit, Finding
 
@@ -51,7 +52,7 @@ NOT_HOSTS = (*FILE_SUFFIXES, ".yaml", ".yml", ".json", ".conf", ".cfg", ".ini", 
 class Lead:
     signature: Signature
     service: str  # whose log showed it
-    finding: Finding  # the log template
+    finding: Finding[LogErrors]  # the log template
     object: str | None = None
     culprit: Culprit | None = None
     confirmed: bool = False  # the check saw the object in the state the error says
@@ -242,7 +243,7 @@ def service_pid(inv: Investigation, service: str) -> int | None:
 def writer_paths(inv: Investigation, lead: Lead) -> tuple[set[int], list[str]]:
     """When the error names no file: the files of the processes that write the log (`process_detail`):
     the paths on their command lines, their working directories, the files they hold."""
-    log = str(lead.finding.data.get("path") or "")
+    log = lead.finding.data.path
     writers = (inv.call("file_users", path=log) or {}).get("users", []) if log else []
     lead.audit_ids += _ids(inv, "file_users")
     # Who holds its log open, else its processes by name (many programs open the log for each line).
@@ -332,7 +333,7 @@ def check_access(inv: Investigation, lead: Lead) -> None:
         lead.facts.append(f"{lead.object} does not exist")
         return
     owner = f"mode {info.get('mode')} owner {info.get('owner')}:{info.get('group')}"
-    writing = bool(WRITE_RE.search(str(lead.finding.data.get("example", ""))))
+    writing = bool(WRITE_RE.search(lead.finding.data.example))
     denied = info.get("writable") is False if writing else info.get("readable") is False
     if denied:
         lead.confirmed = True
@@ -450,21 +451,21 @@ def check_clock(inv: Investigation, lead: Lead) -> None:
         if other.signature.name == "time_unsynchronised":
             lead.confirmed = True
             lead.culprit = Culprit(kind="service", name=other.service)
-            lead.facts.append(f"{other.service} reports: {other.finding.data.get('example', '')[:160]}")
+            lead.facts.append(f"{other.service} reports: {other.finding.data.example[:160]}")
             return
 
 
-def follow(inv: Investigation, catalogue: list[Signature], findings: list[Finding]) -> list[Lead]:
+def follow(inv: Investigation, catalogue: list[Signature], findings: list[Finding[LogErrors]]) -> list[Lead]:
     """Leads from the log templates: each (signature, service, object) once, at most MAX_LEADS of them."""
     leads: list[Lead] = inv.results.setdefault("leads", [])
     seen = {(lead.signature.name, lead.service, lead.object) for lead in leads}
     pending: list[Lead] = []
-    for f in [f for f in findings if str(f.data.get("service")).lower() not in KERNEL_LOGS]:
-        text = f"{f.data.get('example', '')} {f.data.get('template', '')}"
+    for f in [f for f in findings if f.data.service.lower() not in KERNEL_LOGS]:
+        text = f"{f.data.example} {f.data.template}"
         for sig in classify(catalogue, text):
-            lead = Lead(sig, str(f.data.get("service")), f, audit_ids=list(f.audit_ids))
+            lead = Lead(sig, f.data.service, f, audit_ids=list(f.audit_ids))
             if sig.object != "none":
-                lead.object = extract(sig.object, str(f.data.get("example", ""))) or extract(sig.object, text)
+                lead.object = extract(sig.object, f.data.example) or extract(sig.object, text)
                 if lead.object is None and sig.check not in WRITER_CHECKS:
                     continue  # no object to look at (a holder or a mount can still come from the writer's files)
                 if sig.object == "port":
@@ -474,7 +475,7 @@ def follow(inv: Investigation, catalogue: list[Signature], findings: list[Findin
                 seen.add(key)
                 pending.append(lead)
     # The symptom's own service first, then the most repeated; a bounded number, whatever the logs say.
-    pending.sort(key=lambda lead: (lead.finding.data.get("role") != "target", -int(lead.finding.data.get("count", 0))))
+    pending.sort(key=lambda lead: (lead.finding.data.role != "target", -lead.finding.data.count))
     if len(pending) > MAX_LEADS:
         inv.notes.append(f"{len(pending) - MAX_LEADS} more errors matched a signature and were not followed")
     order = {s.name: n for n, s in enumerate(catalogue)}
@@ -495,7 +496,7 @@ def _may_probe(inv: Investigation, lead: Lead) -> bool:
     """Network probes go to this host, or to what the symptom's own service (or a configured one) names:
     a line in any log must not make the sweep resolve or connect wherever it says."""
     host = (lead.object or "").rpartition(":")[0] if lead.signature.object == "endpoint" else lead.object
-    return host in LOCAL or lead.finding.data.get("role") == "target" or lead.service in inv.services
+    return host in LOCAL or lead.finding.data.role == "target" or lead.service in inv.services
 
 
 def _blamed(lead: Lead) -> Culprit:

@@ -4,10 +4,9 @@ own with @gatherer. `finding` builds the typed fact every analyzer and gatherer 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from watchkeeper.evidence.investigation import Investigation
-from watchkeeper.evidence.report import Culprit, Finding
+from watchkeeper.evidence.report import Culprit, F, Finding
 
 Gatherer = Callable[[Investigation], None]
 GATHERERS: dict[str, Gatherer] = {}
@@ -18,7 +17,6 @@ def gatherer(fn: Gatherer) -> Gatherer:
     return fn
 
 
-def finding(
-    kind: str, severity: str, message: str, audit_ids: list[int], entity: Culprit | None = None, **data: Any
-) -> Finding:
-    return Finding(kind=kind, severity=severity, message=message, entity=entity, audit_ids=audit_ids, data=data)
+def finding(fact: F, severity: str, message: str, audit_ids: list[int], entity: Culprit | None = None) -> Finding[F]:
+    """A finding of the fact's kind (evidence/facts.py)."""
+    return Finding(kind=fact.KIND, severity=severity, message=message, entity=entity, audit_ids=audit_ids, data=fact)

@@ -251,7 +251,9 @@ def run_check(invoker: Invoker, log_roots: list[Path], user: str | None = None) 
         + (mount_facts(mounts["mounts"], []) if mounts else [])
         + (kernel_facts(kernel["events"], []) if kernel else [])
     )
-    report.findings += [Finding(f.severity, f.kind, f.message, f.data) for f in swept if f.severity != "info"]
+    report.findings += [
+        Finding(f.severity, f.kind, f.message, f.data.model_dump()) for f in swept if f.severity != "info"
+    ]
     for log in (call("list_logs", limit=MAX_LOGS) or {}).get("logs", []):
         tail = call("tail_file", path=log["path"], lines=TAIL_LINES)
         if tail:

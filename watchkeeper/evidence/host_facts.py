@@ -5,6 +5,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from watchkeeper.evidence.facts import (
+    ChildrenCpu,
+    CommandCpu,
+    CommandMemory,
+    DeletedOpen,
+    Inodes,
+    KernelEvent,
+    KernelHungTask,
+    KernelIoError,
+    KernelSegfault,
+    OomKill,
+    ProcessFds,
+    ProcessStopped,
+    ProcessThreads,
+    ProcessUninterruptible,
+    Zombies,
+)
 from watchkeeper.evidence.gather import finding
 from watchkeeper.evidence.report import Culprit, Finding
 
@@ -14,27 +31,31 @@ FD_NEAR_LIMIT = 0.8
 GROUP_CPU_PCT = 80.0  # a command or a parent's children together take most of a core
 GROUP_MIN = 2
 GROUP_RSS = 512 * 2**20  # many small processes that together hold what one big one would
+KERNEL_EVENTS: dict[str, type[KernelEvent]] = {
+    "io_error": KernelIoError,
+    "segfault": KernelSegfault,
+    "hung_task": KernelHungTask,
+}
 
 
 def _own(table: dict[str, Any]) -> set[int]:
     return set(table.get("watchkeeper_pids") or [])
 
 
-def process_facts(table: dict[str, Any], ids: list[int]) -> list[Finding]:
+def process_facts(table: dict[str, Any], ids: list[int]) -> list[Finding[Any]]:
     """What is abnormal in a process_table result: zombies by parent, stopped and D-state processes,
     thread explosions, descriptors near the limit, CPU and memory spread over many processes."""
-    out: list[Finding] = []
+    out: list[Finding[Any]] = []
     own = _own(table)
     for z in table.get("zombies", []):
         if z["count"] >= ZOMBIES_MANY:
             out.append(
                 finding(
-                    "zombies",
+                    Zombies(**z),
                     "crit" if z["count"] >= 100 else "warn",
                     f"{z['count']} zombie processes under {z['parent']} (pid {z['ppid']}), which does not reap them",
                     ids,
                     Culprit(kind="process", name=z["parent"] or f"pid {z['ppid']}", pid=z["ppid"]),
-                    **z,
                 )
             )
     for row in table.get("processes", []):
@@ -44,45 +65,41 @@ def process_facts(table: dict[str, Any], ids: list[int]) -> list[Finding]:
         if row.get("state") in ("stopped", "tracing-stop"):
             out.append(
                 finding(
-                    "process_stopped",
+                    ProcessStopped(**row),
                     "crit",
                     f"{row['name']} (pid {row['pid']}) is stopped (state T)",
                     ids,
                     entity,
-                    **row,
                 )
             )
         if row.get("state") == "disk-sleep":
             out.append(
                 finding(
-                    "process_uninterruptible",
+                    ProcessUninterruptible(**row),
                     "warn",
                     f"{row['name']} (pid {row['pid']}) is in uninterruptible sleep (D)",
                     ids,
                     entity,
-                    **row,
                 )
             )
         if (row.get("threads") or 0) >= THREADS_MANY:
             out.append(
                 finding(
-                    "process_threads",
+                    ProcessThreads(**row),
                     "crit",
                     f"{row['name']} (pid {row['pid']}) runs {row['threads']} threads",
                     ids,
                     entity,
-                    **row,
                 )
             )
         if row.get("fd_limit") and (row.get("fds") or 0) >= FD_NEAR_LIMIT * row["fd_limit"]:
             out.append(
                 finding(
-                    "process_fds",
+                    ProcessFds(**row),
                     "crit",
                     f"{row['name']} (pid {row['pid']}) holds {row['fds']} of its {row['fd_limit']} file descriptors",
                     ids,
                     entity,
-                    **row,
                 )
             )
     for group in table.get("by_command", []):
@@ -93,23 +110,21 @@ def process_facts(table: dict[str, Any], ids: list[int]) -> list[Finding]:
         ):
             out.append(
                 finding(
-                    "command_cpu",
+                    CommandCpu(**group),
                     "warn",
                     f"{group['count']} {group['name']} processes use {group['cpu_percent']:.0f}% of a core together",
                     ids,
                     Culprit(kind="process", name=group["name"]),
-                    **group,
                 )
             )
         if group["count"] >= 3 and (group.get("rss_bytes") or 0) >= GROUP_RSS and not set(group.get("pids", [])) & own:
             out.append(
                 finding(
-                    "command_memory",
+                    CommandMemory(**group),
                     "warn",
                     f"{group['count']} {group['name']} processes hold {group['rss_bytes'] / 2**20:.0f} MiB together",
                     ids,
                     Culprit(kind="process", name=group["name"]),
-                    **group,
                 )
             )
     for parent in table.get("by_parent", []):
@@ -117,32 +132,31 @@ def process_facts(table: dict[str, Any], ids: list[int]) -> list[Finding]:
         if parent["ppid"] not in own and spent >= GROUP_CPU_PCT / 2:
             out.append(
                 finding(
-                    "children_cpu",
+                    ChildrenCpu(**parent),
                     "warn",
                     f"short-lived children of {parent['parent']} (pid {parent['ppid']}) used {spent:.0f}% of a core",
                     ids,
                     Culprit(kind="process", name=parent["parent"], pid=parent["ppid"]),
-                    **parent,
                 )
             )
     return out
 
 
-def mount_facts(mounts: list[dict[str, Any]], ids: list[int]) -> list[Finding]:
+def mount_facts(mounts: list[dict[str, Any]], ids: list[int]) -> list[Finding[Any]]:
     """What is abnormal in the mounts: inodes nearly gone, space held by deleted files still open."""
-    out: list[Finding] = []
+    out: list[Finding[Any]] = []
     for m in mounts:
         entity = Culprit(kind="path", name=m["mount"], path=m["mount"])
         if (m.get("inodes_percent") or 0) >= 90:
             out.append(
-                finding("inodes", "crit", f"{m['mount']}: {m['inodes_percent']:.0f} % of inodes used", ids, entity, **m)
+                finding(Inodes(**m), "crit", f"{m['mount']}: {m['inodes_percent']:.0f} % of inodes used", ids, entity)
             )
         held = m.get("deleted_open_bytes") or 0
         if held and m.get("total_bytes") and held >= 0.1 * m["total_bytes"]:
             top = m["deleted_open"][0]
             out.append(
                 finding(
-                    "deleted_open",
+                    DeletedOpen(**m),
                     "crit",
                     f"{held / 2**20:.0f} MiB of {m['mount']} is held by deleted files still open, most by "
                     f"{top['process']} (pid {top['pid']}: {top['path']})",
@@ -150,28 +164,26 @@ def mount_facts(mounts: list[dict[str, Any]], ids: list[int]) -> list[Finding]:
                     Culprit(
                         kind="process", name=top["process"] or f"pid {top['pid']}", pid=top["pid"], path=top["path"]
                     ),
-                    **m,
                 )
             )
     return out
 
 
-def kernel_facts(events: list[dict[str, Any]], ids: list[int]) -> list[Finding]:
+def kernel_facts(events: list[dict[str, Any]], ids: list[int]) -> list[Finding[Any]]:
     """The kernel's events that matter: OOM kills, I/O errors, segfaults, hung tasks."""
-    out: list[Finding] = []
+    out: list[Finding[Any]] = []
     for e in events:
         facts = {k: v for k, v in e.items() if k != "kind"}
         if e["kind"] == "oom_kill" and e.get("process"):
             out.append(
                 finding(
-                    "oom_kill",
+                    OomKill(**facts),
                     "crit",
                     f"the kernel's OOM killer killed {e['process']} (pid {e.get('pid')}) at {e.get('at') or '?'}",
                     ids,
                     Culprit(kind="process", name=e["process"], pid=e.get("pid")),
-                    **facts,
                 )
             )
-        elif e["kind"] in ("io_error", "segfault", "hung_task"):
-            out.append(finding(f"kernel_{e['kind']}", "warn", f"kernel: {e['line'][:200]}", ids, None, **facts))
+        elif e["kind"] in KERNEL_EVENTS:
+            out.append(finding(KERNEL_EVENTS[e["kind"]](**facts), "warn", f"kernel: {e['line'][:200]}", ids))
     return out

@@ -98,7 +98,7 @@ class Investigation:
     id: str = field(default_factory=lambda: f"inv-{datetime.now(UTC):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}")
     progress: Progress = field(default=lambda _msg: None)
     calls: list[RecordedCall] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Finding[Any]] = field(default_factory=list)
     results: dict[str, Any] = field(default_factory=dict)  # named results gatherers share
     notes: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)  # what was looked at and what it showed, for the report
@@ -146,7 +146,7 @@ class Investigation:
     def audit_ids(self, skill: str) -> list[int]:
         return [c.audit_id for c in self.calls if c.skill == skill and c.audit_id is not None]
 
-    def add(self, finding: Finding) -> None:
+    def add(self, finding: Finding[Any]) -> None:
         with self._lock:
             self.findings.append(finding)
 

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from watchkeeper.evidence.catalogue import classify
+from watchkeeper.evidence.facts import ClockSkew, JournalErrors, LogErrors, ProcessCpu, ProcessMemoryGrowth
 from watchkeeper.evidence.gather import finding, gatherer
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.log_templates import mine, severity_of
 from watchkeeper.evidence.report import Culprit, Finding
+from watchkeeper.evidence.scoring import of
 from watchkeeper.evidence.timeparse import clock_skew, parse_timestamp
 from watchkeeper.humanize import plural
 
@@ -79,9 +81,9 @@ def _split(lines: list[str], since: datetime | None) -> tuple[list[str], list[st
     return lines[:half], lines[half:]
 
 
-def service_log_findings(inv: Investigation, service: str, role: str = "target") -> list[Finding]:
+def service_log_findings(inv: Investigation, service: str, role: str = "target") -> list[Finding[LogErrors]]:
     """Mine a service's logs; findings for its error templates, with the words that explain them."""
-    added: list[Finding] = []
+    added: list[Finding[LogErrors]] = []
     inv.results.setdefault("logs_read", []).append(service)
     for path in _log_files(inv, service):
         tail = inv.call("tail_file", path=path, lines=TAIL_LINES)
@@ -94,12 +96,11 @@ def service_log_findings(inv: Investigation, service: str, role: str = "target")
         if skew is not None:
             inv.add(
                 finding(
-                    "clock_skew",
+                    ClockSkew(ahead_s=skew.total_seconds()),
                     "warn",
                     f"{path} has entries {skew.total_seconds():.0f}s in the future: "
                     "this host's clock (or the log's zone) is off",
                     ids,
-                    ahead_s=skew.total_seconds(),
                 )
             )
         baseline, recent = _split(lines, inv.symptom.starts_at)
@@ -121,13 +122,7 @@ def service_log_findings(inv: Investigation, service: str, role: str = "target")
             words = sorted(k for k, rx in KEYWORDS.items() if rx.search(tpl.example))
             addresses = [(h, int(p)) for h, p in ADDRESS.findall(" ".join(lines_of[:50]))]
             urls = URL.findall(tpl.example)
-            f = finding(
-                "log_errors",
-                "crit" if tpl.count >= 20 else "warn",
-                f"{'new ' if tpl.novel else ''}{'error ' if tpl.severity == 2 else ''}template in {service} "
-                f"({Path(path).name}) x{tpl.count}: {tpl.template[:160]}",
-                ids,
-                Culprit(kind="service", name=service),
+            fact = LogErrors(
                 service=service,
                 path=path,
                 role=role,
@@ -142,6 +137,14 @@ def service_log_findings(inv: Investigation, service: str, role: str = "target")
                 baseline_lines=len(baseline),
                 recent_lines=len(recent),
             )
+            f = finding(
+                fact,
+                "crit" if tpl.count >= 20 else "warn",
+                f"{'new ' if tpl.novel else ''}{'error ' if tpl.severity == 2 else ''}template in {service} "
+                f"({Path(path).name}) x{tpl.count}: {tpl.template[:160]}",
+                ids,
+                Culprit(kind="service", name=service),
+            )
             inv.add(f)
             added.append(f)
     return added
@@ -151,7 +154,7 @@ def service_log_findings(inv: Investigation, service: str, role: str = "target")
 def service_logs(inv: Investigation) -> None:
     names = [inv.targets.service] if inv.targets.service else []
     # The processes the host findings point at are services too, as far as their logs go.
-    names += [f.entity.name for f in inv.findings if f.kind in ("process_cpu", "process_memory_growth") and f.entity]
+    names += [f.entity.name for f in of(inv, ProcessCpu) + of(inv, ProcessMemoryGrowth) if f.entity]
     for name in dict.fromkeys(n for n in names if n):
         service_log_findings(inv, name)
     if inv.targets.service:
@@ -161,11 +164,10 @@ def service_logs(inv: Investigation) -> None:
             for tpl in mine(messages)[:2]:
                 inv.add(
                     finding(
-                        "journal_errors",
+                        JournalErrors(example=tpl.example[:300]),
                         "warn",
                         f"journal of {inv.targets.service} x{tpl.count}: {tpl.template[:160]}",
                         inv.audit_ids("read_journal"),
                         Culprit(kind="service", name=inv.targets.service),
-                        example=tpl.example[:300],
                     )
                 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 
 from watchkeeper.evidence.anomaly import human_duration, level_shift
+from watchkeeper.evidence.facts import MetricForecast, MetricShift
 from watchkeeper.evidence.gather import finding, gatherer
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.humanize import plural
@@ -34,13 +35,12 @@ def metric_trends(inv: Investigation) -> None:
         if len(values) >= 8 and level_shift(values[cut:], values[:cut]):
             inv.add(
                 finding(
-                    "metric_shift",
+                    MetricShift(query=query),
                     "warn",
                     f"Prometheus: {what} on {instance} moved from a median of "
                     f"{statistics.median(values[:cut]):.4g} to {statistics.median(values[cut:]):.4g} in the "
                     "last 10 min",
                     ids,
-                    query=query,
                 )
             )
         if slope is None or last is None:
@@ -53,11 +53,9 @@ def metric_trends(inv: Investigation) -> None:
             eta = last / -slope
             inv.add(
                 finding(
-                    "metric_forecast",
+                    MetricForecast(seconds=eta, query=query),
                     "crit" if eta < 3600 else "warn",
                     f"Prometheus: {what} on {instance} runs out in ~{human_duration(eta)} at the 30-min rate",
                     ids,
-                    seconds=eta,
-                    query=query,
                 )
             )

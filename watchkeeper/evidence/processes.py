@@ -8,22 +8,43 @@ from typing import Any
 
 from watchkeeper.evidence import host_check
 from watchkeeper.evidence.anomaly import forecast, human_duration
+from watchkeeper.evidence.facts import (
+    CpuReading,
+    DiskFillForecast,
+    DiskUsage,
+    Fact,
+    FileGrowth,
+    Inodes,
+    LargestFile,
+    LoadReading,
+    MemoryReading,
+    PortNotListening,
+    ProcessCpu,
+    ProcessMemoryGrowth,
+    ProcessMemoryTop,
+    SwapReading,
+)
 from watchkeeper.evidence.gather import finding, gatherer
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.report import Culprit
+from watchkeeper.evidence.scoring import of
 from watchkeeper.series import trend
 
 PROCESS_HOT_PCT = 80.0
 LEAK_MIN_BYTES_PER_S = 512 * 1024
 LEAK_MIN_R2 = 0.8
+READINGS: dict[str, type[Fact]] = {
+    f.KIND: f for f in (CpuReading, LoadReading, MemoryReading, SwapReading, DiskUsage, Inodes)
+}
 
 
 def analyze_host(inv: Investigation, host: dict[str, Any]) -> None:
     inv.results["host"] = host
     ids = inv.audit_ids("host_status")
     for f in host_check.host_findings(host):
-        entity = Culprit(kind="path", name=f.evidence["mount"], path=f.evidence["mount"]) if f.kind == "disk" else None
-        inv.add(finding(f.kind, f.severity, f.message, ids, entity, **f.evidence))
+        fact = READINGS[f.kind](**f.evidence)
+        entity = Culprit(kind="path", name=fact.mount, path=fact.mount) if isinstance(fact, DiskUsage) else None
+        inv.add(finding(fact, f.severity, f.message, ids, entity))
 
 
 def analyze_top(inv: Investigation, top: dict[str, Any]) -> None:
@@ -36,12 +57,11 @@ def analyze_top(inv: Investigation, top: dict[str, Any]) -> None:
                 entity = Culprit(kind="process", name=p["name"], pid=p["pid"])
                 inv.add(
                     finding(
-                        "process_cpu",
+                        ProcessCpu(**p),
                         "warn",
                         f"process {p['name']} (pid {p['pid']}) uses {host_check.core_use(p)}",
                         ids,
                         entity,
-                        **p,
                     )
                 )
     else:
@@ -51,12 +71,11 @@ def analyze_top(inv: Investigation, top: dict[str, Any]) -> None:
             entity = Culprit(kind="process", name=p["name"], pid=p["pid"])
             inv.add(
                 finding(
-                    "process_memory_top",
+                    ProcessMemoryTop(**p),
                     "info",
                     f"process {p['name']} (pid {p['pid']}) holds the most memory: {p['rss_bytes'] / 2**20:.0f} MiB RSS",
                     ids,
                     entity,
-                    **p,
                 )
             )
 
@@ -75,7 +94,7 @@ def analyze_listening(inv: Investigation, ports: dict[str, Any]) -> None:
             if inv.targets.service
             else Culprit(kind="port", name=str(port), port=port)
         )
-        inv.add(finding("port_not_listening", "crit", f"nothing listens on port {port}", ids, entity, port=port))
+        inv.add(finding(PortNotListening(port=port), "crit", f"nothing listens on port {port}", ids, entity))
     else:
         inv.results["target_listener"] = listeners[0]
 
@@ -95,12 +114,12 @@ def run_step(inv: Investigation, skill: str, params: dict[str, Any]) -> None:
 
 @gatherer
 def top_process_detail(inv: Investigation) -> None:
-    hot = [f for f in inv.findings if f.kind == "process_cpu"]
+    hot = of(inv, ProcessCpu)
     if not hot or hot[0].entity is None or hot[0].entity.pid is None:
         return
     detail = inv.call("process_detail", pid=hot[0].entity.pid)
     if detail:
-        hot[0].data["detail"] = {
+        hot[0].data.detail = {
             k: detail.get(k)
             for k in ("cmdline", "user", "threads", "started_at", "exe", "open_files", "parent", "cpu_percent")
         }
@@ -133,15 +152,12 @@ def memory_growth(inv: Investigation) -> None:
         rate = fit.slope_per_s / 2**20
         inv.add(
             finding(
-                "process_memory_growth",
+                ProcessMemoryGrowth(bytes_per_s=fit.slope_per_s, r2=fit.r2, rss_bytes=points[-1][1]),
                 "crit",
                 f"process {name} (pid {pid}) RSS grows {rate:.1f} MiB/s "
                 f"({points[0][1] / 2**20:.0f} -> {points[-1][1] / 2**20:.0f} MiB, R² {fit.r2:.2f})",
                 ids,
                 Culprit(kind="process", name=name, pid=pid),
-                bytes_per_s=fit.slope_per_s,
-                r2=fit.r2,
-                rss_bytes=points[-1][1],
             )
         )
 
@@ -185,13 +201,11 @@ def disk_growth(inv: Investigation) -> None:
         if fc.seconds_to_threshold is not None:
             inv.add(
                 finding(
-                    "disk_fill_forecast",
+                    DiskFillForecast(seconds=fc.seconds_to_threshold, r2=fc.trend.r2),
                     "crit" if fc.seconds_to_threshold < 3600 else "warn",
                     f"{mount} fills in ~{human_duration(fc.seconds_to_threshold)} at the current rate",
                     ids,
                     Culprit(kind="path", name=mount, path=mount),
-                    seconds=fc.seconds_to_threshold,
-                    r2=fc.trend.r2,
                 )
             )
     grew = [(d, f) for d, f in growing if d > 0]
@@ -209,15 +223,12 @@ def disk_growth(inv: Investigation) -> None:
         message += f", written by {writer['name']} (pid {writer['pid']})"
     inv.add(
         finding(
-            "file_growth" if grew else "largest_file",
+            (FileGrowth if grew else LargestFile)(
+                mount=mount, bytes=target["bytes"], grew_bytes=delta, writer=writer, forecast=eta_note
+            ),
             "crit" if grew else "info",
             message,
             ids + inv.audit_ids("file_users"),
             Culprit(kind="path", name=target["path"], path=target["path"]),
-            mount=mount,
-            bytes=target["bytes"],
-            grew_bytes=delta,
-            writer=writer,
-            forecast=eta_note,
         )
     )

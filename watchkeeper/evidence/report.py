@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SerializeAsAny, model_validator
 
 from watchkeeper.canonical import canonical_json
+from watchkeeper.evidence.facts import Fact
 
 Severity = Literal["info", "warn", "crit"]
 CulpritKind = Literal["process", "service", "path", "port", "url", "host"]
@@ -38,15 +39,23 @@ class Culprit(BaseModel):
     url: str | None = None
 
 
-class Finding(BaseModel):
-    """A typed fact with the audit ids of the skill calls that show it."""
+F = TypeVar("F", bound=Fact)
+
+
+def _no_fact() -> Any:
+    return Fact()
+
+
+class Finding(BaseModel, Generic[F]):
+    """A typed fact (evidence/facts.py) with the audit ids of the skill calls that show it. `kind` is the
+    fact's own KIND; a report read back from JSON holds its facts as plain dicts."""
 
     kind: str
     severity: Severity
     message: str
     entity: Culprit | None = None
     audit_ids: list[int] = Field(default_factory=list)
-    data: dict[str, Any] = Field(default_factory=dict)
+    data: SerializeAsAny[F] = Field(default_factory=_no_fact)
 
 
 class Action(BaseModel):
@@ -172,7 +181,7 @@ class Report(BaseModel):
     mode: Literal["deterministic", "llm"] = "deterministic"
     playbook: str | None = None
     hypotheses: list[Hypothesis] = Field(default_factory=list)
-    findings: list[Finding] = Field(default_factory=list)
+    findings: list[Finding[Any]] = Field(default_factory=list)
     actions: list[Action] = Field(default_factory=list)
     references: list[Reference] = Field(default_factory=list)
     calls: list[CallRecord] = Field(default_factory=list)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from watchkeeper.evidence.facts import DeletedOpen, DiskFillForecast, DiskUsage, FileGrowth, Inodes, LargestFile
 from watchkeeper.evidence.investigation import Investigation
-from watchkeeper.evidence.report import Hypothesis, RuledOut
+from watchkeeper.evidence.report import Finding, Hypothesis, RuledOut
 from watchkeeper.evidence.scoring import (
     Score,
     hypothesis,
@@ -15,9 +18,9 @@ from watchkeeper.evidence.scoring import (
 
 
 def disk_full(inv: Investigation, family: str) -> Hypothesis | None:
-    files = of(inv, "file_growth")
-    full = of(inv, "disk") + of(inv, "disk_fill_forecast")
-    for f in of(inv, "largest_file") if not files else []:
+    files = of(inv, FileGrowth)
+    full: list[Finding[Any]] = [*of(inv, DiskUsage), *of(inv, DiskFillForecast)]
+    for f in of(inv, LargestFile) if not files else []:
         # A big file that does not grow is a decoy (last month's backup), never the culprit.
         inv.results.setdefault("ruled_out", []).append(
             RuledOut(
@@ -28,14 +31,14 @@ def disk_full(inv: Investigation, family: str) -> Hypothesis | None:
         )
     if not files and not full:
         return None
-    evidence = files[:1] + full
+    evidence: list[Finding[Any]] = [*files[:1], *full]
     culprit = files[0].entity if files else full[0].entity
     s = Score(0.45, "a filesystem is full or filling")
-    s.add(0.2, "one file grows while sampled", bool(of(inv, "file_growth")))
+    s.add(0.2, "one file grows while sampled", bool(of(inv, FileGrowth)))
     s.add(0.2, "the symptom is about disk space", family == "disk")
-    s.add(0.05, "a fill-time forecast exists", bool(of(inv, "disk_fill_forecast")))
+    s.add(0.05, "a fill-time forecast exists", bool(of(inv, DiskFillForecast)))
     actions = []
-    writer = files[0].data.get("writer") if files else None
+    writer = files[0].data.writer if files else None
     if writer:
         actions.append(kill(writer["pid"], writer["name"], "it writes the growing file: stop the flood first"))
     if culprit is not None and culprit.path:
@@ -50,16 +53,16 @@ def disk_full(inv: Investigation, family: str) -> Hypothesis | None:
 
 
 def deleted_open(inv: Investigation, family: str) -> Hypothesis | None:
-    found = [f for f in of(inv, "deleted_open") if f.entity is not None and f.entity.pid is not None]
+    found = [f for f in of(inv, DeletedOpen) if f.entity is not None and f.entity.pid is not None]
     if not found:
         return None
     f, p = found[0], found[0].entity
     assert p is not None and p.pid is not None
-    s = Score(0.6, f"space on {f.data['mount']} is held by a deleted file {p.name} keeps open")
+    s = Score(0.6, f"space on {f.data.mount} is held by a deleted file {p.name} keeps open")
     s.add(0.2, "the symptom is about disk space", family == "disk")
     return hypothesis(
         "disk",
-        f"{p.name} (pid {p.pid}) holds a deleted file open on {f.data['mount']}",
+        f"{p.name} (pid {p.pid}) holds a deleted file open on {f.data.mount}",
         s,
         p,
         [f],
@@ -74,17 +77,17 @@ def deleted_open(inv: Investigation, family: str) -> Hypothesis | None:
 
 
 def inodes(inv: Investigation, family: str) -> Hypothesis | None:
-    found = [f for f in of(inv, "inodes") if f.entity is not None]
+    found = [f for f in of(inv, Inodes) if f.entity is not None]
     if not found:
         return None
     f, where = found[0], found[0].entity
     assert where is not None
-    s = Score(0.55, f"{f.data['mount']} has used {f.data['inodes_percent']:.0f}% of its inodes")
-    s.add(0.15, f"{where.name} holds most of the entries", "most_entries" in f.data)
+    s = Score(0.55, f"{f.data.mount} has used {f.data.inodes_percent:.0f}% of its inodes")
+    s.add(0.15, f"{where.name} holds most of the entries", f.data.most_entries is not None)
     s.add(0.2, "the symptom is about disk or inodes", family == "disk" or mentions(inv, "inode"))
     return hypothesis(
         "disk",
-        f"{where.name} fills {f.data['mount']} with small files (inodes)",
+        f"{where.name} fills {f.data.mount} with small files (inodes)",
         s,
         where,
         [f],

@@ -4,7 +4,9 @@ the blame going upstream when the check confirms it."""
 from __future__ import annotations
 
 from watchkeeper.evidence.anomaly import human_duration
+from watchkeeper.evidence.facts import Checked, LogErrors, RecentChange
 from watchkeeper.evidence.follow import Lead
+from watchkeeper.evidence.gather import finding
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.report import Action, Finding, Hypothesis
 from watchkeeper.evidence.scoring import (
@@ -20,23 +22,23 @@ from watchkeeper.evidence.scoring import (
 def error_burst(inv: Investigation, family: str) -> Hypothesis | None:
     novel = [
         f
-        for f in of(inv, "log_errors", "target")
-        if f.data.get("novel")
-        and f.data.get("count", 0) >= 10
+        for f in of(inv, LogErrors, "target")
+        if f.data.novel
+        and f.data.count >= 10
         and not _explained_upstream(inv, f)
-        and not ({"upstream", "timeout", "exhausted"} & set(f.data.get("words", [])))
+        and not ({"upstream", "timeout", "exhausted"} & set(f.data.words))
     ]
     if not novel or novel[0].entity is None:
         return None
     f = novel[0]
-    s = Score(0.5, f"a new error template appeared x{f.data['count']} that the earlier log does not have")
-    s.add(0.15, "it reads like an exception", "exception" in f.data.get("words", []))
-    s.add(0.1, "it mentions configuration", "config" in f.data.get("words", []))
+    s = Score(0.5, f"a new error template appeared x{f.data.count} that the earlier log does not have")
+    s.add(0.15, "it reads like an exception", "exception" in f.data.words)
+    s.add(0.1, "it mentions configuration", "config" in f.data.words)
     s.add(0.1, "the symptom is about errors", family == "http_errors")
     service = f.entity.name  # type: ignore[union-attr]
-    changed = [c for c in of(inv, "recent_change") if c.data.get("service") == service]
+    changed = [c for c in of(inv, RecentChange) if c.data.service == service]
     s.add(0.1, f"a file of {service} changed shortly before: {changed[0].message}" if changed else "", bool(changed))
-    what = f"{changed[0].data['path']} (changed {human_duration(changed[0].data['ago_s'])} ago)" if changed else ""
+    what = f"{changed[0].data.path} (changed {human_duration(changed[0].data.ago_s)} ago)" if changed else ""
     return hypothesis(
         "application",
         f"{service} throws a new error since a change",
@@ -52,7 +54,7 @@ def error_burst(inv: Investigation, family: str) -> Hypothesis | None:
     )
 
 
-def _explained_upstream(inv: Investigation, f: Finding) -> bool:
+def _explained_upstream(inv: Investigation, f: Finding[LogErrors]) -> bool:
     """A log template whose error was followed to a confirmed cause elsewhere: the service is its victim."""
     return any(lead.finding is f and lead.confirmed and lead.upstream for lead in inv.results.get("leads", []))
 
@@ -90,7 +92,7 @@ def error_leads(inv: Investigation, family: str) -> list[Hypothesis]:
         if lead.refuted:
             continue  # the check looked and found the object well: the report rules it out instead
         f = lead.finding
-        count = int(f.data.get("count", 0))
+        count = f.data.count
         s = Score(0.45, f"{lead.service}'s log x{count}: {lead.signature.name.replace('_', ' ')}")
         s.add(0.25, f"checked: {'; '.join(lead.facts)}", lead.confirmed)
         s.add(0.1, "the blame lies upstream of the service that logs it", lead.confirmed and lead.upstream)
@@ -101,12 +103,7 @@ def error_leads(inv: Investigation, family: str) -> list[Hypothesis]:
             lead.signature.name == "process_exited" and count >= 3,
         )
         s.add(0.1, "it explains the symptom", _explains_symptom(inv, lead))
-        evidence = Finding(
-            kind="lead",
-            severity="crit" if lead.confirmed else "warn",
-            message="; ".join(lead.facts),
-            audit_ids=lead.audit_ids,
-        )
+        evidence = finding(Checked(), "crit" if lead.confirmed else "warn", "; ".join(lead.facts), lead.audit_ids)
         found = hypothesis(
             lead.signature.category,
             lead.fill(lead.signature.title),

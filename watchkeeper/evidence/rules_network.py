@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from watchkeeper.evidence.facts import (
+    HttpError,
+    HttpSlow,
+    HttpUnreachable,
+    LogErrors,
+    PortClosed,
+    PortNotListening,
+    ServiceNotRunning,
+    TlsExpiry,
+    TlsInvalid,
+)
 from watchkeeper.evidence.follow import silent_service
 from watchkeeper.evidence.investigation import Investigation
-from watchkeeper.evidence.report import Culprit, Hypothesis
+from watchkeeper.evidence.report import Culprit, Finding, Hypothesis
 from watchkeeper.evidence.scoring import (
     Score,
     hypothesis,
@@ -17,12 +30,12 @@ from watchkeeper.evidence.scoring import (
 
 
 def service_down(inv: Investigation, family: str) -> Hypothesis | None:
-    signs = (
-        of(inv, "port_not_listening")
-        + of(inv, "port_closed", "target")
-        + of(inv, "service_not_running")
-        + [f for f in of(inv, "http_unreachable", "target") if "refused" in str(f.data.get("error"))]
-    )
+    signs: list[Finding[Any]] = [
+        *of(inv, PortNotListening),
+        *of(inv, PortClosed, "target"),
+        *of(inv, ServiceNotRunning),
+        *[f for f in of(inv, HttpUnreachable, "target") if "refused" in str(f.data.error)],
+    ]
     if not signs:
         return None
     port = inv.targets.port
@@ -35,26 +48,26 @@ def service_down(inv: Investigation, family: str) -> Hypothesis | None:
     s.add(0.1, "the symptom says down/unreachable", family == "service_down")
     actions = [restart(service, "it is not running; restart it and watch it come back")] if service else []
     return hypothesis(
-        "network", f"{culprit.name} is down", s, culprit, signs + of(inv, "log_errors", "target"), actions
+        "network", f"{culprit.name} is down", s, culprit, [*signs, *of(inv, LogErrors, "target")], actions
     )
 
 
 def upstream_exhausted(inv: Investigation, family: str) -> Hypothesis | None:
-    upstream = [f for f in of(inv, "log_errors", "upstream") if "exhausted" in f.data.get("words", [])]
+    upstream = [f for f in of(inv, LogErrors, "upstream") if "exhausted" in f.data.words]
     if not upstream or upstream[0].entity is None:
         return None
     u = upstream[0]
-    proxy = [f for f in of(inv, "log_errors", "target") if "upstream" in f.data.get("words", [])]
+    proxy = [f for f in of(inv, LogErrors, "target") if "upstream" in f.data.words]
     s = Score(0.5, f"{u.entity.name}'s own log says its pool is exhausted")  # type: ignore[union-attr]
     s.add(0.25, "the proxy's log blames that upstream", bool(proxy))
-    s.add(0.1, "the endpoint answers 5xx", bool(of(inv, "http_error", "target")))
+    s.add(0.1, "the endpoint answers 5xx", bool(of(inv, HttpError, "target")))
     assert u.entity is not None
     return hypothesis(
         "dependency",
         f"upstream {u.entity.name} has no free workers",
         s,
         u.entity,
-        [u, *proxy[:1], *of(inv, "http_error", "target")],
+        [u, *proxy[:1], *of(inv, HttpError, "target")],
         [
             restart(u.entity.name, "frees the stuck workers now"),
             manual(
@@ -66,16 +79,12 @@ def upstream_exhausted(inv: Investigation, family: str) -> Hypothesis | None:
 
 
 def slow_dependency(inv: Investigation, family: str) -> Hypothesis | None:
-    slow = of(inv, "http_slow", "dependency")
-    timeouts = [
-        f
-        for f in of(inv, "log_errors", "target")
-        if "timeout" in f.data.get("words", []) and not f.data.get("signatures")
-    ]
+    slow = of(inv, HttpSlow, "dependency")
+    timeouts = [f for f in of(inv, LogErrors, "target") if "timeout" in f.data.words and not f.data.signatures]
     if not slow and not timeouts:
         return None
     dep = slow[0] if slow else None
-    url = dep.entity.url if dep and dep.entity else next((u for f in timeouts for u in f.data.get("urls", [])), None)
+    url = dep.entity.url if dep and dep.entity else next((u for f in timeouts for u in f.data.urls), None)
     port = dep.entity.port if dep and dep.entity else None
     listener = _listener_name(inv, port)
     culprit = (
@@ -84,9 +93,9 @@ def slow_dependency(inv: Investigation, family: str) -> Hypothesis | None:
         else (Culprit(kind="url", name=url, url=url, port=port) if url else None)
     )
     s = Score(0.45, "the service logs timeouts calling a dependency" if timeouts else "a dependency answers slowly")
-    s.add(0.25, f"the dependency itself takes {dep.data['latency_ms']:.0f} ms" if dep else "", bool(dep))
+    s.add(0.25, f"the dependency itself takes {dep.data.latency_ms:.0f} ms" if dep else "", bool(dep))
     s.add(0.1, "the symptom is about latency", family == "latency")
-    s.add(0.05, "the service's own endpoint is slow", bool(of(inv, "http_slow", "target")))
+    s.add(0.05, "the service's own endpoint is slow", bool(of(inv, HttpSlow, "target")))
     actions = [probe(url, f"re-check {url}", "confirm the latency before acting")] if url else []
     if listener:
         actions.insert(0, restart(listener, "the slow dependency runs here; restart it if it is stuck"))
@@ -104,13 +113,13 @@ def _listener_name(inv: Investigation, port: int | None) -> str | None:
 
 
 def cert_expiry(inv: Investigation, family: str) -> Hypothesis | None:
-    certs = of(inv, "tls_expiry")
-    invalid = [f for f in of(inv, "tls_invalid") if f.entity is not None]
+    certs = of(inv, TlsExpiry)
+    invalid = [f for f in of(inv, TlsInvalid) if f.entity is not None]
     if (not certs or certs[0].entity is None) and not invalid:
         return None
     if not certs or certs[0].entity is None:
         c = invalid[0]
-        s = Score(0.5, f"the certificate does not verify: {c.data.get('verify_error')}")
+        s = Score(0.5, f"the certificate does not verify: {c.data.verify_error}")
         s.add(
             0.35,
             "the symptom is about TLS or certificates",
@@ -131,16 +140,16 @@ def cert_expiry(inv: Investigation, family: str) -> Hypothesis | None:
                 probe(url, f"verify {url} serves a valid certificate", "verified should become true"),
             ],
         )
-    c = certs[0]
-    s = Score(0.6, f"the certificate expires in {c.data['days_to_expiry']:.1f} days")
+    e = certs[0]
+    s = Score(0.6, f"the certificate expires in {e.data.days_to_expiry:.1f} days")
     s.add(0.3, "the symptom is about TLS or certificates", family == "tls")
-    url = c.entity.url or c.entity.name  # type: ignore[union-attr]
+    url = e.entity.url or e.entity.name  # type: ignore[union-attr]
     return hypothesis(
         "certificate",
-        f"the certificate of {url} {'has expired' if c.data['days_to_expiry'] < 0 else 'is about to expire'}",
+        f"the certificate of {url} {'has expired' if e.data.days_to_expiry < 0 else 'is about to expire'}",
         s,
-        c.entity,
-        certs + invalid[:1],
+        e.entity,
+        [*certs, *invalid[:1]],
         [
             manual(f"renew the certificate served at {url} and reload the server", "nothing else fixes expiry"),
             probe(url, f"verify {url} serves the new certificate", "days_to_expiry should jump"),

@@ -2,7 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from watchkeeper.evidence import host_check
+from watchkeeper.evidence.facts import (
+    ChildrenCpu,
+    CommandCpu,
+    CommandMemory,
+    CpuReading,
+    HttpUnreachable,
+    KernelHungTask,
+    LoadReading,
+    MemoryReading,
+    OomKill,
+    PortClosed,
+    ProcessCpu,
+    ProcessFds,
+    ProcessMemoryGrowth,
+    ProcessMemoryTop,
+    ProcessStopped,
+    ProcessThreads,
+    ProcessUninterruptible,
+    Zombies,
+)
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.report import Culprit, Finding, Hypothesis
 from watchkeeper.evidence.scoring import (
@@ -18,17 +40,17 @@ from watchkeeper.evidence.scoring import (
 )
 
 
-def _spinner(hot: list[Finding]) -> tuple[Finding, int]:
+def _spinner(hot: list[Finding[ProcessCpu]]) -> tuple[Finding[ProcessCpu], int]:
     """The hot process to blame, and how many spin alike. The one that wants the most of a core; among
     those that want about as much, the newest: what started spinning shortly before the symptom is what
     changed, while a batch job that spins every night was spinning before too."""
-    most = max(host_check.wants(f.data) for f in hot)
-    alike = [f for f in hot if host_check.wants(f.data) >= most - 10]
-    return max(alike, key=lambda f: str(f.data.get("started_at") or "")), len(alike)
+    most = max(host_check.wants(f.data.model_dump()) for f in hot)
+    alike = [f for f in hot if host_check.wants(f.data.model_dump()) >= most - 10]
+    return max(alike, key=lambda f: f.data.started_at or ""), len(alike)
 
 
 def cpu_hog(inv: Investigation, family: str) -> Hypothesis | None:
-    hot = [f for f in of(inv, "process_cpu") if f.entity is not None]
+    hot = [f for f in of(inv, ProcessCpu) if f.entity is not None]
     if not hot:
         return None
     top, alike = _spinner(hot)
@@ -37,17 +59,17 @@ def cpu_hog(inv: Investigation, family: str) -> Hypothesis | None:
     assert p is not None and p.pid is not None
     # A busy process is a cause when the symptom is about CPU or names it; beside a symptom about
     # something else it is only a contender (a nightly job, another team's build).
-    s = Score(0.45, f"{p.name} uses {host_check.core_use(top.data)}{newest}")
+    s = Score(0.45, f"{p.name} uses {host_check.core_use(top.data.model_dump())}{newest}")
     # iowait is time a CPU idles waiting on a disk: it is not what a spinning process causes.
     s.add(0.35, "the symptom is about CPU or load", family == "cpu" and not mentions(inv, "iowait"))
-    s.add(0.1, "the host itself is busy", bool(of(inv, "cpu") or of(inv, "load")))
+    s.add(0.1, "the host itself is busy", bool(of(inv, CpuReading) or of(inv, LoadReading)))
     s.add(0.1, "it is the service the symptom names", p.name == inv.targets.service)
     return hypothesis(
         "cpu",
         f"{p.name} (pid {p.pid}) is burning CPU",
         s,
         p,
-        [top, *of(inv, "cpu"), *of(inv, "load")],
+        [top, *of(inv, CpuReading), *of(inv, LoadReading)],
         [
             kill(p.pid, p.name, "it holds a core; stop it (or restart its service) and find why it spins"),
             manual(f"profile {p.name} before it is stopped (py-spy / perf top -p {p.pid})", "keep the evidence"),
@@ -56,26 +78,26 @@ def cpu_hog(inv: Investigation, family: str) -> Hypothesis | None:
 
 
 def memory_leak(inv: Investigation, family: str) -> Hypothesis | None:
-    growth = sorted(of(inv, "process_memory_growth"), key=lambda f: -f.data["bytes_per_s"])  # fastest first
+    growth = sorted(of(inv, ProcessMemoryGrowth), key=lambda f: -f.data.bytes_per_s)  # fastest first
     if growth and growth[0].entity and growth[0].entity.pid:
         g = growth[0]
         p = g.entity
         assert p is not None and p.pid is not None
-        s = Score(0.6, f"{p.name}'s RSS climbs steadily (R² {g.data['r2']:.2f})")
+        s = Score(0.6, f"{p.name}'s RSS climbs steadily (R² {g.data.r2:.2f})")
         s.add(0.25, "the symptom is about memory", family == "memory")
-        s.add(0.05, "the host is short of memory", bool(of(inv, "memory")))
+        s.add(0.05, "the host is short of memory", bool(of(inv, MemoryReading)))
         return hypothesis(
             "memory",
             f"{p.name} (pid {p.pid}) is leaking memory",
             s,
             p,
-            [g, *of(inv, "memory")],
+            [g, *of(inv, MemoryReading)],
             [
                 kill(p.pid, p.name, "RSS keeps growing: restart it before the OOM killer picks a victim"),
                 manual(f"capture a heap profile of {p.name} and file the leak", "the restart only buys time"),
             ],
         )
-    top = of(inv, "process_memory_top")
+    top = of(inv, ProcessMemoryTop)
     if family == "memory" and top and top[0].entity and top[0].entity.pid:
         p = top[0].entity
         assert p.pid is not None
@@ -92,13 +114,13 @@ def memory_leak(inv: Investigation, family: str) -> Hypothesis | None:
 
 
 def zombies(inv: Investigation, family: str) -> Hypothesis | None:
-    top = biggest(inv, "zombies", lambda f: f.data["count"])
+    top = biggest(inv, Zombies, lambda z: z.count)
     if top is None or top[1].pid is None:
         return None
     f, p = top
     assert p.pid is not None
-    s = Score(0.55, f"{f.data['count']} zombies wait for {p.name} to reap them")
-    s.add(0.15, "hundreds of them", f.data["count"] >= 100)
+    s = Score(0.55, f"{f.data.count} zombies wait for {p.name} to reap them")
+    s.add(0.15, "hundreds of them", f.data.count >= 100)
     s.add(
         0.2, "the symptom is about zombies or processes", mentions(inv, "zombie", "defunct", "僵尸", "process", "进程")
     )
@@ -115,7 +137,7 @@ def zombies(inv: Investigation, family: str) -> Hypothesis | None:
 
 
 def stopped(inv: Investigation, family: str) -> Hypothesis | None:
-    found = [f for f in of(inv, "process_stopped") if f.entity is not None]
+    found = [f for f in of(inv, ProcessStopped) if f.entity is not None]
     if not found:
         return None
     f = max(found, key=lambda f: holds_target_port(inv, f.entity.pid if f.entity else None))
@@ -123,13 +145,13 @@ def stopped(inv: Investigation, family: str) -> Hypothesis | None:
     assert p is not None
     s = Score(0.5, f"{p.name} is stopped (state T): it holds its sockets and answers nothing")
     s.add(0.3, "it holds the port the symptom points at", holds_target_port(inv, p.pid))
-    s.add(0.1, "a probe of it times out", bool(of(inv, "http_unreachable") or of(inv, "port_closed")))
+    s.add(0.1, "a probe of it times out", bool(of(inv, HttpUnreachable) or of(inv, PortClosed)))
     return hypothesis(
         "process",
         f"{p.name} (pid {p.pid}) is stopped",
         s,
         p,
-        [f, *of(inv, "http_unreachable")[:1]],
+        [f, *of(inv, HttpUnreachable)[:1]],
         [
             restart(
                 p.name, "a stopped process serves nothing; restart it (or send it SIGCONT) and find who stopped it"
@@ -139,11 +161,11 @@ def stopped(inv: Investigation, family: str) -> Hypothesis | None:
 
 
 def threads(inv: Investigation, family: str) -> Hypothesis | None:
-    top = biggest(inv, "process_threads", lambda f: f.data["threads"])
+    top = biggest(inv, ProcessThreads, lambda t: t.threads)
     if top is None:
         return None
     f, p = top
-    s = Score(0.55, f"{p.name} runs {f.data['threads']} threads")
+    s = Score(0.55, f"{p.name} runs {f.data.threads} threads")
     s.add(0.25, "the symptom is about threads", mentions(inv, "thread", "线程"))
     return hypothesis(
         "process",
@@ -156,11 +178,11 @@ def threads(inv: Investigation, family: str) -> Hypothesis | None:
 
 
 def descriptors(inv: Investigation, family: str) -> Hypothesis | None:
-    top = biggest(inv, "process_fds", lambda f: f.data["fds"] / f.data["fd_limit"])
+    top = biggest(inv, ProcessFds, lambda d: d.fds / d.fd_limit)
     if top is None:
         return None
     f, p = top
-    s = Score(0.55, f"{p.name} holds {f.data['fds']} of its {f.data['fd_limit']} descriptors")
+    s = Score(0.55, f"{p.name} holds {f.data.fds} of its {f.data.fd_limit} descriptors")
     s.add(0.2, "it serves the port the symptom points at", holds_target_port(inv, p.pid))
     s.add(0.15, "the symptom is about files or descriptors", mentions(inv, "descriptor", "open files", "句柄"))
     return hypothesis(
@@ -179,53 +201,53 @@ def descriptors(inv: Investigation, family: str) -> Hypothesis | None:
 
 def cpu_groups(inv: Investigation, family: str) -> Hypothesis | None:
     """CPU that no single process holds: many of one command, or children that live shorter than a sample."""
-    groups = [(f, f.data["cpu_percent"]) for f in of(inv, "command_cpu")]
-    groups += [(f, f.data["children_cpu_percent"]) for f in of(inv, "children_cpu")]
-    busy = bool(of(inv, "cpu") or of(inv, "load"))
+    groups: list[tuple[Finding[Any], float]] = [(f, f.data.cpu_percent) for f in of(inv, CommandCpu)]
+    groups += [(f, f.data.children_cpu_percent) for f in of(inv, ChildrenCpu)]
+    busy = bool(of(inv, CpuReading) or of(inv, LoadReading))
     # A build or a scheduler spreads CPU over processes all day: only a CPU symptom makes that a cause.
     if not groups or not (family == "cpu" or busy):
         return None
     f, used = max(groups, key=lambda g: g[1])
     p = f.entity
     assert p is not None
-    spawner = f.kind == "children_cpu"
+    spawner = isinstance(f.data, ChildrenCpu)
     how = (
         f"the short-lived children of {p.name} use {used:.0f}% of a core"
         if spawner
-        else f"{f.data['count']} {p.name} processes use {used:.0f}% of a core together"
+        else f"{f.data.count} {p.name} processes use {used:.0f}% of a core together"
     )
     s = Score(0.5, how)
     s.add(0.25, "the symptom is about CPU or load", family == "cpu")
     s.add(0.1, "the host itself is busy", busy)
-    single = max((f.data.get("cpu_percent") or 0.0 for f in of(inv, "process_cpu")), default=0.0)  # used vs used
+    single = max((f.data.cpu_percent or 0.0 for f in of(inv, ProcessCpu)), default=0.0)  # used vs used
     s.add(0.1, "together they take more than any single process", used > single)
     action = (
         kill(p.pid, p.name, "it keeps starting the children that burn the CPU")
         if spawner and p.pid is not None
         else restart(p.name, "its processes together hold the CPU; restart the service to reset them and find why")
     )
-    return hypothesis("cpu", f"{p.name} burns CPU in many processes", s, p, [f, *of(inv, "cpu")], [action])
+    return hypothesis("cpu", f"{p.name} burns CPU in many processes", s, p, [f, *of(inv, CpuReading)], [action])
 
 
 def memory_groups(inv: Investigation, family: str) -> Hypothesis | None:
-    top = biggest(inv, "command_memory", lambda f: f.data["rss_bytes"])
+    top = biggest(inv, CommandMemory, lambda m: m.rss_bytes)
     if top is None:
         return None
     f, p = top
-    s = Score(0.45, f"{f.data['count']} {p.name} processes hold {f.data['rss_bytes'] / 2**20:.0f} MiB together")
+    s = Score(0.45, f"{f.data.count} {p.name} processes hold {f.data.rss_bytes / 2**20:.0f} MiB together")
     s.add(0.25, "the symptom is about memory", family == "memory")
     return hypothesis(
         "memory",
         f"{p.name} holds memory in many processes",
         s,
         p,
-        [f, *of(inv, "memory")],
+        [f, *of(inv, MemoryReading)],
         [restart(p.name, "its processes together hold the memory; restart it and cap its workers")],
     )
 
 
 def oom_killed(inv: Investigation, family: str) -> Hypothesis | None:
-    found = [f for f in of(inv, "oom_kill") if f.entity is not None]
+    found = [f for f in of(inv, OomKill) if f.entity is not None]
     if not found:
         return None
     _f, p = found[-1], found[-1].entity
@@ -245,13 +267,15 @@ def oom_killed(inv: Investigation, family: str) -> Hypothesis | None:
 def blocked(inv: Investigation, family: str) -> Hypothesis | None:
     """A process stuck in uninterruptible sleep (D) or reported hung by the kernel: it waits on a disk or
     an NFS server and adds to the load while the CPU idles. Filed under cpu when the symptom is iowait."""
-    hung = [f for f in of(inv, "kernel_hung_task") if f.data.get("process")]
-    waiting = [f for f in of(inv, "process_uninterruptible") if f.entity is not None]
+    hung = [f for f in of(inv, KernelHungTask) if f.data.process]
+    waiting = [f for f in of(inv, ProcessUninterruptible) if f.entity is not None]
     if not hung and not waiting:
         return None
-    first = hung[-1] if hung else waiting[0]
-    name = first.data.get("process") if hung else first.entity.name  # type: ignore[union-attr]
-    pid = first.data.get("pid") if hung else first.entity.pid  # type: ignore[union-attr]
+    if hung:
+        name, pid = hung[-1].data.process, hung[-1].data.pid
+    else:
+        assert waiting[0].entity is not None
+        name, pid = waiting[0].entity.name, waiting[0].entity.pid
     s = Score(0.55, f"the kernel reports {name} blocked in I/O" if hung else f"{name} is in uninterruptible sleep (D)")
     s.add(0.1, "it is also in D state now", bool(hung) and any(w.entity and w.entity.name == name for w in waiting))
     iowait = mentions(inv, "iowait", "io wait", "i/o wait", "io等待")

@@ -4,9 +4,10 @@ actions (a skill with exact params and its risk class, or a manual step)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, cast
 
 from watchkeeper.evidence.investigation import Investigation
-from watchkeeper.evidence.report import Action, Category, Culprit, Finding, Hypothesis
+from watchkeeper.evidence.report import Action, Category, Culprit, F, Finding, Hypothesis
 
 Rule = Callable[[Investigation, str], Hypothesis | None]
 
@@ -29,16 +30,19 @@ class Score:
         return "; ".join(self.reasons)
 
 
-def of(inv: Investigation, kind: str, role: str | None = None) -> list[Finding]:
-    return [f for f in inv.findings if f.kind == kind and (role is None or f.data.get("role") == role)]
+def of(inv: Investigation, kind: type[F], role: str | None = None) -> list[Finding[F]]:
+    """The findings of one kind of fact (and its subkinds), of one role when given."""
+    return [
+        cast(Finding[F], f) for f in inv.findings if isinstance(f.data, kind) and (role is None or f.data.role == role)
+    ]
 
 
-def biggest(inv: Investigation, kind: str, by: Callable[[Finding], float]) -> tuple[Finding, Culprit] | None:
-    """The finding of a kind that is largest by a measure, with its entity (None when there is none)."""
+def biggest(inv: Investigation, kind: type[F], by: Callable[[F], float]) -> tuple[Finding[F], Culprit] | None:
+    """The finding of a kind that is largest by a measure of its fact, with its entity (None when none)."""
     found = [f for f in of(inv, kind) if f.entity is not None]
     if not found:
         return None
-    top = max(found, key=by)
+    top = max(found, key=lambda f: by(f.data))
     assert top.entity is not None
     return top, top.entity
 
@@ -48,7 +52,7 @@ def hypothesis(
     title: str,
     score: Score,
     culprit: Culprit | None,
-    evidence: list[Finding],
+    evidence: list[Finding[Any]],
     actions: list[Action],
 ) -> Hypothesis:
     ids = sorted({i for f in evidence for i in f.audit_ids})

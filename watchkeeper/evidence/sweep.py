@@ -9,12 +9,14 @@ import itertools
 import re
 
 from watchkeeper.evidence.anomaly import human_duration
+from watchkeeper.evidence.facts import Inodes, LogErrors, PackageChange, RecentChange
 from watchkeeper.evidence.follow import KERNEL_LOGS, follow, service_pid
 from watchkeeper.evidence.gather import finding
 from watchkeeper.evidence.host_facts import kernel_facts, mount_facts, process_facts
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.logs import logs_index, service_log_findings
 from watchkeeper.evidence.report import Culprit
+from watchkeeper.evidence.scoring import of
 from watchkeeper.humanize import plural
 
 RECENT_LOG_S = 900
@@ -95,18 +97,17 @@ def recent_logs(inv: Investigation) -> None:
 
 
 def follow_errors(inv: Investigation) -> None:
-    logs = [f for f in inv.findings if f.kind == "log_errors"]
-    follow(inv, inv.catalogue, logs)
+    follow(inv, inv.catalogue, of(inv, LogErrors))
 
 
 def inode_hogs(inv: Investigation) -> None:
     """For a mount out of inodes: the directory holding the most entries (sessions, cache shards, mail)."""
-    for f in [f for f in inv.findings if f.kind == "inodes"]:
-        mount = f.data["mount"]
+    for f in of(inv, Inodes):
+        mount = f.data.mount
         found = inv.call("disk_usage", path=mount, top=5, time_budget_s=3) or {}
         busiest = next(iter(found.get("most_entries", [])), None)
         if busiest:
-            f.data["most_entries"] = busiest
+            f.data.most_entries = busiest
             f.audit_ids += inv.audit_ids("disk_usage")[-1:]
             f.message += f"; {busiest['path']} holds {busiest['entries']} entries"
             f.entity = Culprit(kind="path", name=busiest["path"], path=busiest["path"])
@@ -137,24 +138,20 @@ def changes(inv: Investigation) -> None:
             continue  # /etc's changes are listed in what was checked; a finding is a file of the service
         inv.add(
             finding(
-                "recent_change",
+                RecentChange(service=service, **f),
                 "info",
                 f"{f['path']} changed {human_duration(f['ago_s'])} ago",
                 ids,
                 Culprit(kind="path", name=f["path"], path=f["path"]),
-                service=service,
-                **f,
             )
         )
     for p in found.get("packages", []):
         inv.add(
             finding(
-                "package_change",
+                PackageChange(**p),
                 "info",
                 f"package {p['package']}: {p['action']} to {p['to']} at {p['at']}",
                 ids,
-                None,
-                **p,
             )
         )
     files = found.get("files", [])

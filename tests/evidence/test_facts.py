@@ -1,0 +1,68 @@
+"""Findings carry typed facts: one model per kind, the kind filed from the model, the skill's other
+fields kept for the report, and `of` giving a rule the facts of one kind (and role) only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from watchkeeper.evidence import facts
+from watchkeeper.evidence.catalogue import load_catalogue
+from watchkeeper.evidence.gather import finding
+from watchkeeper.evidence.investigation import Investigation, RecordedSource
+from watchkeeper.evidence.report import Culprit, Report, Symptom
+from watchkeeper.evidence.scoring import of
+from watchkeeper.evidence.symptoms import targets
+
+
+def kinds() -> list[type[facts.Fact]]:
+    found, todo = [], [facts.Fact]
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        if "KIND" in cls.__dict__ and cls is not facts.Fact:
+            found.append(cls)
+    return found
+
+
+def test_every_kind_of_fact_has_its_own_name() -> None:
+    names = [cls.KIND for cls in kinds()]
+    assert len(names) == len(set(names)) and len(names) >= 35
+    assert {"zombies", "log_errors", "deleted_open", "tls_expiry", "lead"} <= set(names)
+
+
+def test_a_finding_is_filed_under_its_facts_kind_and_keeps_the_skills_other_fields() -> None:
+    row = {"parent": "scheduler", "ppid": 812, "count": 300, "pids": [1, 2, 3]}
+    f = finding(facts.Zombies(**row), "crit", "300 zombies", [7], Culprit(kind="process", name="scheduler", pid=812))
+    assert f.kind == "zombies" and f.data.count == 300
+    report = Report(id="r", summary="s", symptom=Symptom(question="q"), findings=[f], started_at=datetime.now(UTC))
+    data = report.model_dump(mode="json")["findings"][0]["data"]
+    assert data == row  # the typed fields, the extra one, and no empty role
+    again = Report.model_validate_json(report.model_dump_json())
+    assert again.findings[0].kind == "zombies" and again.findings[0].data["pids"] == [1, 2, 3]
+
+
+def test_a_fact_missing_what_its_rules_read_is_refused() -> None:
+    with pytest.raises(ValidationError, match="ppid"):
+        facts.Zombies(parent="scheduler", count=3)
+
+
+def test_of_gives_the_facts_of_one_kind_and_role() -> None:
+    symptom = Symptom(question="why?")
+    inv = Investigation(symptom, targets(symptom), RecordedSource([]), [], {}, load_catalogue([]))
+
+    def log(role: str, count: int) -> None:
+        fact = facts.LogErrors(
+            service="api", path="/var/log/api.log", role=role, template="t", count=count, novel=True, example="e"
+        )
+        inv.add(finding(fact, "warn", "m", []))
+
+    log("target", 3)
+    log("upstream", 5)
+    inv.add(finding(facts.HttpSlow(role="target", latency_ms=2500.0), "warn", "slow", []))
+    assert [f.data.count for f in of(inv, facts.LogErrors)] == [3, 5]
+    assert [f.data.count for f in of(inv, facts.LogErrors, "upstream")] == [5]
+    assert [f.data.latency_ms for f in of(inv, facts.HttpSlow)] == [2500.0]
+    assert of(inv, facts.HttpError) == []
