@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from watchkeeper.scenarios.programs import Log, serve, set_name
 
@@ -1212,6 +1213,219 @@ def uploads(args: argparse.Namespace, log: Log) -> None:
         time.sleep(args.hold)
 
 
+def _http_server(address: str, port: int, answer: Any, log: Log) -> None:
+    """A small HTTP/1.0 server on (address, port): `answer(path)` gives the status and body; each request is
+    logged as an access log line with the client's address."""
+    import http.server
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, body = answer(self.path)
+            data = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            log("INFO", f'{self.client_address[0]} "GET {self.path} HTTP/1.1" {status} {len(data)}')
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    http.server.ThreadingHTTPServer((address, port), Handler).serve_forever()
+
+
+def bound(args: argparse.Namespace, log: Log) -> None:
+    """A quota API that listens on the address its config (--file) names under `listen:`."""
+    address = "0.0.0.0"
+    for line in Path(args.file).read_text().splitlines():
+        if line.startswith("listen:"):
+            address = line.split(":", 1)[1].strip()
+    log("INFO", f"quota service 1.9.2 starting (pid {os.getpid()}), config {args.file}")
+    log("INFO", f"listening on {address}:{args.port}")
+    _http_server(address, args.port, lambda path: (200, '{"status":"ok"}'), log)
+
+
+def checker(args: argparse.Namespace, log: Log) -> None:
+    """A local health-check agent: GET --upstream every --hold s, a line per failure."""
+    while True:
+        try:
+            with urllib.request.urlopen(args.upstream, timeout=2) as resp:
+                resp.read()
+        except (OSError, urllib.error.URLError) as exc:
+            log("WARN", f"check {args.upstream} failed: {exc}")
+        time.sleep(args.hold)
+
+
+def keepalive(args: argparse.Namespace, log: Log) -> None:
+    """A rates API speaking HTTP/1.1 keep-alive: it closes a connection idle for --timeout s."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", args.port))
+    listener.listen(512)
+    log("INFO", f"rates api listening on 127.0.0.1:{args.port} (keepalive_timeout {args.timeout:.0f}s)")
+    body = b'{"EURUSD":1.0842,"GBPUSD":1.2631}'
+    served = [0]
+    lock = threading.Lock()
+
+    def client(conn: socket.socket) -> None:
+        conn.settimeout(args.timeout)
+        with conn, conn.makefile("rb") as reader, contextlib.suppress(OSError):
+            while True:
+                line = reader.readline()
+                if not line:
+                    return
+                while reader.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: keep-alive\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+                )
+                with lock:
+                    served[0] += 1
+                    if served[0] % 500 == 0:
+                        log("INFO", f"served {served[0]} requests")
+
+    while True:
+        conn, _ = listener.accept()
+        threading.Thread(target=client, args=(conn,), daemon=True).start()
+
+
+def _http_get(conn: socket.socket, path: str) -> bytes:
+    """One HTTP/1.1 GET on an open connection; returns the body (read by its Content-Length)."""
+    conn.sendall(f"GET {path} HTTP/1.1\r\nHost: rates.internal\r\nConnection: keep-alive\r\n\r\n".encode())
+    reader = conn.makefile("rb")
+    length = 0
+    reader.readline()
+    while (line := reader.readline()) not in (b"\r\n", b"\n", b""):
+        key, _, value = line.decode(errors="replace").partition(":")
+        if key.strip().lower() == "content-length":
+            length = int(value)
+    return reader.read(length)
+
+
+def ratesync(args: argparse.Namespace, log: Log) -> None:
+    """A rate synchroniser with a hand-rolled connection 'pool': it opens a new connection for every fetch
+    (--hold s apart) and appends it to the pool, which nothing ever takes from or closes."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 8192 if hard == resource.RLIM_INFINITY else min(8192, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, wanted), hard))
+    host, _, port = args.upstream.rpartition(":")
+    pool: list[socket.socket] = []
+    log("INFO", f"syncing rates from http://{host}:{port}/v1/rates every {args.hold:.2f}s")
+    n = 0
+    while True:
+        try:
+            conn = socket.create_connection((host, int(port)), timeout=2)
+            _http_get(conn, "/v1/rates")
+            if len(pool) < args.limit:
+                pool.append(conn)
+            else:
+                conn.close()
+            n += 1
+            if n % 250 == 0:
+                log("INFO", f"rates synced ({n} updates)")
+        except OSError as exc:
+            log("ERROR", f"rates fetch failed: {exc}")
+            time.sleep(0.5)
+        time.sleep(args.hold)
+
+
+def streams(args: argparse.Namespace, log: Log) -> None:
+    """A dashboard gateway keeping --concurrency connections open to --upstream, each polled every --hold s."""
+    host, _, port = args.upstream.rpartition(":")
+    conns = [socket.create_connection((host, int(port)), timeout=5) for _ in range(args.concurrency)]
+    log("INFO", f"{len(conns)} upstream streams open to {host}:{port}")
+    while True:
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                _http_get(conn, "/v1/rates?stream=1")
+        time.sleep(args.hold)
+
+
+def exportcron(args: argparse.Namespace, log: Log) -> None:
+    """A cron-like scheduler: every --hold s it runs an export job (--child) that writes its CSV to a temporary
+    file under --file (--limit-mb MiB), then uploads it; the upload keeps failing and the job exits without
+    removing its temporary file."""
+    children: list[int] = []
+    _reap_on_term(children)
+    tmp = Path(args.file)
+    run = 0
+    while True:
+        run += 1
+        pid = os.fork()
+        if pid == 0:
+            set_name(args.child)
+            job = Log(args.child_log)
+            stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+            path = tmp / f"orders-{stamp}-{os.getpid()}.csv.tmp"
+            try:
+                with path.open("wb") as fh:
+                    row = b"2026-12-01,ORD-%08d,EUR,129.00,shipped\n" % os.getpid()
+                    for _ in range(int(args.limit_mb * 2**20 / len(row))):
+                        fh.write(row)
+            except OSError as exc:
+                job("ERROR", f"export failed writing {path}: {exc}")
+                os._exit(1)
+            job("INFO", f"export written ({args.limit_mb:.0f} MiB), uploading to sftp://partner.example.net/in/")
+            time.sleep(0.2)
+            job("ERROR", "upload failed: [Errno 110] Connection timed out; will retry on the next run")
+            os._exit(2)
+        children.append(pid)
+        log("INFO", f"({args.child}) CMD run {run}, pid {pid}")
+        os.waitpid(pid, 0)
+        children.remove(pid)
+        time.sleep(args.hold)
+
+
+def routed(args: argparse.Namespace, log: Log) -> None:
+    """An order API that calls the tax service named by `tax_url:` in its config (--file), reloaded when the
+    file changes: 503 when it cannot connect."""
+    config = Path(args.file)
+    state: dict[str, Any] = {"mtime": 0.0, "url": ""}
+
+    def behave(path: str) -> tuple[int, str]:
+        mtime = config.stat().st_mtime
+        if mtime != state["mtime"]:
+            state["mtime"] = mtime
+            for line in config.read_text().splitlines():
+                if line.startswith("tax_url:"):
+                    state["url"] = line.split(":", 1)[1].strip()
+            log("INFO", f"config reloaded from {config}")
+        target = f"{state['url']}/v1/tax?country=DE"
+        t0 = time.monotonic()
+        try:
+            with urllib.request.urlopen(target, timeout=args.timeout) as resp:
+                resp.read()
+        except (OSError, urllib.error.URLError) as exc:
+            reason = getattr(exc, "reason", exc)
+            log("ERROR", f"GET {path} 503: tax lookup failed: {target}: {reason}")
+            return 503, "service unavailable"
+        log("INFO", f"GET {path} 201 {1000 * (time.monotonic() - t0):.0f}ms")
+        return 201, "created"
+
+    serve(args.port, behave)
+
+
+def pidfile(args: argparse.Namespace, log: Log) -> None:
+    """A chat gateway that runs as nobody, writes its pid file into its runtime directory (--file), then
+    serves on --port."""
+    import encodings.idna  # noqa: F401  (the interpreter's own files may be unreadable once unprivileged)
+
+    log("INFO", f"chat gateway 2.3.1 starting (pid {os.getpid()})")
+    os.setgid(65534)
+    os.setuid(65534)
+    path = Path(args.file) / f"{args.name}.pid"
+    try:
+        path.write_text(f"{os.getpid()}\n")
+    except OSError as exc:
+        log("ERROR", f"cannot write pid file {path}: {exc.__class__.__name__}: {exc}")
+        log("ERROR", "chat gateway exited with status 1")
+        sys.exit(1)
+    log("INFO", f"listening on 127.0.0.1:{args.port}")
+    serve(args.port, lambda p: (200, "ok"))
+
+
 MODES = {
     f.__name__: f
     for f in (
@@ -1260,6 +1474,14 @@ MODES = {
         resizer,
         edge,
         uploads,
+        bound,
+        checker,
+        keepalive,
+        ratesync,
+        streams,
+        exportcron,
+        routed,
+        pidfile,
     )
 }
 
