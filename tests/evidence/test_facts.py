@@ -66,3 +66,22 @@ def test_of_gives_the_facts_of_one_kind_and_role() -> None:
     assert [f.data.count for f in of(inv, facts.LogErrors, "upstream")] == [5]
     assert [f.data.latency_ms for f in of(inv, facts.HttpSlow)] == [2500.0]
     assert of(inv, facts.HttpError) == []
+
+
+def test_close_wait_and_files_in_ram_become_facts_past_their_thresholds() -> None:
+    from watchkeeper.evidence.host_facts import connection_facts, mount_facts
+
+    tcp = {
+        "by_process": [
+            {"pid": 5, "name": "sync", "count": 700, "states": {"CLOSE_WAIT": 640, "ESTABLISHED": 60}},
+            {"pid": 6, "name": "gateway", "count": 90, "states": {"ESTABLISHED": 60, "CLOSE_WAIT": 30}},
+        ]
+    }
+    found = connection_facts(tcp, [3])
+    assert [(f.kind, f.data.process, f.data.count, f.severity) for f in found] == [("close_wait", "sync", 640, "crit")]
+    mounts = [
+        {"mount": "/dev/shm", "fstype": "tmpfs", "used_bytes": 2**31, "total_bytes": 2**33},
+        {"mount": "/run", "fstype": "tmpfs", "used_bytes": 2**20, "total_bytes": 2**30},
+        {"mount": "/srv", "fstype": "ext4", "used_bytes": 2**35, "total_bytes": 2**36},
+    ]
+    assert [(f.kind, f.data.mount) for f in mount_facts(mounts, [4])] == [("tmpfs_usage", "/dev/shm")]

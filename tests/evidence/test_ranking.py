@@ -7,7 +7,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from watchkeeper.evidence.catalogue import load_catalogue
-from watchkeeper.evidence.facts import CommandCpu, DiskUsage, LargestFile, LogErrors
+from watchkeeper.evidence.facts import (
+    BoundElsewhere,
+    CloseWait,
+    CommandCpu,
+    DiskUsage,
+    LargestFile,
+    LogErrors,
+    PortClosed,
+    ProcessMemoryTop,
+    RecentChange,
+    TmpfsUsage,
+)
 from watchkeeper.evidence.follow import follow
 from watchkeeper.evidence.gather import finding
 from watchkeeper.evidence.hypotheses import rank
@@ -145,3 +156,63 @@ def test_a_read_several_steps_want_runs_once() -> None:
     assert inv.call_once("process_detail", pid=7) == {"pid": 7, "cwd": "/srv"}
     assert inv.call_once("process_detail", pid=7) == {"pid": 7, "cwd": "/srv"}  # the recording held it once
     assert len(inv.calls) == 1 and inv.notes == []
+
+
+def test_a_refused_port_nobody_holds_after_the_callers_own_config_changed_blames_the_change() -> None:
+    inv = investigation("orders fail with 503")
+    log_error(inv, "orders", "tax lookup failed: upstream 127.0.0.1:39507 failed: [Errno 111] Connection refused")
+    follow(inv, CATALOGUE, inv.findings)
+    lead = inv.results["leads"][0]
+    lead.confirmed, lead.culprit = True, Culprit(kind="port", name="127.0.0.1:39507", port=39507)
+    lead.facts.append("nothing listens on 39507")
+    before = rank(inv, "http_errors")[0]
+    assert (before.category, before.culprit and before.culprit.kind) == ("dependency", "port")
+    change = RecentChange(path="/etc/orders/orders.yaml", ago_s=120.0, service="orders")
+    inv.add(finding(change, "info", "/etc/orders/orders.yaml changed 2 min ago", [], None))
+    top = rank(inv, "http_errors")[0]
+    assert top.rule == "misdirected" and top.category == "application"
+    assert top.culprit is not None and (top.culprit.kind, top.culprit.name) == ("service", "orders")
+    assert top.actions[0].skill is None and "/etc/orders/orders.yaml" in top.actions[0].title
+
+
+def test_a_listener_on_another_address_is_not_down_it_is_bound_elsewhere() -> None:
+    inv = investigation()
+    who = Culprit(kind="service", name="quota", pid=7, port=8080)
+    inv.add(finding(PortClosed(role="target", host="10.0.0.5", port=8080), "crit", "refused", [], who))
+    assert rank(inv, "service_down")[0].rule == "service_down"
+    bound = BoundElsewhere(role="target", port=8080, probed="10.0.0.5", addresses=["127.0.0.1"], process="quota")
+    inv.add(finding(bound, "crit", "quota listens on 127.0.0.1 only", [], who))
+    ranked = rank(inv, "service_down")
+    assert [h.rule for h in ranked] == ["bound_elsewhere"]
+    assert ranked[0].actions[0].skill is None and "10.0.0.5" in ranked[0].actions[0].title
+
+
+def test_files_in_ram_are_a_cause_only_with_a_memory_symptom() -> None:
+    def shm(question: str) -> Investigation:
+        inv = investigation(question)
+        where = Culprit(kind="path", name="/dev/shm", path="/dev/shm")
+        inv.add(finding(TmpfsUsage(mount="/dev/shm", used_bytes=2**31), "warn", "2 GiB in /dev/shm", [], where))
+        top = ProcessMemoryTop(name="cache", pid=9, rss_bytes=2**29)
+        inv.add(finding(top, "info", "cache holds 512 MiB", [], Culprit(kind="process", name="cache", pid=9)))
+        return inv
+
+    assert rank(shm("is anything wrong?"), "generic") == []
+    top = rank(shm("memory is almost full, who holds it?"), "memory")[0]
+    assert top.rule == "tmpfs_memory" and top.culprit is not None and top.culprit.path == "/dev/shm"
+    assert "more than the biggest process holds" in top.explanation
+
+
+def test_connections_left_in_close_wait_blame_their_process() -> None:
+    inv = investigation("CLOSE_WAIT 连接越来越多")
+    inv.add(
+        finding(
+            CloseWait(process="sync", pid=5, count=640),
+            "crit",
+            "sync holds 640 CLOSE_WAIT",
+            [],
+            Culprit(kind="process", name="sync", pid=5),
+        )
+    )
+    top = rank(inv, "generic")[0]
+    assert top.rule == "close_wait" and top.culprit is not None and top.culprit.name == "sync"
+    assert top.actions[0].skill == "restart_service" and top.confidence >= 0.85

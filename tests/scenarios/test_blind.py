@@ -22,14 +22,7 @@ FSTRING_MIDDLE = getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)  # Python 
 
 # What today's triage names instead (measured, not guessed); a fix makes the case pass and the
 # strict xfail fail, so the entry is removed then.
-MISSES: dict[str, str] = {
-    "blind_close_wait": "nothing named ('Nothing abnormal stands out'): CLOSE_WAIT sockets are not counted by process",
-    "blind_runtime_dir": "network: the probed port is down (the gateway exits next), not its pid file's directory",
-    "blind_shm_memory": "memory on the biggest process (the decoy cache, kill_process), not the full RAM-backed tmpfs",
-    "blind_tmp_files": "disk on the one temporary file being written (truncate it), not the directory of leftovers",
-    "blind_upstream_port": "dependency: the typo'd port refuses (start a listener there), not the config change",
-    "blind_wrong_bind": "network: the probed port is down (no fix), not the service listening on loopback only",
-}
+MISSES: dict[str, str] = {}  # none today (bench/scenarios.py prints the figures)
 
 
 def cases() -> list[object]:

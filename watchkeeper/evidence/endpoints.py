@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from watchkeeper.evidence.facts import (
+    BoundElsewhere,
     HttpError,
     HttpSlow,
     HttpUnreachable,
@@ -17,7 +18,7 @@ from watchkeeper.evidence.facts import (
     TlsExpiry,
     TlsInvalid,
 )
-from watchkeeper.evidence.follow import listener_of
+from watchkeeper.evidence.follow import listener_of, local_host
 from watchkeeper.evidence.gather import finding, gatherer
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.logs import service_log_findings
@@ -25,6 +26,7 @@ from watchkeeper.evidence.report import Culprit
 from watchkeeper.evidence.scoring import of
 
 SLOW_MS = 2000.0
+WILDCARDS = ("0.0.0.0", "::", "*")
 TLS_WARN_DAYS = 21
 
 
@@ -48,6 +50,8 @@ def analyze_probe(inv: Investigation, kind: str, result: dict[str, Any], role: s
     if kind == "tcp":
         ids = inv.audit_ids("probe_tcp")[-1:]
         if not result["open"]:
+            if role == "target":
+                bound_elsewhere(inv, result["host"], result["port"])
             entity = (
                 Culprit(kind="service", name=service, port=result["port"])
                 if service
@@ -91,6 +95,10 @@ def analyze_probe(inv: Investigation, kind: str, result: dict[str, Any], role: s
             )
         )
     status = result.get("status")
+    if status is None and role == "target" and "refused" in str(result.get("error")):
+        parts = urlsplit(url)
+        if parts.hostname:
+            bound_elsewhere(inv, parts.hostname, port or (443 if parts.scheme == "https" else 80))
     if status is None:
         inv.add(
             finding(
@@ -121,6 +129,32 @@ def analyze_probe(inv: Investigation, kind: str, result: dict[str, Any], role: s
                 entity,
             )
         )
+
+
+def bound_elsewhere(inv: Investigation, host: str, port: int) -> None:
+    """A refused port on this host that a process listens on, on another address: it answers on loopback
+    (or one interface) while its clients come on the address probed."""
+    if not local_host(inv, host):
+        return
+    rows = [p for p in inv.results.get("listening", []) if p["port"] == port and p["protocol"] == "tcp"]
+    if not rows or any(p["address"] in (host, *WILDCARDS) for p in rows):
+        return
+    owner = rows[0]
+    addresses = sorted({p["address"] for p in rows})
+    inv.add(
+        finding(
+            BoundElsewhere(
+                role="target", port=port, probed=host, addresses=addresses, process=owner["process"], pid=owner["pid"]
+            ),
+            "crit",
+            f"{owner['process'] or 'a process'} (pid {owner['pid']}) listens on port {port} only on "
+            f"{', '.join(addresses)}, not on {host}, where it was probed",
+            inv.audit_ids("listening_ports")[-1:],
+            Culprit(kind="service", name=owner["process"], pid=owner["pid"], port=port)
+            if owner["process"]
+            else Culprit(kind="port", name=str(port), port=port),
+        )
+    )
 
 
 @gatherer

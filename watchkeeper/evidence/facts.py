@@ -60,6 +60,14 @@ class DeletedOpen(Fact):
     deleted_open_bytes: int
 
 
+class TmpfsUsage(Fact):
+    """A RAM-backed filesystem holding files: memory that no process's RSS shows."""
+
+    KIND = "tmpfs_usage"
+    mount: str
+    used_bytes: int
+
+
 class DiskFillForecast(Fact):
     KIND = "disk_fill_forecast"
     seconds: float
@@ -74,6 +82,10 @@ class FileSize(Fact):
     grew_bytes: int = 0
     writer: dict[str, Any] | None = None
     forecast: str | None = None
+    # Set when the file is one of many its directory accumulates (leftovers nobody deletes).
+    directory: str | None = None
+    directory_bytes: int | None = None
+    directory_entries: int | None = None
 
 
 class LargestFile(FileSize):
@@ -184,6 +196,27 @@ class KernelHungTask(KernelEvent):
 class PortNotListening(Fact):
     KIND = "port_not_listening"
     port: int
+
+
+class BoundElsewhere(Fact):
+    """The port the symptom probes has a listener on this host, bound to another address than the one
+    probed (a service listening on loopback only while clients use the host's address)."""
+
+    KIND = "bound_elsewhere"
+    port: int
+    probed: str
+    addresses: list[str]
+    process: str | None = None
+    pid: int | None = None
+
+
+class CloseWait(Fact):
+    """A process holding many connections its peers already closed: it never closes its side."""
+
+    KIND = "close_wait"
+    process: str
+    pid: int | None = None
+    count: int
 
 
 class PortClosed(Fact):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any
 
 from watchkeeper.evidence.catalogue import Signature, classify
@@ -141,11 +142,17 @@ def _ids(inv: Investigation, skill: str) -> list[int]:
     return inv.audit_ids(skill)[-1:]
 
 
+def local_host(inv: Investigation, host: str | None) -> bool:
+    """No host, a loopback name, or one of this host's own addresses (from listening_ports)."""
+    return host is None or host in LOCAL or host in inv.results.get("host_addresses", [])
+
+
 def listener_of(inv: Investigation, port: int) -> dict[str, Any] | None:
     ports = inv.results.get("listening")
     if ports is None:
-        ports = (inv.call("listening_ports") or {}).get("ports", [])
-        inv.results["listening"] = ports
+        found = inv.call("listening_ports") or {}
+        ports = inv.results["listening"] = found.get("ports", [])
+        inv.results["host_addresses"] = found.get("host_addresses", [])
     return next((p for p in ports if p["port"] == port and p["protocol"] == "tcp"), None)
 
 
@@ -329,20 +336,32 @@ def check_access(inv: Investigation, lead: Lead) -> None:
     lead.audit_ids += _ids(inv, "path_info")
     if info is None:
         return
+    path, writing = lead.object, bool(WRITE_RE.search(lead.finding.data.example))
     if not info.get("exists"):
         lead.facts.append(f"{lead.object} does not exist")
-        return
+        # A file that cannot be created: the directory it would go in is what refuses.
+        parent = str(PurePosixPath(path).parent)
+        if not writing or parent == path:
+            return
+        path, writing = parent, True
+        info = inv.call("path_info", **{**params, "path": parent})
+        lead.audit_ids += _ids(inv, "path_info")
+        if not info or not info.get("exists"):
+            return
     owner = f"mode {info.get('mode')} owner {info.get('owner')}:{info.get('group')}"
-    writing = bool(WRITE_RE.search(lead.finding.data.example))
     denied = info.get("writable") is False if writing else info.get("readable") is False
+    how = "writable" if writing else "readable"
     if denied:
         lead.confirmed = True
-        how = "writable" if writing else "readable"
-        lead.facts.append(f"{lead.object} ({owner}) is not {how} by {user}: {info.get('blocked_by')}")
+        lead.facts.append(f"{path} ({owner}) is not {how} by {user}: {info.get('blocked_by')}")
     else:
-        lead.facts.append(f"{lead.object}: {owner}")
-        lead.confirmed = user is None and not str(info.get("mode", "")).endswith(("4", "5", "6", "7"))
-    lead.culprit = Culprit(kind="path", name=lead.object, path=lead.object)
+        lead.facts.append(f"{path}: {owner}")
+        # Whose the writer is was not seen: the error plus a mode that denies others is the proof.
+        others = str(info.get("mode", ""))[-1:]
+        lead.confirmed = user is None and others not in (("2", "3", "6", "7") if writing else ("4", "5", "6", "7"))
+        if lead.confirmed:
+            lead.facts[-1] += f" (not {how} by other users)"
+    lead.culprit = Culprit(kind="path", name=path, path=path)
 
 
 @check

@@ -7,6 +7,7 @@ from typing import Any
 
 from watchkeeper.evidence.facts import (
     ChildrenCpu,
+    CloseWait,
     CommandCpu,
     CommandMemory,
     DeletedOpen,
@@ -20,6 +21,7 @@ from watchkeeper.evidence.facts import (
     ProcessStopped,
     ProcessThreads,
     ProcessUninterruptible,
+    TmpfsUsage,
     Zombies,
 )
 from watchkeeper.evidence.gather import finding
@@ -31,6 +33,9 @@ FD_NEAR_LIMIT = 0.8
 GROUP_CPU_PCT = 80.0  # a command or a parent's children together take most of a core
 GROUP_MIN = 2
 GROUP_RSS = 512 * 2**20  # many small processes that together hold what one big one would
+CLOSE_WAIT_MANY = 100
+TMPFS_MANY = 256 * 2**20  # files in RAM that no process's RSS shows
+RAM_BACKED = ("tmpfs", "ramfs")
 KERNEL_EVENTS: dict[str, type[KernelEvent]] = {
     "io_error": KernelIoError,
     "segfault": KernelSegfault,
@@ -142,6 +147,25 @@ def process_facts(table: dict[str, Any], ids: list[int]) -> list[Finding[Any]]:
     return out
 
 
+def connection_facts(tcp: dict[str, Any], ids: list[int]) -> list[Finding[Any]]:
+    """Processes holding many connections in CLOSE_WAIT: their peers hung up and they never closed."""
+    out: list[Finding[Any]] = []
+    for row in tcp.get("by_process", []):
+        waiting = (row.get("states") or {}).get("CLOSE_WAIT", 0)
+        if waiting >= CLOSE_WAIT_MANY and row.get("name"):
+            out.append(
+                finding(
+                    CloseWait(process=row["name"], pid=row.get("pid"), count=waiting),
+                    "crit" if waiting >= 5 * CLOSE_WAIT_MANY else "warn",
+                    f"{row['name']} (pid {row.get('pid')}) holds {waiting} connections in CLOSE_WAIT: its peers "
+                    "closed them and it never closed its side",
+                    ids,
+                    Culprit(kind="process", name=row["name"], pid=row.get("pid")),
+                )
+            )
+    return out
+
+
 def mount_facts(mounts: list[dict[str, Any]], ids: list[int]) -> list[Finding[Any]]:
     """What is abnormal in the mounts: inodes nearly gone, space held by deleted files still open."""
     out: list[Finding[Any]] = []
@@ -150,6 +174,16 @@ def mount_facts(mounts: list[dict[str, Any]], ids: list[int]) -> list[Finding[An
         if (m.get("inodes_percent") or 0) >= 90:
             out.append(
                 finding(Inodes(**m), "crit", f"{m['mount']}: {m['inodes_percent']:.0f} % of inodes used", ids, entity)
+            )
+        if m.get("fstype") in RAM_BACKED and (m.get("used_bytes") or 0) >= TMPFS_MANY:
+            out.append(
+                finding(
+                    TmpfsUsage(**m),
+                    "warn",
+                    f"{m['mount']} ({m['fstype']}) holds {m['used_bytes'] / 2**20:.0f} MiB of files in memory",
+                    ids,
+                    entity,
+                )
             )
         held = m.get("deleted_open_bytes") or 0
         if held and m.get("total_bytes") and held >= 0.1 * m["total_bytes"]:

@@ -20,6 +20,8 @@ RULES: list[Rule] = [  # in ties the earlier wins: the more specific evidence fi
     rules_processes.memory_leak,
     rules_disk.disk_full,
     rules_network.service_down,
+    rules_network.bound_elsewhere,
+    rules_network.close_wait,
     rules_network.upstream_exhausted,
     rules_logs.error_burst,
     rules_network.slow_dependency,
@@ -32,6 +34,7 @@ RULES: list[Rule] = [  # in ties the earlier wins: the more specific evidence fi
     rules_processes.memory_groups,
     rules_disk.deleted_open,
     rules_disk.inodes,
+    rules_disk.tmpfs_memory,
     rules_processes.oom_killed,
 ]
 

@@ -4,6 +4,7 @@ detail, and memory and disk growth sampled over a short window."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from watchkeeper.evidence import host_check
@@ -14,6 +15,7 @@ from watchkeeper.evidence.facts import (
     DiskUsage,
     Fact,
     FileGrowth,
+    FileSize,
     Inodes,
     LargestFile,
     LoadReading,
@@ -33,6 +35,9 @@ from watchkeeper.series import trend
 PROCESS_HOT_PCT = 80.0
 LEAK_MIN_BYTES_PER_S = 512 * 1024
 LEAK_MIN_R2 = 0.8
+PILE_ENTRIES = 20  # a directory of this many files, holding
+PILE_FACTOR = 5  # this many times the growing file, and
+PILE_SHARE = 0.3  # this share of what the filesystem uses, piles files up
 READINGS: dict[str, type[Fact]] = {
     f.KIND: f for f in (CpuReading, LoadReading, MemoryReading, SwapReading, DiskUsage, Inodes)
 }
@@ -82,6 +87,7 @@ def analyze_top(inv: Investigation, top: dict[str, Any]) -> None:
 
 def analyze_listening(inv: Investigation, ports: dict[str, Any]) -> None:
     inv.results["listening"] = ports.get("ports", [])
+    inv.results["host_addresses"] = ports.get("host_addresses", [])
     port = inv.targets.port
     if port is None:
         return
@@ -221,14 +227,27 @@ def disk_growth(inv: Investigation) -> None:
     )
     if writer:
         message += f", written by {writer['name']} (pid {writer['pid']})"
-    inv.add(
-        finding(
-            (FileGrowth if grew else LargestFile)(
-                mount=mount, bytes=target["bytes"], grew_bytes=delta, writer=writer, forecast=eta_note
-            ),
-            "crit" if grew else "info",
-            message,
-            ids + inv.audit_ids("file_users"),
-            Culprit(kind="path", name=target["path"], path=target["path"]),
-        )
+    fact = (FileGrowth if grew else LargestFile)(
+        mount=mount, bytes=target["bytes"], grew_bytes=delta, writer=writer, forecast=eta_note
     )
+    entity = Culprit(kind="path", name=target["path"], path=target["path"])
+    if grew:
+        accumulated(inv, fact, target["path"], float(last.get("total_bytes") or 0))
+        if fact.directory:
+            entity = Culprit(kind="path", name=fact.directory, path=fact.directory)
+            message += (
+                f"; it is one of {fact.directory_entries} files in {fact.directory}, which holds "
+                f"{(fact.directory_bytes or 0) / 2**20:.0f} MiB"
+            )
+    inv.add(finding(fact, "crit" if grew else "info", message, ids + inv.audit_ids("file_users"), entity))
+
+
+def accumulated(inv: Investigation, fact: FileSize, path: str, used: float) -> None:
+    """A growing file that is one of many its directory piles up (temporary files a job never deletes):
+    the directory, not the file, is what fills the disk."""
+    parent = str(Path(path).parent)
+    found = inv.call("disk_usage", path=parent, top=3, time_budget_s=3) or {}
+    here = next((e["entries"] for e in found.get("most_entries", []) if e["path"] == parent), 0)
+    size = float(found.get("total_bytes") or 0)
+    if here >= PILE_ENTRIES and size >= PILE_FACTOR * fact.bytes and size >= PILE_SHARE * used:
+        fact.directory, fact.directory_bytes, fact.directory_entries = parent, int(size), here

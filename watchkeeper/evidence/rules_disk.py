@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from watchkeeper.evidence.facts import DeletedOpen, DiskFillForecast, DiskUsage, FileGrowth, Inodes, LargestFile
+from watchkeeper.evidence.facts import (
+    DeletedOpen,
+    DiskFillForecast,
+    DiskUsage,
+    FileGrowth,
+    Inodes,
+    LargestFile,
+    MemoryReading,
+    ProcessMemoryTop,
+    TmpfsUsage,
+)
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.report import Finding, Hypothesis, RuledOut
 from watchkeeper.evidence.scoring import (
     Score,
+    biggest,
     hypothesis,
     kill,
     manual,
@@ -41,7 +52,17 @@ def disk_full(inv: Investigation, family: str) -> Hypothesis | None:
     writer = files[0].data.writer if files else None
     if writer:
         actions.append(kill(writer["pid"], writer["name"], "it writes the growing file: stop the flood first"))
-    if culprit is not None and culprit.path:
+    pile = files[0].data.directory if files else None
+    if pile:
+        s.add(0.05, f"the file is one of {files[0].data.directory_entries} its directory piles up", True)
+        actions.insert(
+            0,
+            manual(
+                f"delete the leftovers in {pile} (the files not written now) and fix the job that never removes them",
+                "each run adds files and none goes away",
+            ),
+        )
+    elif culprit is not None and culprit.path:
         actions.append(
             manual(
                 f"truncate or rotate {culprit.path} (truncate, do not delete: it is held open)",
@@ -72,6 +93,36 @@ def deleted_open(inv: Investigation, family: str) -> Hypothesis | None:
                 f"or truncate it in place: : > /proc/{p.pid}/fd/N (ls -l /proc/{p.pid}/fd)",
                 "frees it without a restart",
             ),
+        ],
+    )
+
+
+def tmpfs_memory(inv: Investigation, family: str) -> Hypothesis | None:
+    """Files on a RAM-backed filesystem hold memory that no process's RSS shows (left by a crashed job)."""
+    top = biggest(inv, TmpfsUsage, lambda t: t.used_bytes)
+    short = bool(of(inv, MemoryReading))
+    # Shared memory and caches live there on a healthy host: only a memory symptom makes it a cause.
+    if top is None or not (family == "memory" or short):
+        return None
+    f, where = top
+    used = f.data.used_bytes
+    biggest_rss = max((p.data.rss_bytes for p in of(inv, ProcessMemoryTop)), default=0)
+    s = Score(0.45, f"{f.data.mount} holds {used / 2**20:.0f} MiB of files in RAM")
+    s.add(0.25, "the symptom is about memory", family == "memory")
+    s.add(0.1, "the host is short of memory", short)
+    s.add(0.15, "more than the biggest process holds", used > biggest_rss)
+    return hypothesis(
+        "memory",
+        f"files on {f.data.mount} hold {used / 2**20:.0f} MiB of memory",
+        s,
+        where,
+        [f],
+        [
+            manual(
+                f"delete what is no longer needed on {f.data.mount} (du -sh {f.data.mount}/*; what a crashed job "
+                "left behind), and cap it with size=",
+                "a RAM-backed filesystem gives its memory back only when its files go",
+            )
         ],
     )
 

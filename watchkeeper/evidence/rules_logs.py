@@ -3,18 +3,21 @@ the blame going upstream when the check confirms it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from watchkeeper.evidence.anomaly import human_duration
-from watchkeeper.evidence.facts import Checked, LogErrors, RecentChange
-from watchkeeper.evidence.follow import Lead
+from watchkeeper.evidence.facts import Checked, LogErrors, PortNotListening, RecentChange
+from watchkeeper.evidence.follow import Lead, silent_service
 from watchkeeper.evidence.gather import finding
 from watchkeeper.evidence.investigation import Investigation
-from watchkeeper.evidence.report import Action, Finding, Hypothesis
+from watchkeeper.evidence.report import Action, Culprit, Finding, Hypothesis
 from watchkeeper.evidence.scoring import (
     Score,
     hypothesis,
     kill,
     manual,
     of,
+    own_changes,
     restart,
 )
 
@@ -36,7 +39,7 @@ def error_burst(inv: Investigation, family: str) -> Hypothesis | None:
     s.add(0.1, "it mentions configuration", "config" in f.data.words)
     s.add(0.1, "the symptom is about errors", family == "http_errors")
     service = f.entity.name  # type: ignore[union-attr]
-    changed = [c for c in of(inv, RecentChange) if c.data.service == service]
+    changed = own_changes(inv, service)
     s.add(0.1, f"a file of {service} changed shortly before: {changed[0].message}" if changed else "", bool(changed))
     what = f"{changed[0].data.path} (changed {human_duration(changed[0].data.ago_s)} ago)" if changed else ""
     return hypothesis(
@@ -71,10 +74,35 @@ def _lead_action(lead: Lead) -> Action:
     return manual(title, why)
 
 
+def _misdirected(lead: Lead, s: Score, evidence: list[Finding[Any]], change: RecentChange) -> Hypothesis:
+    """Nothing anywhere listens where the service now connects, and its own config changed shortly
+    before: the change points it at the wrong place; the dependency is not what broke."""
+    s.add(0.05, f"its own config changed {human_duration(change.ago_s)} before: {change.path}")
+    found = hypothesis(
+        "application",
+        f"{lead.service} connects to {lead.object}, where nothing listens, since a change of its config",
+        s,
+        Culprit(kind="service", name=lead.service),
+        evidence,
+        [
+            manual(
+                f"check the address {lead.service} uses in {change.path} (changed {human_duration(change.ago_s)} "
+                f"ago): nothing listens on {lead.object}; put back the right one",
+                "the errors start with the change, and no service is down",
+            ),
+            restart(lead.service, "after the config is fixed, so it reads it"),
+        ],
+    )
+    return found.model_copy(update={"rule": "misdirected"})
+
+
 def _explains_symptom(inv: Investigation, lead: Lead) -> bool:
+    """The lead is about the symptom's service or port, or about the service that should hold the port
+    nobody listens on (its error is why it is down)."""
     t = inv.targets
     ports = {lead.culprit.port if lead.culprit else None, _port_of(lead.object)}
-    return (t.service is not None and t.service in (lead.service, lead.culprit.name if lead.culprit else None)) or (
+    service = t.service or (silent_service(inv) if of(inv, PortNotListening) else None)
+    return (service is not None and service in (lead.service, lead.culprit.name if lead.culprit else None)) or (
         t.port is not None and t.port in ports
     )
 
@@ -104,6 +132,10 @@ def error_leads(inv: Investigation, family: str) -> list[Hypothesis]:
         )
         s.add(0.1, "it explains the symptom", _explains_symptom(inv, lead))
         evidence = finding(Checked(), "crit" if lead.confirmed else "warn", "; ".join(lead.facts), lead.audit_ids)
+        changed = own_changes(inv, lead.service)
+        if lead.confirmed and lead.culprit is not None and lead.culprit.kind == "port" and changed:
+            out.append(_misdirected(lead, s, [f, evidence, changed[0]], changed[0].data))
+            continue
         found = hypothesis(
             lead.signature.category,
             lead.fill(lead.signature.title),

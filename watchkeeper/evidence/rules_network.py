@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from watchkeeper.evidence.facts import (
+    BoundElsewhere,
+    CloseWait,
     HttpError,
     HttpSlow,
     HttpUnreachable,
@@ -20,10 +22,12 @@ from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.report import Culprit, Finding, Hypothesis
 from watchkeeper.evidence.scoring import (
     Score,
+    biggest,
     hypothesis,
     manual,
     mentions,
     of,
+    own_changes,
     probe,
     restart,
 )
@@ -36,8 +40,8 @@ def service_down(inv: Investigation, family: str) -> Hypothesis | None:
         *of(inv, ServiceNotRunning),
         *[f for f in of(inv, HttpUnreachable, "target") if "refused" in str(f.data.error)],
     ]
-    if not signs:
-        return None
+    if not signs or of(inv, BoundElsewhere):
+        return None  # it is up, on another address: bound_elsewhere says so
     port = inv.targets.port
     service = inv.targets.service or silent_service(inv)
     culprit = (
@@ -49,6 +53,57 @@ def service_down(inv: Investigation, family: str) -> Hypothesis | None:
     actions = [restart(service, "it is not running; restart it and watch it come back")] if service else []
     return hypothesis(
         "network", f"{culprit.name} is down", s, culprit, [*signs, *of(inv, LogErrors, "target")], actions
+    )
+
+
+def bound_elsewhere(inv: Investigation, family: str) -> Hypothesis | None:
+    found = [f for f in of(inv, BoundElsewhere) if f.entity is not None]
+    if not found:
+        return None
+    f, who = found[0], found[0].entity
+    assert who is not None
+    s = Score(0.7, f"{who.name} listens on {', '.join(f.data.addresses)} only; the probe of {f.data.probed} is refused")
+    s.add(0.1, "the symptom says down/unreachable", family == "service_down")
+    changed = own_changes(inv, who.name)
+    s.add(0.1, f"its config changed shortly before: {changed[0].message}" if changed else "", bool(changed))
+    where = f" ({changed[0].data.path})" if changed else ""
+    return hypothesis(
+        "network",
+        f"{who.name} listens on {', '.join(f.data.addresses)} only, not on {f.data.probed}",
+        s,
+        who,
+        [f, *changed[:1]],
+        [
+            manual(
+                f"make {who.name} listen on {f.data.probed} or all addresses{where}, then restart it",
+                "its clients connect to an address it does not listen on",
+            ),
+            restart(who.name, "after the address is fixed, to pick it up"),
+        ],
+    )
+
+
+def close_wait(inv: Investigation, family: str) -> Hypothesis | None:
+    top = biggest(inv, CloseWait, lambda c: c.count)
+    if top is None:
+        return None
+    f, p = top
+    s = Score(0.5, f"{p.name} holds {f.data.count} connections in CLOSE_WAIT that its peers closed")
+    s.add(0.15, "hundreds of them", f.data.count >= 500)
+    s.add(
+        0.25,
+        "the symptom is about connections or sockets",
+        mentions(inv, "close_wait", "close-wait", "connection", "socket", "连接"),
+    )
+    return hypothesis(
+        "network",
+        f"{p.name} (pid {p.pid}) never closes its connections (CLOSE_WAIT)",
+        s,
+        p,
+        [f],
+        [
+            restart(p.name, "frees the sockets now; then find the code path that does not close a connection"),
+        ],
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
+from watchkeeper.evidence.facts import RecentChange
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.report import Action, Category, Culprit, F, Finding, Hypothesis
 
@@ -45,6 +46,11 @@ def biggest(inv: Investigation, kind: type[F], by: Callable[[F], float]) -> tupl
     top = max(found, key=lambda f: by(f.data))
     assert top.entity is not None
     return top, top.entity
+
+
+def own_changes(inv: Investigation, service: str) -> list[Finding[RecentChange]]:
+    """The files of a service (its config, what it was started with) changed in the last hour."""
+    return [c for c in of(inv, RecentChange) if c.data.service == service]
 
 
 def hypothesis(

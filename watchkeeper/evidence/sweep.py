@@ -10,9 +10,9 @@ import re
 
 from watchkeeper.evidence.anomaly import human_duration
 from watchkeeper.evidence.facts import Inodes, LogErrors, PackageChange, RecentChange
-from watchkeeper.evidence.follow import KERNEL_LOGS, follow, service_pid
+from watchkeeper.evidence.follow import KERNEL_LOGS, follow, local_host, service_pid
 from watchkeeper.evidence.gather import finding
-from watchkeeper.evidence.host_facts import kernel_facts, mount_facts, process_facts
+from watchkeeper.evidence.host_facts import connection_facts, kernel_facts, mount_facts, process_facts
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.logs import logs_index, service_log_findings
 from watchkeeper.evidence.report import Culprit
@@ -39,6 +39,13 @@ def mounts(inv: Investigation) -> None:
     if found:
         inv.results["mounts"] = found.get("mounts", [])
         for f in mount_facts(inv.results["mounts"], inv.audit_ids("mounts")[-1:]):
+            inv.add(f)
+
+
+def connections(inv: Investigation) -> None:
+    found = inv.call("tcp_connections", top=10)
+    if found:
+        for f in connection_facts(found, inv.audit_ids("tcp_connections")[-1:]):
             inv.add(f)
 
 
@@ -76,7 +83,7 @@ def discover(inv: Investigation) -> None:
     candidates = [*words, *(f"{a}_{b}" for a, b in itertools.pairwise(words))]
     names = known_names(inv)
     hit = next((names[w] for w in candidates if w in names), None)
-    if hit is None and t.port is not None and t.host in (None, "127.0.0.1", "localhost"):
+    if hit is None and t.port is not None and local_host(inv, t.host):
         listener = inv.results.get("target_listener") or next(
             (p for p in inv.results.get("listening", []) if p["port"] == t.port and p["protocol"] == "tcp"), None
         )

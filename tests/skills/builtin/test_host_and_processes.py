@@ -88,3 +88,5 @@ def test_listening_ports_names_the_process(rt: App) -> None:
     assert mine["pid"] == os.getpid() and mine["address"] == "127.0.0.1"
     assert ("udp", udp_port) in ports
     assert all(p["protocol"] == "tcp" for p in only_tcp.result["ports"])
+    # This host's own addresses come too: a listener on one of them does not answer on the others.
+    assert "127.0.0.1" in result.result["host_addresses"]

@@ -12,6 +12,8 @@ from watchkeeper.policy.risk import RiskClass
 from watchkeeper.skills.base import Scope, SkillParams, skill
 from watchkeeper.skills.context import SkillContext
 
+FAMILIES = (socket.AF_INET, socket.AF_INET6)
+
 
 class ListeningPortsParams(SkillParams):
     protocol: Literal["tcp", "udp", "all"] = Field("all", description="Which sockets to list.")
@@ -20,7 +22,8 @@ class ListeningPortsParams(SkillParams):
 @skill(
     key="listening_ports",
     name="Listening ports",
-    description="Sockets listening for connections (TCP) or bound (UDP), with address, port, pid and process name.",
+    description="Sockets listening for connections (TCP) or bound (UDP), with address, port, pid and process name; "
+    "and this host's own addresses (what a listener on one address does not answer on).",
     risk=RiskClass.SAFE,
     scope=Scope.HOST,
     category="network",
@@ -28,6 +31,7 @@ class ListeningPortsParams(SkillParams):
     result_example={
         "ports": [{"protocol": "tcp", "address": "0.0.0.0", "port": 22, "pid": 611, "process": "sshd"}],
         "count": 1,
+        "host_addresses": ["10.0.4.7", "127.0.0.1", "::1"],
     },
 )
 def listening_ports(params: ListeningPortsParams, ctx: SkillContext) -> dict[str, Any]:
@@ -57,4 +61,5 @@ def listening_ports(params: ListeningPortsParams, ctx: SkillContext) -> dict[str
         )
     unique = {(r["protocol"], r["address"], r["port"]): r for r in rows}
     ports = sorted(unique.values(), key=lambda r: (r["port"], r["protocol"], r["address"]))
-    return {"ports": ports, "count": len(ports)}
+    own = {a.address.split("%")[0] for addrs in psutil.net_if_addrs().values() for a in addrs if a.family in FAMILIES}
+    return {"ports": ports, "count": len(ports), "host_addresses": sorted(own)}
