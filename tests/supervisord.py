@@ -13,25 +13,27 @@ from tests.helpers import free_port, wait_for
 
 
 class Supervisord:
-    def __init__(self, conf: Path, port: int, sock: Path) -> None:
-        self.conf, self.port, self.sock = conf, port, sock
+    def __init__(self, conf: Path, port: int, sock: Path, log: Path) -> None:
+        self.conf, self.port, self.sock, self.log = conf, port, sock, log
 
 
 @contextmanager
-def running_supervisord(tmp_path: Path) -> Iterator[Supervisord]:
-    """supervisord with `webapp` (an HTTP server on `port`, running) and `broken` (/bin/false, not started)."""
+def running_supervisord(tmp_path: Path, extra: str = "") -> Iterator[Supervisord]:
+    """supervisord with `webapp` (an HTTP server on `port`, running) and `broken` (/bin/false, not started),
+    and the programs of `extra` (config sections)."""
     exe = require_binary("supervisord")
     require_binary("supervisorctl")
     port = free_port()
     sock = tmp_path / "supervisor.sock"
     conf = tmp_path / "supervisord.conf"
+    log = tmp_path / "supervisord.log"
     conf.write_text(f"""
 [unix_http_server]
 file={sock}
 
 [supervisord]
 nodaemon=true
-logfile={tmp_path / "supervisord.log"}
+logfile={log}
 pidfile={tmp_path / "supervisord.pid"}
 childlogdir={tmp_path}
 
@@ -51,7 +53,7 @@ command=/bin/false
 autostart=false
 startsecs=1
 startretries=0
-""")
+{extra}""")
     proc = subprocess.Popen([exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
 
@@ -60,7 +62,7 @@ startretries=0
             return subprocess.run(argv, capture_output=True, text=True).stdout
 
         assert wait_for(lambda: "RUNNING" in status(), timeout=15), "supervisord did not start webapp"
-        yield Supervisord(conf, port, sock)
+        yield Supervisord(conf, port, sock, log)
     finally:
         proc.terminate()
         proc.wait(15)

@@ -32,7 +32,7 @@ def test_skills_list_json(wk: Wk) -> None:
     done = wk("skills", "list", "--json")
     assert done.returncode == 0
     skills = json.loads(done.stdout)  # stdout holds only JSON
-    assert len(skills) == 26
+    assert len(skills) == 27
     for s in skills:
         assert {"key", "name", "description", "class", "scope", "category", "idempotent", "params"} <= set(s)
     assert {s["key"]: s["class"] for s in skills}["kill_process"] == "mutating"

@@ -33,7 +33,7 @@ def test_built_wheel_installs_and_runs(tmp_path: Path) -> None:
 
     listed = wk("skills", "list", "--json")
     assert listed.returncode == 0, listed.stderr
-    assert len(json.loads(listed.stdout)) == 26
+    assert len(json.loads(listed.stdout)) == 27
     check = wk("check", "--json")
     assert check.returncode == 0, check.stderr
     assert "verdict" in json.loads(check.stdout)

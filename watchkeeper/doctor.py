@@ -299,9 +299,7 @@ def service_manager_check(settings: Settings) -> Check:
     found = find_manager(settings.services)
     name = "service manager"
     if found.name is None:
-        return Check(
-            name, True, f"none runs here ({found.why}): service_status and restart_service will fail", warn=True
-        )
+        return Check(name, True, f"none runs here ({found.why}): the service skills will fail", warn=True)
     how = "configured" if found.configured else "detected"
     if not found.running:
         return Check(name, False, f"{found.name} ({how}) is not running: {found.why}")

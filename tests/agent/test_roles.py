@@ -109,6 +109,7 @@ def test_roles_take_their_skills_from_categories(rt: App) -> None:
         "process_table",
         "process_detail",
         "service_status",
+        "service_units",
         "listening_ports",
         "file_users",
         "path_info",

@@ -61,7 +61,7 @@ def test_bearer_token(tmp_path: Path, log_dir: Path, monkeypatch: pytest.MonkeyP
                 seen["tools"] = (await client.list_tools()).tools
 
         anyio.run(session)
-        assert len(seen["tools"]) == 24
+        assert len(seen["tools"]) == 25
     finally:
         proc.terminate()
         proc.wait(10)

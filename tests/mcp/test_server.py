@@ -21,7 +21,7 @@ SAFE = {
     "process_detail", "prometheus_alerts", "query_knowledge", "query_logql", "query_promql", "read_journal",
     "service_status", "tail_file", "top_processes",
     "path_info", "tcp_connections", "process_table", "mounts", "kernel_log", "recent_changes",
-    "list_logs",
+    "list_logs", "service_units",
 }  # fmt: skip
 
 

@@ -40,6 +40,7 @@ BUILTINS = {
     "kernel_log",
     "recent_changes",
     "list_logs",
+    "service_units",
 }
 
 
