@@ -257,6 +257,20 @@ class TlsInvalid(Certificate):
     KIND = "tls_invalid"
 
 
+class UnitFailed(Fact):
+    """A service its manager says failed, is down when it should run, or keeps restarting."""
+
+    KIND = "unit_failed"
+    unit: str
+    state: str
+    restarts: int | None = None
+    last_exit: str | None = None
+
+
+class UnitRestarting(UnitFailed):
+    KIND = "unit_restarting"
+
+
 class ServiceNotRunning(Fact):
     KIND = "service_not_running"
     state: str

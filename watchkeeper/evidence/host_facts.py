@@ -22,6 +22,8 @@ from watchkeeper.evidence.facts import (
     ProcessThreads,
     ProcessUninterruptible,
     TmpfsUsage,
+    UnitFailed,
+    UnitRestarting,
     Zombies,
 )
 from watchkeeper.evidence.gather import finding
@@ -34,6 +36,7 @@ GROUP_CPU_PCT = 80.0  # a command or a parent's children together take most of a
 GROUP_MIN = 2
 GROUP_RSS = 512 * 2**20  # many small processes that together hold what one big one would
 CLOSE_WAIT_MANY = 100
+UNIT_RESTARTS_MANY = 3
 TMPFS_MANY = 256 * 2**20  # files in RAM that no process's RSS shows
 RAM_BACKED = ("tmpfs", "ramfs")
 KERNEL_EVENTS: dict[str, type[KernelEvent]] = {
@@ -163,6 +166,24 @@ def connection_facts(tcp: dict[str, Any], ids: list[int]) -> list[Finding[Any]]:
                     Culprit(kind="process", name=row["name"], pid=row.get("pid")),
                 )
             )
+    return out
+
+
+def unit_facts(units: dict[str, Any], ids: list[int]) -> list[Finding[Any]]:
+    """Services the manager says failed (or down when they should run), and those restarting again and again."""
+    out: list[Finding[Any]] = []
+    for u in units.get("units", []):
+        restarts = u.get("restarts") or 0
+        exits = f", last exit: {u['last_exit']}" if u.get("last_exit") else ""
+        if u["state"] in ("failed", "stopped", "unknown"):
+            message = f"{units.get('manager')} says {u['unit']} is {u['state']}{exits}"
+            fact: UnitFailed = UnitFailed(**u)
+        elif restarts >= UNIT_RESTARTS_MANY:
+            message = f"{u['unit']} restarted {restarts} times recently{exits}"
+            fact = UnitRestarting(**u)
+        else:
+            continue
+        out.append(finding(fact, "crit", message, ids, Culprit(kind="service", name=u["unit"])))
     return out
 
 

@@ -36,6 +36,7 @@ RULES: list[Rule] = [  # in ties the earlier wins: the more specific evidence fi
     rules_disk.inodes,
     rules_disk.tmpfs_memory,
     rules_processes.oom_killed,
+    rules_processes.failed_unit,
 ]
 
 

@@ -16,6 +16,7 @@ from watchkeeper.evidence.facts import (
     MemoryReading,
     OomKill,
     PortClosed,
+    PortNotListening,
     ProcessCpu,
     ProcessFds,
     ProcessMemoryGrowth,
@@ -23,8 +24,10 @@ from watchkeeper.evidence.facts import (
     ProcessStopped,
     ProcessThreads,
     ProcessUninterruptible,
+    UnitFailed,
     Zombies,
 )
+from watchkeeper.evidence.follow import silent_service
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.report import Culprit, Finding, Hypothesis
 from watchkeeper.evidence.scoring import (
@@ -243,6 +246,43 @@ def memory_groups(inv: Investigation, family: str) -> Hypothesis | None:
         p,
         [f, *of(inv, MemoryReading)],
         [restart(p.name, "its processes together hold the memory; restart it and cap its workers")],
+    )
+
+
+def failed_unit(inv: Investigation, family: str) -> Hypothesis | None:
+    """A service its manager gave up on or keeps restarting: a cause by itself only when the symptom is
+    about it (its name, its port's silence, a question about services); otherwise it is listed for a person."""
+    found = [f for f in of(inv, UnitFailed) if f.entity is not None]
+    if not found:
+        return None
+    f = max(found, key=lambda f: (f.entity is not None and _about(inv, f.entity.name), f.data.restarts or 0))
+    unit = f.data.unit
+    s = Score(0.3, f"its service manager says {unit} is {f.data.state}")
+    s.add(0.1, f"it restarted {f.data.restarts} times recently", (f.data.restarts or 0) >= 3)
+    s.add(0.4, "it is what the symptom is about", _about(inv, unit))
+    return hypothesis(
+        "process",
+        f"{unit} has failed"
+        if isinstance(f.data, UnitFailed) and f.data.state != "running"
+        else f"{unit} keeps restarting",
+        s,
+        f.entity,
+        [f],
+        [
+            manual(
+                f"read why {unit} exits (its log; journalctl -u {unit} or supervisorctl tail {unit})", "fix that first"
+            ),
+            restart(unit, "once the cause is fixed, start it again and watch it stay up"),
+        ],
+    )
+
+
+def _about(inv: Investigation, unit: str) -> bool:
+    t = inv.targets
+    return (
+        t.service == unit
+        or mentions(inv, unit, "service", "服务")
+        or (bool(of(inv, PortNotListening)) and silent_service(inv) == unit)
     )
 
 

@@ -12,7 +12,7 @@ from watchkeeper.evidence.anomaly import human_duration
 from watchkeeper.evidence.facts import Inodes, LogErrors, PackageChange, RecentChange
 from watchkeeper.evidence.follow import KERNEL_LOGS, follow, local_host, service_pid
 from watchkeeper.evidence.gather import finding
-from watchkeeper.evidence.host_facts import connection_facts, kernel_facts, mount_facts, process_facts
+from watchkeeper.evidence.host_facts import connection_facts, kernel_facts, mount_facts, process_facts, unit_facts
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.logs import logs_index, service_log_findings
 from watchkeeper.evidence.report import Culprit
@@ -47,6 +47,20 @@ def connections(inv: Investigation) -> None:
     if found:
         for f in connection_facts(found, inv.audit_ids("tcp_connections")[-1:]):
             inv.add(f)
+
+
+def units(inv: Investigation) -> None:
+    found = inv.call("service_units", window="1h")
+    if not found:
+        inv.checked.append("services: no service manager answered (service_units failed)")
+        return
+    abnormal = unit_facts(found, inv.audit_ids("service_units")[-1:])
+    inv.checked.append(
+        f"services ({found['manager']}): "
+        + (f"{len(abnormal)} of {found['total']} failed or restarting" if abnormal else "none failed or restarting")
+    )
+    for f in abnormal:
+        inv.add(f)
 
 
 def kernel(inv: Investigation) -> None:

@@ -43,7 +43,7 @@ def run_plan(inv: Investigation, playbook: Playbook) -> None:
     gatherers in order (each may build on the last), the logs nobody named, and every error followed."""
     steps = [partial(gatherers.run_step, inv, step.skill, step.params) for step in playbook.steps]
     t0 = time.monotonic()
-    sweeps = [sweep.processes, sweep.mounts, sweep.kernel, sweep.connections, logs.logs_index]
+    sweeps = [sweep.processes, sweep.mounts, sweep.kernel, sweep.connections, sweep.units, logs.logs_index]
     inv.parallel([*steps, *(partial(step, inv) for step in sweeps)])
     if "listening" not in inv.results:
         gatherers.run_step(inv, "listening_ports", {})

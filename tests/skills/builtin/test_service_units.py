@@ -307,3 +307,22 @@ def test_bad_windows_and_a_dead_manager(tmp_path: Path, log_dir: Path) -> None:
     dead = call(rt, "service_units")
     assert dead.status is Status.FAILED
     assert dead.error is not None and "no supervisord answers" in dead.error and "\n" not in dead.error
+
+
+def test_the_sweep_reports_a_failed_service_and_a_question_about_it_blames_it(
+    tmp_path: Path, log_dir: Path, crashing: Supervisord
+) -> None:
+    from watchkeeper.evidence.report import Symptom
+    from watchkeeper.incidents.investigate import investigate
+
+    rt = units_app(tmp_path, log_dir, crashing)
+    assert wait_for(lambda: by_name(units(rt)).get("crashloop", {}).get("state") == "failed", timeout=60, interval=0.5)
+    report = investigate(rt, Symptom(question="crashloop does not stay up, what is wrong?"), use_model=False)
+    top = report.hypotheses[0]
+    assert top.rule == "failed_unit" and top.culprit is not None and top.culprit.name == "crashloop"
+    assert top.actions[0].skill is None and top.actions[1].skill == "restart_service"
+    assert any(c.startswith("services (supervisor): 2 of 5 failed or restarting") for c in report.checked)
+    # Asked about something else, a failed unit is listed, never made the cause.
+    other = investigate(rt, Symptom(question="is the disk of this host full?"), use_model=False)
+    assert all(h.rule != "failed_unit" or h.confidence < 0.5 for h in other.hypotheses)
+    assert any(f.kind == "unit_failed" for f in other.findings)
