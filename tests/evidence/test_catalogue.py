@@ -66,11 +66,11 @@ def test_operators_add_and_replace_signatures(tmp_path: Path) -> None:
             "matches none of the patterns",
         ),
         ("- name: bad\n  category: cpu\n  patterns: ['x']\n  title: '{svc} broke'\n  fix: {title: f}\n", "names svc"),
-        (
-            "- name: bad\n  category: cpu\n  patterns: ['(?P<a>x)', '(?P<a>y)']\n  title: t\n  fix: {title: f}\n",
-            "do not combine",
-        ),
         ("- name: bad\n  category: cpu\n  patterns: ['x']\n  title: t\n  fix: {title: 'do {it}'}\n", "names it"),
+        (
+            "- name: bad\n  category: cpu\n  patterns: ['(a+)+$']\n  title: t\n  fix: {title: f}\n",
+            "backtracks without end",
+        ),
         ("name: bad\n", "must hold a list of entries"),
         ("- [unclosed\n", "cannot be read"),
     ],
@@ -92,3 +92,15 @@ def test_wk_investigate_with_a_malformed_signature_exits_2_with_one_line(tmp_pat
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "team.yaml" in lines[0] and "entry oops" in lines[0] and "patterns" in lines[0], lines
     assert "Traceback" not in done.stderr
+
+
+def test_a_match_that_runs_too_long_is_no_match_and_does_not_hang() -> None:
+    import time
+
+    from watchkeeper.evidence.catalogue import Signature
+
+    # Built past the load check (which would refuse it) to stand for a pattern no hostile line caught.
+    sig = Signature.model_construct(name="slow", patterns=["(x+x+)+y"], title="t")
+    started = time.monotonic()
+    assert sig.matches("x" * 40) is False
+    assert time.monotonic() - started < 5

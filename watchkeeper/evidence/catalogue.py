@@ -9,12 +9,13 @@ applies it to the top error templates of every log it reads; nothing here knows 
 
 from __future__ import annotations
 
-import re
+import logging
 import string
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+import regex
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -22,6 +23,13 @@ from watchkeeper.errors import ConfigError
 from watchkeeper.evidence.report import Category
 
 BUILTIN = Path(__file__).parent / "signatures"
+log = logging.getLogger(__name__)
+# An operator's pattern runs on every log line read: one that backtracks without end must not hang the
+# triage. It is tried on lines built to make such patterns explode when it loads, and every match is
+# timed out when it runs (the `regex` engine's own timeout; Python's `re` has none).
+MATCH_TIMEOUT_S = 0.05
+LOAD_TIMEOUT_S = 0.2
+HOSTILE = ["a" * 3000 + "!", "0" * 3000 + "x", " " * 3000 + "x", "ab" * 1500 + "\n", "x@" * 1500, "=" * 3000 + "\0"]
 
 ObjectKind = Literal["host", "endpoint", "port", "path", "queue", "none"]
 # The follow-ups (evidence/follow.py): each looks at the object the way an SRE's next command would.
@@ -110,13 +118,14 @@ class Signature(BaseModel):
     def _compiles(cls, patterns: list[str]) -> list[str]:
         for p in patterns:
             try:
-                re.compile(p)
-            except re.error as exc:
+                compiled = regex.compile(p, regex.I)
+            except regex.error as exc:
                 raise ValueError(f"pattern {p!r} is not a regex: {exc}") from None
-        try:  # they are used joined: an inline flag or a repeated group name only fails then
-            re.compile("|".join(f"(?:{p})" for p in patterns))
-        except re.error as exc:
-            raise ValueError(f"the patterns do not combine into one regex: {exc}") from None
+            try:
+                for line in HOSTILE:
+                    compiled.search(line, timeout=LOAD_TIMEOUT_S)
+            except TimeoutError:
+                raise ValueError(f"pattern {p!r} backtracks without end on a long line: simplify it") from None
         return patterns
 
     @field_validator("title")
@@ -125,11 +134,17 @@ class Signature(BaseModel):
         return _known_placeholders(text)
 
     @cached_property
-    def regex(self) -> re.Pattern[str]:
-        return re.compile("|".join(f"(?:{p})" for p in self.patterns), re.I)
+    def compiled(self) -> regex.Pattern[str]:
+        return regex.compile("|".join(f"(?:{p})" for p in self.patterns), regex.I)
 
     def matches(self, text: str) -> bool:
-        return bool(self.regex.search(text))
+        try:
+            return bool(self.compiled.search(text, timeout=MATCH_TIMEOUT_S))
+        except TimeoutError:
+            log.warning(
+                "signature %s: matching timed out on a %d-character line; taken as no match", self.name, len(text)
+            )
+            return False
 
     @model_validator(mode="after")
     def _examples_match(self) -> Signature:
