@@ -216,3 +216,14 @@ def test_connections_left_in_close_wait_blame_their_process() -> None:
     top = rank(inv, "generic")[0]
     assert top.rule == "close_wait" and top.culprit is not None and top.culprit.name == "sync"
     assert top.actions[0].skill == "restart_service" and top.confidence >= 0.85
+
+
+def test_pid_1_is_never_blamed_for_its_orphans_nor_proposed_for_a_kill() -> None:
+    from watchkeeper.evidence.host_facts import process_facts
+    from watchkeeper.evidence.scoring import kill
+
+    table = {"by_parent": [{"parent": "init", "ppid": 1, "children_cpu_percent": 180.0, "children": 40}]}
+    assert process_facts(table, []) == []
+    action = kill(1, "init", "its zombies")
+    assert action.skill is None and "PID 1" in action.title
+    assert kill(42, "worker", "spins").skill == "kill_process"

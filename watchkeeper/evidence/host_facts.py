@@ -137,7 +137,8 @@ def process_facts(table: dict[str, Any], ids: list[int]) -> list[Finding[Any]]:
             )
     for parent in table.get("by_parent", []):
         spent = parent.get("children_cpu_percent") or 0
-        if parent["ppid"] not in own and spent >= GROUP_CPU_PCT / 2:
+        # PID 1 inherits every orphan: what its children spent is theirs, not something it started.
+        if parent["ppid"] not in own and parent["ppid"] > 1 and spent >= GROUP_CPU_PCT / 2:
             out.append(
                 finding(
                     ChildrenCpu(**parent),

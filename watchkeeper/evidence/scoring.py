@@ -81,6 +81,8 @@ def restart(service: str, why: str) -> Action:
 
 
 def kill(pid: int, name: str, why: str) -> Action:
+    if pid <= 1:  # init: stopping it takes the host down; never proposed
+        return manual(f"{name} is PID 1 (init) and cannot be stopped: find the process under it to blame", why)
     return Action(
         title=f"stop {name} (pid {pid})",
         skill="kill_process",
