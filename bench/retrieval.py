@@ -3,6 +3,10 @@
 Run from the project root: `.venv/bin/python -m bench.retrieval` (add `WK_DATASETS=DIR` for the public set).
 
 Starter set (always): on-call phrasings and log lines written for watchkeeper's starter runbooks.
+Bilingual set (always, `bench/bilingual_queries.yaml`): on-call questions across languages — Chinese
+over the English starter runbooks (zh-en), English over the Chinese ones (en-zh), Chinese over Chinese
+(zh-zh) — each pair against its own corpus, beside the lexical ranking of before (bm25s's English
+tokenizer, which cannot split Chinese) run in the same process.
 Public set (not ours, when `$WK_DATASETS/runbooks/` exists): the kube-prometheus alerts whose
 `runbook_url` points at one of its runbooks — queried by their summary and description, never
 their name — against those runbooks ingested into a scratch knowledge base. Prints recall@1,
@@ -19,12 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import bm25s
 import numpy as np
 import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bench.datasets import dataset
+from watchkeeper.knowledge import base
 from watchkeeper.knowledge.base import KnowledgeBase
 from watchkeeper.knowledge.embeddings import load_model
 from watchkeeper.knowledge.ingest import Chunk, Document
@@ -114,6 +120,47 @@ def run(
     return rows
 
 
+BILINGUAL = Path(__file__).parent / "bilingual_queries.yaml"
+PAIRS = {"zh-en": "en", "en-zh": "zh-CN", "zh-zh": "zh-CN"}  # the pair -> the starter set it searches
+
+
+def english_only_tokens(text: str) -> list[str]:
+    """The lexical tokenizer of before: bm25s's, for English."""
+    return list(bm25s.tokenize([text], stopwords="en", return_ids=False, show_progress=False)[0])
+
+
+def bilingual(model: object, results: dict[str, tuple[float, float, float]]) -> list[str]:
+    queries = yaml.safe_load(BILINGUAL.read_text())
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        kbs = {}
+        for language in ("en", "zh-CN"):
+            kb = KnowledgeBase(open_engine(f"sqlite:///{tmp}/{language}.db"), model)  # type: ignore[arg-type]
+            kb.ensure_starter(language)
+            kbs[language] = kb
+        for pair, language in PAIRS.items():
+            kb = kbs[language]
+            mine = [(q["query"], q["expect"]) for q in queries if q["pair"] == pair]
+            expected = [e for _, e in mine]
+            methods = ["lexical (before)", "lexical"] + (["dense", "hybrid"] if model is not None else [])
+            for method in methods:
+                if method == "lexical (before)":
+                    base.tokens, now = english_only_tokens, base.tokens  # type: ignore[assignment]
+                    kb._index = None  # rebuilt with the old words
+                try:
+                    ranking = [
+                        [h.title for h in kb.search(q, type="runbook", limit=10, method=method.split()[0])]
+                        for q, _ in mine
+                    ]
+                finally:
+                    if method == "lexical (before)":
+                        base.tokens = now
+                        kb._index = None
+                results[f"{pair}/{method}"] = r1, r5, mrr = evaluate(ranking, expected)
+                rows.append(f"{pair:8} {method:17} {len(mine):5d} {r1:9.3f} {r5:9.3f} {mrr:7.3f}")
+    return rows
+
+
 def main() -> None:
     data = dataset("runbooks")
     paths, public = public_set(data) if data is not None else ([], [])
@@ -133,6 +180,8 @@ def main() -> None:
         starter = [d for d in kb.documents("runbook") if d["source"].startswith("starter:")]
         rows += run(kb, STARTER_QUERIES, "title", [d["title"] for d in starter], "starter", results)
         print("\n".join(rows))
+        print(f"\n{'pair':8} {'method':17} {'n':>5} {'recall@1':>9} {'recall@5':>9} {'MRR':>7}")
+        print("\n".join(bilingual(model, results)))
         if paths:
             embedded = "with" if model else "without"
             print(f"ingesting {len(paths)} public runbooks took {ingest_s:.1f}s ({embedded} embeddings)")
@@ -179,6 +228,11 @@ def main() -> None:
         )
     else:
         parts.append("public set skipped (no WK_DATASETS)")
+    best_pairs = ", ".join(
+        f"{pair} {results[f'{pair}/{best}'][1]:.3f} (before {results[f'{pair}/lexical (before)'][1]:.3f})"
+        for pair in PAIRS
+    )
+    parts.append(f"bilingual {best} recall@5: {best_pairs}")
     print(f"SUMMARY {'; '.join(parts)}; query p50 {p50:.1f} ms ({method}) with {total} chunks")
 
 

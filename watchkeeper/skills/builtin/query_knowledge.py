@@ -23,7 +23,8 @@ class QueryKnowledgeParams(SkillParams):
     key="query_knowledge",
     name="Search the knowledge base",
     description="Runbooks, notes and past incidents (cases) that match a symptom, alert or log line, best "
-    "first, each with its id, title, type, score and the matching passage. Cases whose fix worked rank higher.",
+    "first, each with its id, title, type, rank, relevance (0-1) and the matching passage, in any language. "
+    "Cases whose fix worked rank higher.",
     risk=RiskClass.SAFE,
     scope=Scope.MANAGER,
     category="knowledge",
@@ -38,6 +39,8 @@ class QueryKnowledgeParams(SkillParams):
                 "score": 7.1,
                 "heading": "Disk full > Fix",
                 "passage": "Stop the writer of the flood ...",
+                "rank": 1,
+                "relevance": 0.92,
             }
         ]
     },
