@@ -70,8 +70,11 @@ class App:
         """The knowledge base, opened on first use (it loads the embedding model): its index and
         vectors stay warm for the life of the app, the starter runbooks are loaded once."""
         if self._knowledge is None:
+            from watchkeeper.knowledge import tokens
             from watchkeeper.knowledge.base import KnowledgeBase
             from watchkeeper.knowledge.embeddings import load_model
+
+            tokens.use_cache_dir(self.settings.data_dir / "cache")  # jieba's dictionary cache
 
             kb = KnowledgeBase(self.engine, load_model())
             kb.ensure_starter(self.settings.report.language)

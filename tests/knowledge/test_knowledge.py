@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -222,3 +225,22 @@ def test_the_report_language_follows_a_chinese_locale(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     assert ReportSettings().language == language
+
+
+def test_chinese_is_segmented_quietly_with_its_cache_in_the_data_dir(tmp_path: Path) -> None:
+    """A fresh process: the segmenter loads on the first Chinese query, writes its cache under the data
+    directory, prints nothing, and an English error message inside Chinese text keeps its words."""
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from watchkeeper.knowledge import tokens\n"
+        "tokens.use_cache_dir(Path(sys.argv[1]))\n"
+        "print(tokens.tokens('磁盘满了，日志里报 No space left on device'))\n"  # noqa: RUF001 (Chinese punctuation)
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "cache")], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    words = ast.literal_eval(done.stdout)
+    assert {"磁盘", "日志", "space", "left", "device"} <= set(words) and "了" not in words and "on" not in words
+    assert list((tmp_path / "cache").glob("jieba*.cache"))
