@@ -89,7 +89,7 @@ class ServiceInfo(_Section):
 class NotifySettings(_Section):
     urls: list[str] = Field(
         default_factory=list,
-        description="Where reports go (dingtalk+https://…, feishu+…, slack+…, https://…, "
+        description="Where reports go (dingtalk+https://…, wecom+…, feishu+…, slack+…, https://…, "
         "or any apprise URL); each may be env:NAME or file:PATH since they hold tokens.",
     )
     retries: int = Field(3, ge=1, le=10, description="Attempts per target.")

@@ -49,6 +49,42 @@ def dingtalk_answer(r: Received) -> tuple[int, Any]:
     return 200, {"errcode": 0, "errmsg": "ok"}
 
 
+KEYWORD = "告警"
+
+
+def dingtalk_keyword_answer(r: Received) -> tuple[int, Any]:
+    """A robot with keyword security: a message without the keyword in it is refused."""
+    status, answer = dingtalk_answer(r)
+    if answer["errcode"] == 0 and KEYWORD not in r.body["markdown"]["title"] + r.body["markdown"]["text"]:
+        return 200, {"errcode": 310000, "errmsg": "keywords not in content"}
+    return status, answer
+
+
+def wecom_answer(r: Received) -> tuple[int, Any]:
+    """WeCom's group robot: key in the query; markdown content up to 4096 bytes, text up to 2048, mention
+    lists of strings on text messages only."""
+    if r.query.get("key") != "KEY123":
+        return 200, {"errcode": 93000, "errmsg": "invalid webhook url"}
+    body = r.body
+    kind = body.get("msgtype")
+    if kind == "markdown":
+        content = body["markdown"].get("content", "")
+        limit = 4096
+        ok = set(body["markdown"]) == {"content"}
+    elif kind == "text":
+        content = body["text"].get("content", "")
+        limit = 2048
+        lists = [body["text"].get(k, []) for k in ("mentioned_list", "mentioned_mobile_list")]
+        ok = all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in lists)
+    else:
+        return 200, {"errcode": 40008, "errmsg": "invalid message type"}
+    if not content:
+        return 200, {"errcode": 44004, "errmsg": "empty content"}
+    if len(content.encode()) > limit or not ok:
+        return 200, {"errcode": 40058, "errmsg": "invalid parameter"}
+    return 200, {"errcode": 0, "errmsg": "ok"}
+
+
 def feishu_answer(r: Received) -> tuple[int, Any]:
     body = r.body
     if "sign" in body or r.path.endswith("signed"):
@@ -79,6 +115,8 @@ def slack_answer(r: Received) -> tuple[int, Any]:
 
 ANSWERS = {
     "/robot/send": dingtalk_answer,
+    "/robot/keyword": dingtalk_keyword_answer,
+    "/cgi-bin/webhook/send": wecom_answer,
     "/open-apis/bot/v2/hook/abc": feishu_answer,
     "/open-apis/bot/v2/hook/signed": feishu_answer,
     "/services/T1/B1/X1": slack_answer,

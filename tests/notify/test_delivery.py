@@ -156,3 +156,57 @@ def test_hanging_targets_fail_together_not_one_after_another(tmp_path: Path) -> 
     assert len(list((tmp_path / "outbox").glob("*.json"))) == 5
     # In sequence this takes 5 times one_target (11 s); together, one target's time and some scheduling slack.
     assert one_target <= elapsed < one_target + 2.0, elapsed
+
+
+def test_wecom_markdown_then_the_configured_mentions(tmp_path: Path) -> None:
+    with receiver() as r:
+        target = (
+            f"wecom+{r.url}/cgi-bin/webhook/send?key=KEY123&mentioned_list=alice,@all&mentioned_mobile_list=13800000000"
+        )
+        d = sent(target, tmp_path)
+        plain = sent(f"wecom+{r.url}/cgi-bin/webhook/send?key=KEY123", tmp_path)
+        bad = sent(f"wecom+{r.url}/cgi-bin/webhook/send?key=WRONG", tmp_path)
+    assert d.ok and plain.ok, (d.error, plain.error)
+    first, second, third = (g.body for g in r.got[:3])
+    assert first["msgtype"] == "markdown" and "appserver" in first["markdown"]["content"]
+    assert second == {
+        "msgtype": "text",
+        "text": {
+            "content": "[watchkeeper] HighHttp5xxRate",
+            "mentioned_list": ["alice", "@all"],
+            "mentioned_mobile_list": ["13800000000"],
+        },
+    }
+    assert third["msgtype"] == "markdown"  # no mentions configured: one message
+    assert all(set(g.query) == {"key"} for g in r.got), "our own options must not reach the platform"
+    assert not bad.ok and "93000" in (bad.error or "") and bad.attempts == 1 and "KEY123" not in bad.target
+
+
+def test_wecom_retries_when_rate_limited(tmp_path: Path) -> None:
+    from tests.notify import receivers
+
+    calls: list[int] = []
+
+    def limited(got: receivers.Received) -> tuple[int, object]:
+        calls.append(1)
+        if len(calls) == 1:
+            return 200, {"errcode": 45009, "errmsg": "api freq out of limit"}
+        return receivers.wecom_answer(got)
+
+    with receiver() as r, pytest.MonkeyPatch.context() as mp:
+        mp.setitem(receivers.ANSWERS, "/cgi-bin/webhook/send", limited)
+        d = sent(f"wecom+{r.url}/cgi-bin/webhook/send?key=KEY123", tmp_path)
+    assert d.ok and d.attempts == 2
+
+
+def test_dingtalk_keyword_and_mentions_come_from_the_target(tmp_path: Path) -> None:
+    with receiver() as r:
+        base = f"dingtalk+{r.url}/robot/keyword?access_token=tok123"
+        missing = sent(base, tmp_path)
+        d = sent(f"{base}&keyword=告警&at_mobiles=13800000000,13900000000&at_all=false", tmp_path)
+    assert not missing.ok and "310000" in (missing.error or "")
+    assert d.ok, d.error
+    body = r.got[-1].body
+    assert body["markdown"]["title"].startswith("告警 ") and body["markdown"]["text"].startswith("告警\n")
+    assert body["at"] == {"atMobiles": ["13800000000", "13900000000"], "atUserIds": [], "isAtAll": False}
+    assert set(r.got[-1].query) == {"access_token"}

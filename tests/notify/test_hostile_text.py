@@ -154,6 +154,22 @@ def test_dingtalk(hostile: Report, tmp_path: Path) -> None:
     words_survive(text)
 
 
+def test_wecom(hostile: Report, tmp_path: Path) -> None:
+    with receiver() as r:
+        send(hostile, f"wecom+{r.url}/cgi-bin/webhook/send?key=KEY123&mentioned_list=oncall", tmp_path)
+    markdown, mention = r.got[0].body, r.got[1].body
+    content = markdown["markdown"]["content"]
+    inert_everywhere(content)
+    assert not re.search(r"(?<!\\)[<>\[\]`]", content), "an unescaped <font>/<@id> tag, link bracket or backtick"
+    body = content.split("\n", 1)[1]  # after our own title heading
+    headings = [line for line in body.splitlines() if line.startswith("#")]
+    assert not any("ERROR" in h for h in headings), "log text opened a heading"
+    assert not re.search(r"^\s*>", body, re.M), "log text opened a quote"
+    assert mention["text"]["mentioned_list"] == ["oncall"], "the only mention is the configured one"
+    inert_everywhere(mention["text"]["content"])
+    words_survive(content)
+
+
 @pytest.mark.parametrize("fmt", ["card", "post"])
 def test_feishu(hostile: Report, tmp_path: Path, fmt: str) -> None:
     with receiver() as r:

@@ -4,7 +4,10 @@ Targets are URLs. Our own senders, each with the platform's webhook URL (so Feis
 domains, private deployments and proxies all work):
 
     dingtalk+https://oapi.dingtalk.com/robot/send?access_token=TOKEN&secret=SEC...   (signed, markdown)
-        &atMobiles=138...,139...&atUserIds=u1&isAtAll=true                            (who is mentioned)
+        &at_mobiles=138...,139...&at_user_ids=u1&at_all=true                          (who is mentioned)
+        &keyword=告警                                                                   (keyword security)
+    wecom+https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=KEY                    (markdown)
+        &mentioned_list=userid1,@all&mentioned_mobile_list=138...                     (who is mentioned)
     feishu+https://open.feishu.cn/open-apis/bot/v2/hook/ID?secret=S&format=card|post (signed)
     lark+https://open.larksuite.com/open-apis/bot/v2/hook/ID?secret=S
     slack+https://hooks.slack.com/services/T/B/X                                      (blocks + text)
@@ -28,12 +31,25 @@ from typing import Any, Protocol
 
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.evidence.report import Report
-from watchkeeper.notify.render import dingtalk, feishu, slack, webhook
+from watchkeeper.notify.render import dingtalk, feishu, slack, webhook, wecom
 from watchkeeper.notify.render.email import html_body
 from watchkeeper.notify.render.text import text, title
 
-OWN_SCHEMES = ("dingtalk+", "feishu+", "lark+", "slack+", "webhook+")
-OUR_OPTIONS = ("secret", "format", "atMobiles", "atUserIds", "isAtAll")  # read by us, never sent on
+OWN_SCHEMES = ("dingtalk+", "feishu+", "lark+", "slack+", "wecom+", "webhook+")
+# Read by us, never sent on (DingTalk's camelCase names are the older spelling of its options).
+OUR_OPTIONS = (
+    "secret",
+    "format",
+    "keyword",
+    "at_mobiles",
+    "at_user_ids",
+    "at_all",
+    "atMobiles",
+    "atUserIds",
+    "isAtAll",
+    "mentioned_list",
+    "mentioned_mobile_list",
+)
 EMAIL_SCHEMES = ("mailto", "mailtos")
 
 
@@ -113,6 +129,24 @@ class DingTalk:
 
 
 @dataclass
+class WeCom:
+    url: str
+
+    def send(self, report: Report, timeout: float) -> None:
+        webhook_url, opts = _split(self.url)
+        for body in (wecom.payload(report), wecom.mentions(report, opts)):
+            if body is None:
+                continue
+            _, answer_text = post_json(webhook_url, body, timeout)
+            answer = json.loads(answer_text or "{}")
+            if answer.get("errcode", 0) != 0:
+                # 45009: more than 20 messages a minute; the rest (bad key, bad content) will not fix themselves.
+                raise DeliveryError(
+                    f"WeCom errcode {answer['errcode']}: {answer.get('errmsg')}", retry=answer["errcode"] == 45009
+                )
+
+
+@dataclass
 class Feishu:
     url: str
 
@@ -187,6 +221,8 @@ class Apprise:
 def sender_for(url: str) -> Sender:
     if url.startswith("dingtalk+"):
         return DingTalk(url)
+    if url.startswith("wecom+"):
+        return WeCom(url)
     if url.startswith(("feishu+", "lark+")):
         return Feishu(url)
     if url.startswith("slack+"):
