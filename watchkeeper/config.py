@@ -8,6 +8,7 @@ readable. Secrets may be written as `env:NAME` or `file:/path` and are resolved 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tomllib
@@ -19,6 +20,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from watchkeeper.errors import ConfigError, InputError
 from watchkeeper.inputs import read_text
+
+log = logging.getLogger(__name__)
 
 
 class _Section(BaseModel):
@@ -129,6 +132,17 @@ def locale_language() -> Language:
     return "en"
 
 
+LANGUAGE_NAMES: dict[str, str] = {"en": "English", "zh-CN": "Simplified Chinese (简体中文)"}
+CHINESE_NAMES = {"chinese", "中文", "简体中文", "zh", "zh-cn", "zh_cn", "simplified chinese", "mandarin"}
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        log.warning(message)
+
+
 class ReportSettings(_Section):
     language: Language = Field(
         default_factory=locale_language,
@@ -193,7 +207,9 @@ class LlmSettings(_Section):
     base_url: str | None = Field(None, description="Chat Completions base URL, e.g. http://127.0.0.1:8080/v1.")
     model: str | None = Field(None, description="Model name the server knows.")
     api_key: str | None = Field(None, description="API key (literal, env:NAME or file:PATH); local servers need none.")
-    language: str = Field("English", description="Language of the report's prose, e.g. Chinese for DingTalk teams.")
+    language: str | None = Field(
+        None, description="Retired: set [report] language. Read as its value when set (Chinese means zh-CN)."
+    )
     max_requests: int = Field(8, ge=1, le=100, description="Model requests one investigation may make.")
     max_tokens: int = Field(60000, ge=1000, description="Tokens (in + out) one investigation may use.")
     wall_s: float = Field(180.0, gt=0, description="Wall time one investigation may take with the model.")
@@ -208,6 +224,11 @@ class LlmSettings(_Section):
     multi_agent: bool = Field(
         False, description="Coordinator + specialist roles (off: not yet measured better with a real model)."
     )
+
+    @property
+    def writes_in(self) -> str:
+        """The language the model is told to write in (the settings fill it from [report] language)."""
+        return self.language or "English"
 
     @field_validator("base_url")
     @classmethod
@@ -312,6 +333,24 @@ class Settings(BaseSettings):
             _LlmEnv(settings_cls),
             _ConfigFile(settings_cls),
         )
+
+    @model_validator(mode="after")
+    def _retired_llm_language(self) -> Settings:
+        """`llm.language` gave the model's language; `[report] language` gives everyone's now. An old config
+        keeps working: its value is read as the report language (unless that is set too), with one warning."""
+        old = self.llm.language
+        if old is not None and old not in LANGUAGE_NAMES.values():
+            mapped: Language = "zh-CN" if old.strip().lower() in CHINESE_NAMES else "en"
+            if "language" in self.report.model_fields_set:
+                _warn_once("llm.language is retired and ignored: [report] language is set")
+            else:
+                self.report.language = mapped
+                _warn_once(
+                    f'llm.language is retired: set [report] language = "{mapped}" instead ({old!r} was read as '
+                    f"{mapped})"
+                )
+        self.llm.language = LANGUAGE_NAMES[self.report.language]  # what the model is told to write in
+        return self
 
     @property
     def db_url(self) -> str:

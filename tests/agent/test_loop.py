@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic import Field
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo, FunctionModel
@@ -226,11 +228,30 @@ def test_a_big_tool_result_is_cut_but_keeps_its_error_lines(tmp_path: Path, log_
 
 
 def test_the_report_language_is_configurable(tmp_path: Path, log_dir: Path) -> None:
-    rt = open_app(make_settings(tmp_path, log_dir, llm={"language": "Chinese"}))
+    rt = open_app(make_settings(tmp_path, log_dir, report={"language": "zh-CN"}))
     script = Script([report("磁盘已满")])
     out = run(rt, script)
-    assert "Write every sentence of the report in Chinese" in (script.infos[0].instructions or "")
+    assert "Write every sentence of the report in Simplified Chinese" in (script.infos[0].instructions or "")
     assert out.summary == "磁盘已满"
+
+
+def test_the_retired_llm_language_still_works_with_one_warning(
+    tmp_path: Path, log_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from watchkeeper import config
+
+    config._warned.clear()
+    with caplog.at_level(logging.WARNING, logger="watchkeeper.config"):
+        old = make_settings(tmp_path, log_dir, llm={"language": "Chinese"})
+        make_settings(tmp_path, log_dir, llm={"language": "Chinese"})
+        both = make_settings(tmp_path, log_dir, llm={"language": "Chinese"}, report={"language": "en"})
+    assert old.report.language == "zh-CN" and old.llm.writes_in.startswith("Simplified Chinese")
+    assert both.report.language == "en" and both.llm.writes_in == "English"  # the new setting wins
+    retired = [r.message for r in caplog.records if "llm.language is retired" in r.message]
+    assert retired == [
+        "llm.language is retired: set [report] language = \"zh-CN\" instead ('Chinese' was read as zh-CN)",
+        "llm.language is retired and ignored: [report] language is set",
+    ]
 
 
 def test_the_model_starts_informed_by_triage_and_knowledge(rt: App) -> None:

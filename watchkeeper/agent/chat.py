@@ -36,7 +36,7 @@ class Chat:
         guarded = GuardedModel(raw, deps.model_log, self.session_id, "chat", show)
         self.agent = Agent(
             guarded,
-            instructions=chat_instructions(llm.language),
+            instructions=chat_instructions(llm.writes_in),
             tools=tools_for(self.state),
             retries=1,
             model_settings=model_settings(llm),

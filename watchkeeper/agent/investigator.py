@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 def single_agent(state: LoopState, model: GuardedModel, llm: LlmSettings) -> Agent[None, Diagnosis]:
     return Agent(
         model,
-        instructions=instructions(llm.language),
+        instructions=instructions(llm.writes_in),
         output_type=ToolOutput(Diagnosis, name="submit_report"),
         tools=tools_for(state),
         retries=1,

@@ -58,7 +58,7 @@ def specialist(state: LoopState, model: GuardedModel, name: str, llm: LlmSetting
         instructions=(
             f"You are the {name} specialist of an SRE team. Answer the coordinator's question about {role.purpose} "
             f"with the fewest tool calls, then reply with a few short factual lines. {UNTRUSTED_RULE} "
-            f"Write in {llm.language}."
+            f"Write in {llm.writes_in}."
         ),
         tools=tools_for(state, role_skills(state.deps.registry, name)),
         retries=1,
@@ -84,7 +84,7 @@ def coordinator(state: LoopState, model: GuardedModel, llm: LlmSettings) -> Agen
     tools: list[Tool[Any]] = [Tool(delegate, takes_ctx=True), *tools_for(state, proposal_keys)]
     return Agent(
         model.for_role("coordinator"),
-        instructions=instructions(llm.language)
+        instructions=instructions(llm.writes_in)
         + " You hold no read tools yourself: delegate focused questions to the metrics, logs and knowledge "
         "specialists, then merge their findings.",
         output_type=ToolOutput(Diagnosis, name="submit_report"),
