@@ -37,6 +37,10 @@ def test_built_wheel_installs_and_runs(tmp_path: Path) -> None:
     check = wk("check", "--json")
     assert check.returncode == 0, check.stderr
     assert "verdict" in json.loads(check.stdout)
+    # The compiled message catalogs ship in the wheel: a report in Chinese from the installed package.
+    zh = wk("investigate", "--no-llm", "--lang", "zh-CN", "is anything wrong with this server?")
+    assert zh.returncode == 0, zh.stderr
+    assert "次技能调用" in zh.stdout and "复现：wk investigate --replay" in zh.stdout  # noqa: RUF001 (Chinese)
     verify = wk("audit", "verify")
     assert verify.returncode == 0 and "rows verified" in verify.stdout
     module = subprocess.run(

@@ -64,6 +64,8 @@ class App:
         self.store_error = store_error
         self.invoker = Invoker(registry, ledger, settings, knowledge=lambda: self.knowledge)
         self._knowledge: KnowledgeBase | None = None
+        # The configured language picks the starter runbooks; a command's --lang changes only what it says.
+        self._starter_language = settings.report.language
 
     @property
     def knowledge(self) -> KnowledgeBase:
@@ -77,7 +79,7 @@ class App:
             tokens.use_cache_dir(self.settings.data_dir / "cache")  # jieba's dictionary cache
 
             kb = KnowledgeBase(self.engine, load_model())
-            kb.ensure_starter(self.settings.report.language)
+            kb.ensure_starter(self._starter_language)
             kb.backfill_embeddings()  # chunks stored before the model was installed
             self._knowledge = kb
         return self._knowledge

@@ -33,6 +33,22 @@ err = Console(stderr=True, soft_wrap=True)
 
 EXIT_FOR_STATUS = {"succeeded": 0, "failed": 1, "timed_out": 1, "refused": 2, "invalid": 2}  # by invoke's Status
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON only on stdout.")]
+LangOption = Annotated[
+    str | None,
+    typer.Option("--lang", metavar="en|zh-CN", help="The language of this report (default: [report] language)."),
+]
+
+
+def use_language(app: App, lang: str | None) -> None:
+    """A command's --lang: checked, then what this command's reports are written in."""
+    from watchkeeper.config import LANGUAGES
+
+    if lang is None:
+        return
+    if lang not in LANGUAGES:
+        fail(f"--lang {lang!r} is not supported: use one of {', '.join(LANGUAGES)}")
+    app.settings.report.language = lang  # type: ignore[assignment]  # checked against LANGUAGES above
+
 
 # The app cores a command opened: closed when it ends, however it ends.
 _opened: ContextVar[list[App] | None] = ContextVar("wk_opened_apps", default=None)

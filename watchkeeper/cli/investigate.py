@@ -10,6 +10,7 @@ import typer
 
 from watchkeeper.cli.common import (
     JsonFlag,
+    LangOption,
     emit_json,
     err,
     exit_if_every_delivery_failed,
@@ -17,6 +18,7 @@ from watchkeeper.cli.common import (
     live_line,
     open_cli_app,
     out,
+    use_language,
 )
 from watchkeeper.errors import InputError
 
@@ -60,6 +62,7 @@ def investigate(
         list[str] | None,
         typer.Option("--notify", metavar="URL", help="Deliver the report here too (repeatable; see README)."),
     ] = None,
+    lang: LangOption = None,
 ) -> None:
     """Investigate a symptom through audited skills and print a diagnosis report with the fix."""
     from watchkeeper.cli.render import print_deliveries, print_report
@@ -71,6 +74,7 @@ def investigate(
     if not (question or alert or replay_id):
         fail("give a question, --alert FILE or --replay ID")
     app = open_cli_app(need_store=False)
+    use_language(app, lang)
     use_model = incidents.wants_model(app.settings, None if replay_id else llm, "--llm")
     reports: list[Report] = []
     if replay_id:

@@ -11,6 +11,7 @@ from watchkeeper.cli.common import one_line
 from watchkeeper.evidence.host_check import HostReport, listeners
 from watchkeeper.evidence.report import Report
 from watchkeeper.humanize import pairs, plural
+from watchkeeper.i18n import _, ngettext, speaking
 
 if TYPE_CHECKING:
     from watchkeeper.notify.deliver import Delivery
@@ -93,48 +94,57 @@ def print_host_report(console: Console, report: HostReport) -> None:
 
 
 def print_report(console: Console, report: Report) -> None:
+    """The report in the terminal, in the report's own language."""
+    with speaking(report.language):
+        _print_report(console, report)
+
+
+def _print_report(console: Console, report: Report) -> None:
     s = report.symptom
     # Model text, alert fields, log excerpts, file and process names may hold brackets or terminal control
     # codes: shown through one_line, never read as markup or obeyed by the terminal.
-    console.print(
-        f"[bold]{one_line(s.alertname or s.question or 'investigation')}[/bold]  ({report.id})", highlight=False
-    )
+    asked = s.alertname or s.question or _("investigation")
+    console.print(f"[bold]{one_line(asked)}[/bold]  ({report.id})", highlight=False)
     console.print(one_line(report.summary), highlight=False)
     if report.hypotheses:
-        table = Table("#", "conf", "root cause", "culprit", title="hypotheses", title_justify="left")
+        table = Table("#", _("conf"), _("root cause"), _("culprit"), title=_("hypotheses"), title_justify="left")
         for i, h in enumerate(report.hypotheses, start=1):
-            culprit = f"{h.culprit.kind} {h.culprit.name}" if h.culprit else "-"
+            culprit = f"{_(h.culprit.kind)} {h.culprit.name}" if h.culprit else "-"
             table.add_row(str(i), f"{h.confidence:.2f}", one_line(h.title), one_line(culprit))
         console.print(table)
         for line in report.hypotheses[0].evidence:
-            console.print(f"  evidence: {one_line(line)}", highlight=False)
-        console.print(f"  why: {one_line(report.hypotheses[0].explanation)}", highlight=False)
+            console.print(_("  evidence: {line}").format(line=one_line(line)), highlight=False)
+        why = _("  why: {explanation}").format(explanation=one_line(report.hypotheses[0].explanation))
+        console.print(why, highlight=False)
     if report.actions:
-        table = Table("action", "skill", "params", "class", "by", title="recommended actions", title_justify="left")
+        headers = (_("action"), _("skill"), _("params"), _("class"), _("by"))
+        table = Table(*headers, title=_("recommended actions"), title_justify="left")
+        echoes = _("(echoes untrusted text)")
         for a in report.actions[:6]:
-            by = f"{a.proposed_by} [red](echoes untrusted text)[/red]" if a.untrusted else a.proposed_by
-            table.add_row(one_line(a.title), a.skill or "-", one_line(pairs(a.params) or "-"), a.risk_class, by)
+            by = f"{a.proposed_by} [red]{echoes}[/red]" if a.untrusted else a.proposed_by
+            table.add_row(one_line(a.title), a.skill or "-", one_line(pairs(a.params) or "-"), _(a.risk_class), by)
         console.print(table)
         if len(report.actions) > 6:
-            console.print(f"[dim]… and {plural(len(report.actions) - 6, 'more action')}[/dim]", highlight=False)
+            more = ngettext("… and {n} more action", "… and {n} more actions", len(report.actions) - 6)
+            console.print(f"[dim]{more.format(n=len(report.actions) - 6)}[/dim]", highlight=False)
+    see, ruled, checked, suspicious, noted = _("see:"), _("ruled out"), _("checked:"), _("suspicious"), _("note:")
     for ref in report.references:
-        console.print(f"[dim]see:[/dim] {one_line(ref.title)} ({one_line(ref.id)})", highlight=False)
+        console.print(f"[dim]{see}[/dim] {one_line(ref.title)} ({one_line(ref.id)})", highlight=False)
     for f in report.findings[:10]:
-        console.print(
-            f"[{STYLE.get(f.severity, 'white')}]{f.severity.upper():4}[/] {one_line(f.message)}", highlight=False
-        )
+        level = _(f.severity.upper())
+        console.print(f"[{STYLE.get(f.severity, 'white')}]{level:4}[/] {one_line(f.message)}", highlight=False)
     for r in report.ruled_out[:5]:
         facts = f" ({'; '.join(r.facts)})" if r.facts else ""
         name = r.entity.name if r.entity else "-"
-        console.print(f"[dim]ruled out[/dim] {one_line(f'{name}: {r.reason}{facts}')}", highlight=False)
+        console.print(f"[dim]{ruled}[/dim] {one_line(f'{name}: {r.reason}{facts}')}", highlight=False)
     for line in report.checked[:8]:
-        console.print(f"[dim]checked: {one_line(line)}[/dim]", highlight=False)
+        console.print(f"[dim]{checked} {one_line(line)}[/dim]", highlight=False)
     for sus in report.suspicious[:8]:
         console.print(
-            f"[red]suspicious[/red] {one_line(f'{sus.source}: {sus.why}: {sus.line[:160]}')}", highlight=False
+            f"[red]{suspicious}[/red] {one_line(f'{sus.source}: {sus.why}: {sus.line[:160]}')}", highlight=False
         )
     for note in report.notes:
-        console.print(f"[dim]note: {one_line(note)}[/dim]", highlight=False)
+        console.print(f"[dim]{noted} {one_line(note)}[/dim]", highlight=False)
     if report.usage:
         u = report.usage
         console.print(
@@ -142,10 +152,11 @@ def print_report(console: Console, report: Report) -> None:
             f"{u.output_tokens} out, {plural(u.tool_calls, 'tool call')}{' (partial)' if report.partial else ''}[/dim]",
             highlight=False,
         )
-    playbook = f", playbook {report.playbook}" if report.playbook else ""
+    calls = ngettext("{n} skill call, {seconds:.1f}s", "{n} skill calls, {seconds:.1f}s", len(report.calls))
+    playbook = _(", playbook {name}").format(name=report.playbook) if report.playbook else ""
+    replay = _("; replay with: wk investigate --replay {id}").format(id=report.id)
     console.print(
-        f"[dim]{plural(len(report.calls), 'skill call')}, {report.duration_s:.1f}s{one_line(playbook)}; "
-        f"replay with: wk investigate --replay {report.id}[/dim]",
+        f"[dim]{calls.format(n=len(report.calls), seconds=report.duration_s)}{one_line(playbook)}{replay}[/dim]",
         highlight=False,
     )
 

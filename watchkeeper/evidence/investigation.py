@@ -7,6 +7,7 @@ status, raw result and timing, so `wk investigate --replay ID` re-runs the analy
 
 from __future__ import annotations
 
+import contextvars
 import json
 import re
 import threading
@@ -131,8 +132,10 @@ class Investigation:
         """Independent steps at once (invoke itself bounds concurrency); a recording in order."""
         if len(jobs) <= 1 or not self.source.live:
             return [job() for job in jobs]
+        # Each job runs in a copy of the caller's context: the language it speaks goes with it.
+        contexts = [contextvars.copy_context() for _ in jobs]
         with ThreadPoolExecutor(max_workers=min(len(jobs), 4)) as pool:
-            return list(pool.map(lambda job: job(), jobs))
+            return list(pool.map(lambda pair: pair[0].run(pair[1]), zip(contexts, jobs, strict=True)))
 
     def sleep(self, seconds: float) -> None:
         if self.source.live:  # recorded samples keep their own spacing

@@ -179,6 +179,7 @@ class Report(BaseModel):
     summary: str
     symptom: Symptom
     mode: Literal["deterministic", "llm"] = "deterministic"
+    language: str = Field("en", description="The language of the prose fields (en or zh-CN); keys stay English.")
     playbook: str | None = None
     hypotheses: list[Hypothesis] = Field(default_factory=list)
     findings: list[Finding[Any]] = Field(default_factory=list)

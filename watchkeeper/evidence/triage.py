@@ -28,7 +28,7 @@ from watchkeeper.evidence.investigation import (
 from watchkeeper.evidence.playbooks import Playbook, choose, load_playbooks
 from watchkeeper.evidence.report import Hypothesis, Reference, Report, RuledOut, Symptom, unique_actions
 from watchkeeper.evidence.symptoms import targets
-from watchkeeper.humanize import plural
+from watchkeeper.i18n import _, language, ngettext, speaking
 from watchkeeper.skills.invoke import Invoker
 
 log = logging.getLogger(__name__)
@@ -65,34 +65,46 @@ def measured(inv: Investigation) -> str:
     host = inv.results.get("host") or {}
     parts = []
     if host.get("cpu_percent") is not None:
-        parts.append(f"CPU {host['cpu_percent']:.0f}%")
+        parts.append(_("CPU {percent:.0f}%").format(percent=host["cpu_percent"]))
     memory = host.get("memory") or {}
     if memory.get("percent") is not None:
-        parts.append(f"memory {memory['percent']:.0f}% used")
+        parts.append(_("memory used {percent:.0f}%").format(percent=memory["percent"]))
     if (host.get("load") or {}).get("1m") is not None:
-        parts.append(f"load {host['load']['1m']:.2f}")
+        parts.append(_("load {load:.2f}").format(load=host["load"]["1m"]))
     busiest = [p for p in inv.results.get("top_cpu", [])[:2] if (p.get("cpu_percent") or 0) >= 5]
     if busiest:
-        parts.append("busiest " + ", ".join(f"{p['name']} ({p['cpu_percent']:.0f}%)" for p in busiest))
-    return "; ".join(parts)
+        names = ", ".join(f"{p['name']} ({p['cpu_percent']:.0f}%)" for p in busiest)
+        parts.append(_("busiest {processes}").format(processes=names))
+    return _("; ").join(parts)
 
 
 def summarize(report: Report, numbers: str = "") -> str:
     if not report.hypotheses:
-        seen = f" Measured: {numbers}." if numbers else ""
-        return (
-            f"Nothing abnormal stands out after {plural(len(report.calls), 'skill call')}: no root cause to name; "
-            f"{plural(len(report.findings), 'finding')} listed for a person to read.{seen}"
-        )
+        calls = ngettext(
+            "Nothing abnormal stands out after {n} skill call: no root cause to name;",
+            "Nothing abnormal stands out after {n} skill calls: no root cause to name;",
+            len(report.calls),
+        ).format(n=len(report.calls))
+        listed = ngettext(
+            "{n} finding listed for a person to read.",
+            "{n} findings listed for a person to read.",
+            len(report.findings),
+        ).format(n=len(report.findings))
+        seen = _(" Measured: {numbers}.").format(numbers=numbers) if numbers else ""
+        return f"{calls} {listed}{seen}"
     top = report.hypotheses[0]
     runner_up = (
-        f" Next: {report.hypotheses[1].title} ({report.hypotheses[1].confidence:.2f})."
+        _(" Next: {title} ({confidence:.2f}).").format(
+            title=report.hypotheses[1].title, confidence=report.hypotheses[1].confidence
+        )
         if len(report.hypotheses) > 1
         else ""
     )
     first = next((a for a in top.actions if a.skill), top.actions[0] if top.actions else None)
-    fix = f" Suggested fix: {first.title} ({first.risk_class})." if first else ""
-    return f"Most likely {top.title} (confidence {top.confidence:.2f}).{fix}{runner_up}"
+    fix = _(" Suggested fix: {title} ({risk}).").format(title=first.title, risk=_(first.risk_class)) if first else ""
+    return _("Most likely {title} (confidence {confidence:.2f}).").format(
+        title=top.title, confidence=top.confidence
+    ) + (fix + runner_up)
 
 
 def cite_knowledge(inv: Investigation, hypotheses: list[Any]) -> list[Reference]:
@@ -143,6 +155,7 @@ def build_report(inv: Investigation, playbook: Playbook, started_at: datetime, d
         started_at=started_at,
         duration_s=round(duration_s, 2),
         sweep_s=inv.results.get("sweep_s"),
+        language=language(),
     )
     report.summary = summarize(report, measured(inv))
     return report
@@ -182,7 +195,8 @@ def investigate(settings: Settings, invoker: Invoker, symptom: Symptom, progress
     inv, playbook = open_investigation(
         settings, symptom, LiveSource(invoker), settings.read_roots, services, progress=progress or (lambda _m: None)
     )
-    report = analyse(inv, playbook)
+    with speaking(settings.report.language):
+        report = analyse(inv, playbook)
     try:
         save_recording(settings.data_dir, inv, report.model_dump(mode="json"))
     except OSError as exc:
@@ -202,7 +216,8 @@ def replay(settings: Settings, inv_id: str) -> Report:
         settings, symptom, source, [Path(p) for p in data["log_roots"]], data["services"], id=data["id"]
     )
     inv.results["prometheus"] = any(c.skill == "query_promql" for c in data["calls"])
-    report = analyse(inv, playbook)
+    with speaking(settings.report.language):
+        report = analyse(inv, playbook)
     report.notes.append(f"replayed from the recording of {inv_id}")
     return report
 

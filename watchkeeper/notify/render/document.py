@@ -13,9 +13,26 @@ from typing import Literal
 
 from watchkeeper.evidence.report import Action, Hypothesis, Report
 from watchkeeper.humanize import pairs
+from watchkeeper.i18n import N_, _, ngettext, speaking
 from watchkeeper.notify.render.clean import clean
 
 Style = Literal["plain", "strong", "emphasis", "code"]
+# Words of the report's enums, said in its language: culprit kinds, risk classes, severities.
+ENUM_WORDS = (
+    N_("process"),
+    N_("service"),
+    N_("path"),
+    N_("port"),
+    N_("url"),
+    N_("host"),
+    N_("safe"),
+    N_("mutating"),
+    N_("dangerous"),
+    N_("manual"),
+    N_("CRIT"),
+    N_("WARN"),
+    N_("INFO"),
+)
 
 
 @dataclass(frozen=True)
@@ -59,16 +76,16 @@ def ours(text: str, style: Style = "plain") -> Span:
 
 def title_line(report: Report) -> Line:
     s = report.symptom
-    return (ours("[watchkeeper] "), said(s.alertname or s.question or "investigation", limit=80))
+    return (ours("[watchkeeper] "), said(s.alertname or s.question or _("investigation"), limit=80))
 
 
 def _hypothesis(h: Hypothesis) -> Item:
-    line = [said(h.title, "strong", 200), ours(f" (confidence {h.confidence:.2f})")]
+    line = [said(h.title, "strong", 200), ours(_(" (confidence {confidence:.2f})").format(confidence=h.confidence))]
     if h.culprit:
-        line += [ours(" — culprit: "), said(h.culprit.kind), ours(" "), said(h.culprit.name, "code", 200)]
+        line += [ours(_(" — culprit: ")), said(_(h.culprit.kind)), ours(" "), said(h.culprit.name, "code", 200)]
     details: list[Line] = [(said(e),) for e in h.evidence[:3]]
     if h.explanation:
-        details.append((ours("why:", "emphasis"), ours(" "), said(h.explanation)))
+        details.append((ours(_("why:"), "emphasis"), ours(" "), said(h.explanation)))
     return Item(tuple(line), tuple(details))
 
 
@@ -79,54 +96,61 @@ def _action(a: Action) -> Item:
         if a.params:
             line += [ours(" "), said(pairs(a.params), "code", 300)]
         if a.edge != "local":
-            line += [ours(" on "), said(a.edge, "code", 80)]
-        line += [ours(" ("), said(a.risk_class), ours(")")]
+            line += [ours(_(" on ")), said(a.edge, "code", 80)]
+        line += [ours(" ("), said(_(a.risk_class)), ours(")")]
     else:
-        line.append(ours("manual step"))
+        line.append(ours(_("manual step")))
     if a.reason:
         line += [ours(": "), said(a.reason, limit=300)]
     if a.proposed_by == "model":
-        line.append(ours(" · proposed by the model"))
+        line.append(ours(_(" · proposed by the model")))
     if a.untrusted:
-        line += [ours(" "), ours("⚠ echoes suspicious untrusted text: check before approving", "emphasis")]
+        line += [ours(" "), ours(_("⚠ echoes suspicious untrusted text: check before approving"), "emphasis")]
     return Item(tuple(line))
 
 
 def _footer(report: Report) -> Line:
     n = len(report.calls)
-    line = [ours(f"{n} skill call{'' if n == 1 else 's'} in {report.duration_s:.1f}s · report "), said(report.id)]
+    calls = ngettext("{n} skill call in {seconds:.1f}s · report ", "{n} skill calls in {seconds:.1f}s · report ", n)
+    line = [ours(calls.format(n=n, seconds=report.duration_s)), said(report.id)]
     if report.mode == "llm" and report.usage:
-        line += [ours(" · model "), said(report.usage.model)]
+        line += [ours(_(" · model ")), said(report.usage.model)]
     else:
-        line.append(ours(" · deterministic triage"))
+        line.append(ours(_(" · deterministic triage")))
     if report.playbook:
-        line += [ours(" (playbook "), said(report.playbook), ours(")")]
+        line += [ours(_(" (playbook ")), said(report.playbook), ours(")")]
     if report.partial:
-        line.append(ours(" · partial"))
+        line.append(ours(_(" · partial")))
     return tuple(line)
 
 
 def walk(report: Report, max_findings: int = 8) -> Document:
+    """The report as a document, in the report's own language."""
+    with speaking(report.language):
+        return _walk(report, max_findings)
+
+
+def _walk(report: Report, max_findings: int) -> Document:
     paragraphs: list[Line] = [(said(p, limit=1000),) for p in report.summary.splitlines() if p.strip()]
     labels = sorted(report.symptom.labels.items())
     if labels:
-        line: list[Span] = [ours("Alert labels:", "strong"), ours(" ")]
+        line: list[Span] = [ours(_("Alert labels:"), "strong"), ours(" ")]
         for i, (k, v) in enumerate(labels):
             line += [ours(", ")] if i else []
             line.append(said(f"{k}={v}", "code", 200))
         paragraphs.append(tuple(line))
     sections = [
-        Section("Root cause", tuple(_hypothesis(h) for h in report.hypotheses[:3]), numbered=True),
-        Section("Recommended actions", tuple(_action(a) for a in report.actions[:5])),
+        Section(_("Root cause"), tuple(_hypothesis(h) for h in report.hypotheses[:3]), numbered=True),
+        Section(_("Recommended actions"), tuple(_action(a) for a in report.actions[:5])),
         Section(
-            "Suspicious lines (read like instructions to the agent)",
+            _("Suspicious lines (read like instructions to the agent)"),
             tuple(
                 Item((said(x.source), ours(": "), said(x.line, "code", 160), ours(" ("), said(x.why), ours(")")))
                 for x in report.suspicious[:5]
             ),
         ),
         Section(
-            "References",
+            _("References"),
             tuple(
                 Item(
                     (said(r.title, limit=200), ours(" ("), said(r.id, "code", 80))
@@ -137,14 +161,14 @@ def walk(report: Report, max_findings: int = 8) -> Document:
             ),
         ),
         Section(
-            "Findings",
+            _("Findings"),
             tuple(
-                Item((ours(f.severity.upper(), "strong"), ours(" "), said(f.message)))
+                Item((ours(_(f.severity.upper()), "strong"), ours(" "), said(f.message)))
                 for f in report.findings[:max_findings]
             ),
         ),
         Section(
-            "Ruled out",
+            _("Ruled out"),
             tuple(
                 Item(
                     (said(r.entity.name if r.entity else "-", "code", 120), ours(": "), said(r.reason))
@@ -153,7 +177,7 @@ def walk(report: Report, max_findings: int = 8) -> Document:
                 for r in report.ruled_out[:5]
             ),
         ),
-        Section("Checked", tuple(Item((said(c, limit=300),)) for c in report.checked[:8])),
-        Section("Notes", tuple(Item((said(n),)) for n in report.notes[:5])),
+        Section(_("Checked"), tuple(Item((said(c, limit=300),)) for c in report.checked[:8])),
+        Section(_("Notes"), tuple(Item((said(n),)) for n in report.notes[:5])),
     ]
     return Document(title_line(report), tuple(paragraphs), tuple(s for s in sections if s.items), _footer(report))

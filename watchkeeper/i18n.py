@@ -1,0 +1,60 @@
+"""The language watchkeeper speaks: gettext message catalogs, one per language, edited as `.po` files.
+
+`watchkeeper/locale/<lang>/LC_MESSAGES/watchkeeper.po` holds the translations (Babel extracts the
+messages: `pybabel extract -F babel.cfg -o watchkeeper/locale/watchkeeper.pot watchkeeper`, then
+`pybabel update` and `pybabel compile`); the compiled `.mo` ships in the package. A message missing
+from a catalog is said in English. The language is the caller's (`[report] language`, `--lang`),
+held in a context variable so concurrent investigations in one process each speak their own; work
+handed to threads carries it (see `Investigation.parallel`).
+
+Messages keep named placeholders (`_("{name} is down").format(name=…)`) so a translation may
+reorder them, and untrusted text only ever fills a placeholder.
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+
+DOMAIN = "watchkeeper"
+LOCALES = Path(__file__).parent / "locale"
+_language: ContextVar[str] = ContextVar("watchkeeper_language", default="en")
+
+
+@cache
+def catalog(language: str) -> gettext.NullTranslations:
+    """The compiled catalog of a language (zh-CN is looked up as zh_CN); English is the messages themselves."""
+    return gettext.translation(DOMAIN, LOCALES, languages=[language.replace("-", "_")], fallback=True)
+
+
+def _(message: str) -> str:
+    """A message in the current language."""
+    return catalog(_language.get()).gettext(message)
+
+
+def N_(message: str) -> str:
+    """A message marked for the catalog where it is written, translated where it is said (`_(name)`)."""
+    return message
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """A message whose form depends on a count (Chinese has one form; English two)."""
+    return catalog(_language.get()).ngettext(singular, plural, n)
+
+
+def language() -> str:
+    return _language.get()
+
+
+@contextmanager
+def speaking(lang: str) -> Iterator[None]:
+    """Everything said inside is in `lang` (en or zh-CN)."""
+    token = _language.set(lang)
+    try:
+        yield
+    finally:
+        _language.reset(token)
