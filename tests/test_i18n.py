@@ -105,3 +105,15 @@ def test_the_default_language_follows_the_locale(tmp_path: Path, log_dir: Path, 
     done = wk("investigate", "--no-llm", "--json", "is anything wrong with this server?")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["language"] == ("zh-CN" if locale.startswith("zh") else "en")
+
+
+def test_wk_check_speaks_the_language_asked(tmp_path: Path, log_dir: Path) -> None:
+    wk = Wk(tmp_path, log_dir)
+    zh = wk("check", "--lang", "zh-CN")
+    assert zh.returncode == 0, zh.stderr
+    assert "已运行" in zh.stdout and "挂载点" in zh.stdout and "监听端口" in zh.stdout
+    assert wk.json("check", "--lang", "zh-CN")["language"] == "zh-CN"
+    en = wk("check")
+    assert "up " in en.stdout and "mount" in en.stdout
+    bad = wk("check", "--lang", "de")
+    assert bad.returncode == 2 and "use one of en, zh-CN" in bad.stderr

@@ -35,18 +35,31 @@ def print_host_report(console: Console, report: HostReport) -> None:
     if host:
         load = host["load"]
         mem, swap = host["memory"], host["swap"]
+        cpu = ngettext(
+            "up {hours}h  CPU {percent} of {n} core  load {load1} {load5} {load15}",
+            "up {hours}h  CPU {percent} of {n} cores  load {load1} {load5} {load15}",
+            host["cpu_count"],
+        ).format(
+            hours=host["uptime_s"] // 3600,
+            percent=f"{host['cpu_percent']:.0f}%",
+            n=host["cpu_count"],
+            load1=load["1m"],
+            load5=load["5m"],
+            load15=load["15m"],
+        )
+        console.print(f"[bold]{one_line(host['hostname'])}[/bold]  {cpu}", highlight=False)
+        memory = _("memory {percent} used ({available} available of {total})  swap {swap} of {size}")
         console.print(
-            f"[bold]{one_line(host['hostname'])}[/bold]  up {host['uptime_s'] // 3600}h  "
-            f"CPU {host['cpu_percent']:.0f}% "
-            f"of {plural(host['cpu_count'], 'core')}  load {load['1m']} {load['5m']} {load['15m']}",
+            memory.format(
+                percent=f"{mem['percent']:.0f}%",
+                available=_bytes(mem["available_bytes"]),
+                total=_bytes(mem["total_bytes"]),
+                swap=f"{swap['percent']:.0f}%",
+                size=_bytes(swap["total_bytes"]),
+            ),
             highlight=False,
         )
-        console.print(
-            f"memory {mem['percent']:.0f}% used ({_bytes(mem['available_bytes'])} available of "
-            f"{_bytes(mem['total_bytes'])})  swap {swap['percent']:.0f}% of {_bytes(swap['total_bytes'])}",
-            highlight=False,
-        )
-        disks = Table("mount", "used", "size", "inodes", title="disks", title_justify="left")
+        disks = Table(_("mount"), _("used"), _("size"), _("inodes"), title=_("disks"), title_justify="left")
         for d in host["disks"]:
             disks.add_row(
                 d["mount"],
@@ -55,8 +68,9 @@ def print_host_report(console: Console, report: HostReport) -> None:
                 "-" if d["inodes_percent"] is None else f"{d['inodes_percent']:.0f}%",
             )
         console.print(disks)
-    for title, rows in (("top by CPU", report.top_cpu), ("top by memory", report.top_memory)):
-        table = Table("pid", "user", "cpu%", "mem%", "rss", "command", title=title, title_justify="left")
+    for title, rows in ((_("top by CPU"), report.top_cpu), (_("top by memory"), report.top_memory)):
+        headers = ("pid", _("user"), "cpu%", "mem%", "rss", _("command"))
+        table = Table(*headers, title=title, title_justify="left")
         for p in rows:
             table.add_row(
                 str(p["pid"]),
@@ -68,28 +82,34 @@ def print_host_report(console: Console, report: HostReport) -> None:
             )
         console.print(table)
     if report.ports:
-        table = Table("addresses", "proto", "process", title="listening", title_justify="left")
+        table = Table(_("addresses"), _("proto"), _("process"), title=_("listening"), title_justify="left")
         entries = listeners(report.ports)
         for entry in entries[:MAX_LISTENERS]:
             pid = f" (pid {entry.pids[0]})" if len(entry.pids) == 1 else ""
             table.add_row(", ".join(entry.addresses), entry.protocol, one_line(f"{entry.process or '-'}{pid}"))
         console.print(table)
         if len(entries) > MAX_LISTENERS:
-            more = plural(len(entries) - MAX_LISTENERS, "more listener")
-            console.print(f"[dim]… and {more} (wk check --json lists them all)[/dim]", highlight=False)
+            n = len(entries) - MAX_LISTENERS
+            more = ngettext(
+                "… and {n} more listener (wk check --json lists them all)",
+                "… and {n} more listeners (wk check --json lists them all)",
+                n,
+            ).format(n=n)
+            console.print(f"[dim]{more}[/dim]", highlight=False)
     for log in report.logs:
         if log["error_lines"]:
-            console.print(
-                f"[bold]{one_line(log['path'])}[/bold]: {plural(log['error_lines'], 'error line')} "
-                f"in the newest {plural(log['scanned_lines'], 'line')}",
-                highlight=False,
+            burst = _("{errors} error lines in the newest {lines} lines").format(
+                errors=log["error_lines"], lines=log["scanned_lines"]
             )
+            console.print(f"[bold]{one_line(log['path'])}[/bold]: {burst}", highlight=False)
             for line in log["newest_errors"]:
                 console.print(f"  {line[:200]}", highlight=False, markup=False)
+    unchecked = _("could not check")
     for problem in report.errors:
-        console.print(f"[yellow]could not check[/yellow] {one_line(problem)}", highlight=False)
+        console.print(f"[yellow]{unchecked}[/yellow] {one_line(problem)}", highlight=False)
     for f in report.findings:
-        console.print(f"[{STYLE[f.severity]}]{f.severity.upper():4}[/] {one_line(f.message)}", highlight=False)
+        level = _(f.severity.upper())
+        console.print(f"[{STYLE[f.severity]}]{level:4}[/] {one_line(f.message)}", highlight=False)
     console.print(f"[{STYLE[report.severity]}]{one_line(report.verdict)}[/]  ({report.duration_s}s)", highlight=False)
 
 

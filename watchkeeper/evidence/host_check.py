@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from watchkeeper.evidence.host_facts import kernel_facts, mount_facts, process_facts
-from watchkeeper.humanize import host_port, plural
+from watchkeeper.humanize import host_port
+from watchkeeper.i18n import _, ngettext
 from watchkeeper.policy.risk import Caller, Role
 from watchkeeper.skills.invoke import Invoker
 
@@ -72,16 +73,23 @@ class HostReport:
 
     @property
     def verdict(self) -> str:
-        host = (self.host or {}).get("hostname", "this host")
+        host = (self.host or {}).get("hostname") or _("this host")
         flagged = sorted((f for f in self.findings if f.severity != "ok"), key=lambda f: -RANK[f.severity])
         if not flagged:
-            return f"OK: nothing abnormal on {host}"
+            return _("OK: nothing abnormal on {host}").format(host=host)
         crit = sum(f.severity == "crit" for f in flagged)
         warn = len(flagged) - crit
-        counts = ", ".join(
-            p for p in (f"{crit} critical" if crit else "", plural(warn, "warning") if warn else "") if p
+        counts = _(", ").join(
+            p
+            for p in (
+                _("{n} critical").format(n=crit) if crit else "",
+                ngettext("{n} warning", "{n} warnings", warn).format(n=warn) if warn else "",
+            )
+            if p
         )
-        return f"{self.severity.upper()}: {counts} on {host}: " + "; ".join(f.message for f in flagged[:3])
+        return _("{level}: {counts} on {host}: ").format(level=self.severity.upper(), counts=counts, host=host) + _(
+            "; "
+        ).join(f.message for f in flagged[:3])
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -136,30 +144,48 @@ def host_findings(host: dict[str, Any]) -> list[Finding]:
     out: list[Finding] = []
     cpu = _level(host["cpu_percent"], CPU_PCT)
     if cpu != "ok":
-        out.append(Finding(cpu, "cpu", f"CPU at {host['cpu_percent']:.0f}%", {"cpu_percent": host["cpu_percent"]}))
+        message = _("CPU at {percent:.0f}%").format(percent=host["cpu_percent"])
+        out.append(Finding(cpu, "cpu", message, {"cpu_percent": host["cpu_percent"]}))
     per_core = host["load"]["per_core_1m"]
     load = _level(per_core, LOAD_PER_CORE)
     if load != "ok":
         out.append(
-            Finding(load, "load", f"load {host['load']['1m']} on {plural(host['cpu_count'], 'core')}", host["load"])
+            Finding(
+                load,
+                "load",
+                ngettext("load {load} on {n} core", "load {load} on {n} cores", host["cpu_count"]).format(
+                    load=host["load"]["1m"], n=host["cpu_count"]
+                ),
+                host["load"],
+            )
         )
     mem = host["memory"]
     avail_pct = 100 * mem["available_bytes"] / mem["total_bytes"] if mem["total_bytes"] else 100.0
     level = _level(avail_pct, MEM_AVAILABLE_PCT, higher_is_worse=False)
     if level != "ok":
-        out.append(Finding(level, "memory", f"memory pressure: only {avail_pct:.1f}% available", mem))
+        message = _("memory pressure: only {percent:.1f}% available").format(percent=avail_pct)
+        out.append(Finding(level, "memory", message, mem))
     swap = host["swap"]
     if swap["total_bytes"] and swap["percent"] >= SWAP_PCT and avail_pct < 2 * MEM_AVAILABLE_PCT[0]:
-        out.append(Finding("warn", "swap", f"swap {swap['percent']:.0f}% used while memory is short", swap))
+        message = _("swap {percent} used while memory is short").format(percent=f"{swap['percent']:.0f}%")
+        out.append(Finding("warn", "swap", message, swap))
     for disk in host["disks"]:
         level = _level(disk["percent"], DISK_PCT)
         if level != "ok":
-            out.append(Finding(level, "disk", f"disk {disk['mount']} at {disk['percent']:.0f}%", disk))
+            message = _("disk {mount} at {percent:.0f}%").format(mount=disk["mount"], percent=disk["percent"])
+            out.append(Finding(level, "disk", message, disk))
         if disk.get("inodes_percent") is not None:
             level = _level(disk["inodes_percent"], DISK_PCT)
             if level != "ok":
                 out.append(
-                    Finding(level, "inodes", f"inodes on {disk['mount']} at {disk['inodes_percent']:.0f}%", disk)
+                    Finding(
+                        level,
+                        "inodes",
+                        _("inodes on {mount} at {percent:.0f}%").format(
+                            mount=disk["mount"], percent=disk["inodes_percent"]
+                        ),
+                        disk,
+                    )
                 )
     return out
 
@@ -184,8 +210,10 @@ def core_use(p: dict[str, Any]) -> str:
     """How a busy process uses its core, in words: on a saturated host what it gets is not what it wants."""
     used = p.get("cpu_percent") or 0
     if not starved(p):
-        return f"{used:.0f}% of a core"
-    return f"{wants(p):.0f}% of a core wanted (running or waiting to run), {used:.0f}% given on a busy host"
+        return _("{used} of a core").format(used=f"{used:.0f}%")
+    return _("{wanted} of a core wanted (running or waiting to run), {used} given on a busy host").format(
+        wanted=f"{wants(p):.0f}%", used=f"{used:.0f}%"
+    )
 
 
 def process_findings(top: dict[str, Any]) -> list[Finding]:
@@ -197,11 +225,13 @@ def process_findings(top: dict[str, Any]) -> list[Finding]:
         evidence = {k: p.get(k) for k in ("pid", "name", "user", "cpu_percent", "cpu_demand_percent", "cmdline")}
         if p["pid"] in own:
             # Shown, so nobody wonders about the busy `wk` in top, but never flagged.
-            message = f"watchkeeper itself (pid {p['pid']}) used {core_use(p)} while checking"
+            message = _("watchkeeper itself (pid {pid}) used {use} while checking").format(
+                pid=p["pid"], use=core_use(p)
+            )
             found.append(Finding("ok", "watchkeeper_cpu", message, evidence))
         else:
-            how = f"({core_use(p)})" if starved(p) else f"at {p['cpu_percent']:.0f}%"
-            message = f"{p['name']} (pid {p['pid']}) pinning a core {how}"
+            how = f"({core_use(p)})" if starved(p) else _("at {percent:.0f}%").format(percent=p["cpu_percent"])
+            message = _("{name} (pid {pid}) pinning a core {how}").format(name=p["name"], pid=p["pid"], how=how)
             found.append(Finding("warn", "process_cpu", message, evidence))
     return found
 
@@ -212,7 +242,9 @@ def log_findings(path: str, lines: list[str], modified_ago_s: float) -> tuple[di
     if modified_ago_s > RECENT_S or len(errors) < ERROR_BURST[0]:
         return summary, None
     level: Severity = "crit" if len(errors) >= ERROR_BURST[1] else "warn"
-    msg = f"burst of {len(errors)} error lines in the newest {len(lines)} lines of {path}"
+    msg = _("burst of {errors} error lines in the newest {lines} lines of {path}").format(
+        errors=len(errors), lines=len(lines), path=path
+    )
     return summary, Finding(level, "log_errors", msg, {"path": path, "newest_errors": errors[-5:]})
 
 

@@ -68,7 +68,7 @@ def measured(inv: Investigation) -> str:
         parts.append(_("CPU {percent:.0f}%").format(percent=host["cpu_percent"]))
     memory = host.get("memory") or {}
     if memory.get("percent") is not None:
-        parts.append(_("memory used {percent:.0f}%").format(percent=memory["percent"]))
+        parts.append(_("memory {percent} used").format(percent=f"{memory['percent']:.0f}%"))
     if (host.get("load") or {}).get("1m") is not None:
         parts.append(_("load {load:.2f}").format(load=host["load"]["1m"]))
     busiest = [p for p in inv.results.get("top_cpu", [])[:2] if (p.get("cpu_percent") or 0) >= 5]

@@ -32,6 +32,7 @@ ENUM_WORDS = (
     N_("CRIT"),
     N_("WARN"),
     N_("INFO"),
+    N_("OK"),
 )
 
 
