@@ -98,9 +98,9 @@ def print_host_report(console: Console, report: HostReport) -> None:
             console.print(f"[dim]{more}[/dim]", highlight=False)
     for log in report.logs:
         if log["error_lines"]:
-            burst = _("{errors} error lines in the newest {lines} lines").format(
-                errors=log["error_lines"], lines=log["scanned_lines"]
-            )
+            errors = ngettext("{n} error line", "{n} error lines", log["error_lines"]).format(n=log["error_lines"])
+            newest = ngettext("in the newest {n} line", "in the newest {n} lines", log["scanned_lines"])
+            burst = f"{errors} {newest.format(n=log['scanned_lines'])}"
             console.print(f"[bold]{one_line(log['path'])}[/bold]: {burst}", highlight=False)
             for line in log["newest_errors"]:
                 console.print(f"  {line[:200]}", highlight=False, markup=False)
