@@ -59,7 +59,11 @@ def listening_ports(params: ListeningPortsParams, ctx: SkillContext) -> dict[str
                 "process": name,
             }
         )
-    unique = {(r["protocol"], r["address"], r["port"]): r for r in rows}
+    # A pre-forked server's socket is held by its master and every worker: the row kept names a process
+    # that still exists (a worker may die between listing and naming), the lowest pid first (the master).
+    unique: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for r in sorted(rows, key=lambda r: (r["process"] is None, r["pid"] or 0)):
+        unique.setdefault((r["protocol"], r["address"], r["port"]), r)
     ports = sorted(unique.values(), key=lambda r: (r["port"], r["protocol"], r["address"]))
     own = {a.address.split("%")[0] for addrs in psutil.net_if_addrs().values() for a in addrs if a.family in FAMILIES}
     return {"ports": ports, "count": len(ports), "host_addresses": sorted(own)}
