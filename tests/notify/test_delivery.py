@@ -210,3 +210,12 @@ def test_dingtalk_keyword_and_mentions_come_from_the_target(tmp_path: Path) -> N
     assert body["markdown"]["title"].startswith("告警 ") and body["markdown"]["text"].startswith("告警\n")
     assert body["at"] == {"atMobiles": ["13800000000", "13900000000"], "atUserIds": [], "isAtAll": False}
     assert set(r.got[-1].query) == {"access_token"}
+
+
+def test_wecom_content_is_cut_under_its_4096_bytes_on_a_character() -> None:
+    from watchkeeper.notify.render.wecom import MARKDOWN_BYTES, fit
+
+    text = "磁盘写满 日志一直在涨 " * 400  # 3 bytes a Chinese character in UTF-8: far over the limit
+    cut = fit(text, MARKDOWN_BYTES)
+    assert len(cut.encode()) <= MARKDOWN_BYTES and cut.endswith("…") and text.startswith(cut[:-1])
+    assert fit("short", MARKDOWN_BYTES) == "short"
