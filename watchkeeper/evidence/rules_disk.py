@@ -26,6 +26,7 @@ from watchkeeper.evidence.scoring import (
     mentions,
     of,
 )
+from watchkeeper.i18n import _
 
 
 def disk_full(inv: Investigation, family: str) -> Hypothesis | None:
@@ -37,39 +38,44 @@ def disk_full(inv: Investigation, family: str) -> Hypothesis | None:
             RuledOut(
                 entity=f.entity,
                 facts=[f.message],
-                reason="the largest file on the filesystem did not grow while sampled: it is not what fills it",
+                reason=_("the largest file on the filesystem did not grow while sampled: it is not what fills it"),
             )
         )
     if not files and not full:
         return None
     evidence: list[Finding[Any]] = [*files[:1], *full]
     culprit = files[0].entity if files else full[0].entity
-    s = Score(0.45, "a filesystem is full or filling")
-    s.add(0.2, "one file grows while sampled", bool(of(inv, FileGrowth)))
-    s.add(0.2, "the symptom is about disk space", family == "disk")
-    s.add(0.05, "a fill-time forecast exists", bool(of(inv, DiskFillForecast)))
+    s = Score(0.45, _("a filesystem is full or filling"))
+    s.add(0.2, _("one file grows while sampled"), bool(of(inv, FileGrowth)))
+    s.add(0.2, _("the symptom is about disk space"), family == "disk")
+    s.add(0.05, _("a fill-time forecast exists"), bool(of(inv, DiskFillForecast)))
     actions = []
     writer = files[0].data.writer if files else None
     if writer:
-        actions.append(kill(writer["pid"], writer["name"], "it writes the growing file: stop the flood first"))
+        actions.append(kill(writer["pid"], writer["name"], _("it writes the growing file: stop the flood first")))
     pile = files[0].data.directory if files else None
     if pile:
-        s.add(0.05, f"the file is one of {files[0].data.directory_entries} its directory piles up", True)
+        entries = files[0].data.directory_entries
+        s.add(0.05, _("the file is one of {n} its directory piles up").format(n=entries), True)
         actions.insert(
             0,
             manual(
-                f"delete the leftovers in {pile} (the files not written now) and fix the job that never removes them",
-                "each run adds files and none goes away",
+                _(
+                    "delete the leftovers in {directory} (the files not written now) "
+                    "and fix the job that never removes them"
+                ).format(directory=pile),
+                _("each run adds files and none goes away"),
             ),
         )
     elif culprit is not None and culprit.path:
         actions.append(
             manual(
-                f"truncate or rotate {culprit.path} (truncate, do not delete: it is held open)",
-                "frees the space without breaking the writer's file handle",
+                _("truncate or rotate {path} (truncate, do not delete: it is held open)").format(path=culprit.path),
+                _("frees the space without breaking the writer's file handle"),
             )
         )
-    title = f"{culprit.path if culprit else 'a filesystem'} fills the disk"
+    path = culprit.path if culprit else None
+    title = _("{path} fills the disk").format(path=path) if path else _("a filesystem fills the disk")
     return hypothesis("disk", title, s, culprit, evidence, actions)
 
 
@@ -79,19 +85,20 @@ def deleted_open(inv: Investigation, family: str) -> Hypothesis | None:
         return None
     f, p = found[0], found[0].entity
     assert p is not None and p.pid is not None
-    s = Score(0.6, f"space on {f.data.mount} is held by a deleted file {p.name} keeps open")
-    s.add(0.2, "the symptom is about disk space", family == "disk")
+    mount = f.data.mount
+    s = Score(0.6, _("space on {mount} is held by a deleted file {name} keeps open").format(mount=mount, name=p.name))
+    s.add(0.2, _("the symptom is about disk space"), family == "disk")
     return hypothesis(
         "disk",
-        f"{p.name} (pid {p.pid}) holds a deleted file open on {f.data.mount}",
+        _("{name} (pid {pid}) holds a deleted file open on {mount}").format(name=p.name, pid=p.pid, mount=mount),
         s,
         p,
         [f],
         [
-            kill(p.pid, p.name, "the space comes back when the last holder closes the file"),
+            kill(p.pid, p.name, _("the space comes back when the last holder closes the file")),
             manual(
-                f"or truncate it in place: : > /proc/{p.pid}/fd/N (ls -l /proc/{p.pid}/fd)",
-                "frees it without a restart",
+                _("or truncate it in place: : > /proc/{pid}/fd/N (ls -l /proc/{pid}/fd)").format(pid=p.pid),
+                _("frees it without a restart"),
             ),
         ],
     )
@@ -107,21 +114,24 @@ def tmpfs_memory(inv: Investigation, family: str) -> Hypothesis | None:
     f, where = top
     used = f.data.used_bytes
     biggest_rss = max((p.data.rss_bytes for p in of(inv, ProcessMemoryTop)), default=0)
-    s = Score(0.45, f"{f.data.mount} holds {used / 2**20:.0f} MiB of files in RAM")
-    s.add(0.25, "the symptom is about memory", family == "memory")
-    s.add(0.1, "the host is short of memory", short)
-    s.add(0.15, "more than the biggest process holds", used > biggest_rss)
+    mount, mib = f.data.mount, used / 2**20
+    s = Score(0.45, _("{mount} holds {mib:.0f} MiB of files in RAM").format(mount=mount, mib=mib))
+    s.add(0.25, _("the symptom is about memory"), family == "memory")
+    s.add(0.1, _("the host is short of memory"), short)
+    s.add(0.15, _("more than the biggest process holds"), used > biggest_rss)
     return hypothesis(
         "memory",
-        f"files on {f.data.mount} hold {used / 2**20:.0f} MiB of memory",
+        _("files on {mount} hold {mib:.0f} MiB of memory").format(mount=mount, mib=mib),
         s,
         where,
         [f],
         [
             manual(
-                f"delete what is no longer needed on {f.data.mount} (du -sh {f.data.mount}/*; what a crashed job "
-                "left behind), and cap it with size=",
-                "a RAM-backed filesystem gives its memory back only when its files go",
+                _(
+                    "delete what is no longer needed on {mount} (du -sh {mount}/*; what a crashed job "
+                    "left behind), and cap it with size="
+                ).format(mount=mount),
+                _("a RAM-backed filesystem gives its memory back only when its files go"),
             )
         ],
     )
@@ -133,14 +143,23 @@ def inodes(inv: Investigation, family: str) -> Hypothesis | None:
         return None
     f, where = found[0], found[0].entity
     assert where is not None
-    s = Score(0.55, f"{f.data.mount} has used {f.data.inodes_percent:.0f}% of its inodes")
-    s.add(0.15, f"{where.name} holds most of the entries", f.data.most_entries is not None)
-    s.add(0.2, "the symptom is about disk or inodes", family == "disk" or mentions(inv, "inode"))
+    mount = f.data.mount
+    s = Score(
+        0.55,
+        _("{mount} has used {percent} of its inodes").format(mount=mount, percent=f"{f.data.inodes_percent:.0f}%"),
+    )
+    s.add(0.15, _("{name} holds most of the entries").format(name=where.name), f.data.most_entries is not None)
+    s.add(0.2, _("the symptom is about disk or inodes"), family == "disk" or mentions(inv, "inode"))
     return hypothesis(
         "disk",
-        f"{where.name} fills {f.data.mount} with small files (inodes)",
+        _("{name} fills {mount} with small files (inodes)").format(name=where.name, mount=mount),
         s,
         where,
         [f],
-        [manual(f"remove the stale entries under {where.name} and fix what never cleans them", "frees inodes")],
+        [
+            manual(
+                _("remove the stale entries under {name} and fix what never cleans them").format(name=where.name),
+                _("frees inodes"),
+            )
+        ],
     )

@@ -41,6 +41,7 @@ from watchkeeper.evidence.scoring import (
     of,
     restart,
 )
+from watchkeeper.i18n import _, ngettext
 
 
 def _spinner(hot: list[Finding[ProcessCpu]]) -> tuple[Finding[ProcessCpu], int]:
@@ -57,25 +58,37 @@ def cpu_hog(inv: Investigation, family: str) -> Hypothesis | None:
     if not hot:
         return None
     top, alike = _spinner(hot)
-    newest = f", the newest of {alike} processes spinning alike" if alike > 1 else ""
     p = top.entity
     assert p is not None and p.pid is not None
+    use = host_check.core_use(top.data.model_dump())
+    uses = (
+        ngettext(
+            "{name} uses {use}, the newest of {n} process spinning alike",
+            "{name} uses {use}, the newest of {n} processes spinning alike",
+            alike,
+        ).format(name=p.name, use=use, n=alike)
+        if alike > 1
+        else _("{name} uses {use}").format(name=p.name, use=use)
+    )
     # A busy process is a cause when the symptom is about CPU or names it; beside a symptom about
     # something else it is only a contender (a nightly job, another team's build).
-    s = Score(0.45, f"{p.name} uses {host_check.core_use(top.data.model_dump())}{newest}")
+    s = Score(0.45, uses)
     # iowait is time a CPU idles waiting on a disk: it is not what a spinning process causes.
-    s.add(0.35, "the symptom is about CPU or load", family == "cpu" and not mentions(inv, "iowait"))
-    s.add(0.1, "the host itself is busy", bool(of(inv, CpuReading) or of(inv, LoadReading)))
-    s.add(0.1, "it is the service the symptom names", p.name == inv.targets.service)
+    s.add(0.35, _("the symptom is about CPU or load"), family == "cpu" and not mentions(inv, "iowait"))
+    s.add(0.1, _("the host itself is busy"), bool(of(inv, CpuReading) or of(inv, LoadReading)))
+    s.add(0.1, _("it is the service the symptom names"), p.name == inv.targets.service)
     return hypothesis(
         "cpu",
-        f"{p.name} (pid {p.pid}) is burning CPU",
+        _("{name} (pid {pid}) is burning CPU").format(name=p.name, pid=p.pid),
         s,
         p,
         [top, *of(inv, CpuReading), *of(inv, LoadReading)],
         [
-            kill(p.pid, p.name, "it holds a core; stop it (or restart its service) and find why it spins"),
-            manual(f"profile {p.name} before it is stopped (py-spy / perf top -p {p.pid})", "keep the evidence"),
+            kill(p.pid, p.name, _("it holds a core; stop it (or restart its service) and find why it spins")),
+            manual(
+                _("profile {name} before it is stopped (py-spy / perf top -p {pid})").format(name=p.name, pid=p.pid),
+                _("keep the evidence"),
+            ),
         ],
     )
 
@@ -86,32 +99,35 @@ def memory_leak(inv: Investigation, family: str) -> Hypothesis | None:
         g = growth[0]
         p = g.entity
         assert p is not None and p.pid is not None
-        s = Score(0.6, f"{p.name}'s RSS climbs steadily (R² {g.data.r2:.2f})")
-        s.add(0.25, "the symptom is about memory", family == "memory")
-        s.add(0.05, "the host is short of memory", bool(of(inv, MemoryReading)))
+        s = Score(0.6, _("{name}'s RSS climbs steadily (R² {r2:.2f})").format(name=p.name, r2=g.data.r2))
+        s.add(0.25, _("the symptom is about memory"), family == "memory")
+        s.add(0.05, _("the host is short of memory"), bool(of(inv, MemoryReading)))
         return hypothesis(
             "memory",
-            f"{p.name} (pid {p.pid}) is leaking memory",
+            _("{name} (pid {pid}) is leaking memory").format(name=p.name, pid=p.pid),
             s,
             p,
             [g, *of(inv, MemoryReading)],
             [
-                kill(p.pid, p.name, "RSS keeps growing: restart it before the OOM killer picks a victim"),
-                manual(f"capture a heap profile of {p.name} and file the leak", "the restart only buys time"),
+                kill(p.pid, p.name, _("RSS keeps growing: restart it before the OOM killer picks a victim")),
+                manual(
+                    _("capture a heap profile of {name} and file the leak").format(name=p.name),
+                    _("the restart only buys time"),
+                ),
             ],
         )
     top = of(inv, ProcessMemoryTop)
     if family == "memory" and top and top[0].entity and top[0].entity.pid:
         p = top[0].entity
         assert p.pid is not None
-        s = Score(0.35, f"{p.name} holds the most memory (no growth seen while sampling)")
+        s = Score(0.35, _("{name} holds the most memory (no growth seen while sampling)").format(name=p.name))
         return hypothesis(
             "memory",
-            f"{p.name} (pid {p.pid}) holds the most memory",
+            _("{name} (pid {pid}) holds the most memory").format(name=p.name, pid=p.pid),
             s,
             p,
             top,
-            [kill(p.pid, p.name, "largest consumer; the alert's condition may have passed")],
+            [kill(p.pid, p.name, _("largest consumer; the alert's condition may have passed"))],
         )
     return None
 
@@ -122,19 +138,27 @@ def zombies(inv: Investigation, family: str) -> Hypothesis | None:
         return None
     f, p = top
     assert p.pid is not None
-    s = Score(0.55, f"{f.data.count} zombies wait for {p.name} to reap them")
-    s.add(0.15, "hundreds of them", f.data.count >= 100)
+    n = f.data.count
+    s = Score(
+        0.55,
+        ngettext("{n} zombie waits for {name} to reap it", "{n} zombies wait for {name} to reap them", n).format(
+            n=n, name=p.name
+        ),
+    )
+    s.add(0.15, _("hundreds of them"), n >= 100)
     s.add(
-        0.2, "the symptom is about zombies or processes", mentions(inv, "zombie", "defunct", "僵尸", "process", "进程")
+        0.2,
+        _("the symptom is about zombies or processes"),
+        mentions(inv, "zombie", "defunct", "僵尸", "process", "进程"),
     )
     return hypothesis(
         "process",
-        f"{p.name} (pid {p.pid}) does not reap its children",
+        _("{name} (pid {pid}) does not reap its children").format(name=p.name, pid=p.pid),
         s,
         p,
         [f],
         [
-            kill(p.pid, p.name, "its zombies pass to init, which reaps them; then fix its wait() handling"),
+            kill(p.pid, p.name, _("its zombies pass to init, which reaps them; then fix its wait() handling")),
         ],
     )
 
@@ -146,18 +170,18 @@ def stopped(inv: Investigation, family: str) -> Hypothesis | None:
     f = max(found, key=lambda f: holds_target_port(inv, f.entity.pid if f.entity else None))
     p = f.entity
     assert p is not None
-    s = Score(0.5, f"{p.name} is stopped (state T): it holds its sockets and answers nothing")
-    s.add(0.3, "it holds the port the symptom points at", holds_target_port(inv, p.pid))
-    s.add(0.1, "a probe of it times out", bool(of(inv, HttpUnreachable) or of(inv, PortClosed)))
+    s = Score(0.5, _("{name} is stopped (state T): it holds its sockets and answers nothing").format(name=p.name))
+    s.add(0.3, _("it holds the port the symptom points at"), holds_target_port(inv, p.pid))
+    s.add(0.1, _("a probe of it times out"), bool(of(inv, HttpUnreachable) or of(inv, PortClosed)))
     return hypothesis(
         "process",
-        f"{p.name} (pid {p.pid}) is stopped",
+        _("{name} (pid {pid}) is stopped").format(name=p.name, pid=p.pid),
         s,
         p,
         [f, *of(inv, HttpUnreachable)[:1]],
         [
             restart(
-                p.name, "a stopped process serves nothing; restart it (or send it SIGCONT) and find who stopped it"
+                p.name, _("a stopped process serves nothing; restart it (or send it SIGCONT) and find who stopped it")
             ),
         ],
     )
@@ -168,15 +192,16 @@ def threads(inv: Investigation, family: str) -> Hypothesis | None:
     if top is None:
         return None
     f, p = top
-    s = Score(0.55, f"{p.name} runs {f.data.threads} threads")
-    s.add(0.25, "the symptom is about threads", mentions(inv, "thread", "线程"))
+    n = f.data.threads
+    s = Score(0.55, ngettext("{name} runs {n} thread", "{name} runs {n} threads", n).format(name=p.name, n=n))
+    s.add(0.25, _("the symptom is about threads"), mentions(inv, "thread", "线程"))
     return hypothesis(
         "process",
-        f"{p.name} (pid {p.pid}) keeps starting threads",
+        _("{name} (pid {pid}) keeps starting threads").format(name=p.name, pid=p.pid),
         s,
         p,
         [f],
-        [restart(p.name, "frees its threads now; then find the thread that never ends (py-spy dump / jstack)")],
+        [restart(p.name, _("frees its threads now; then find the thread that never ends (py-spy dump / jstack)"))],
     )
 
 
@@ -185,18 +210,22 @@ def descriptors(inv: Investigation, family: str) -> Hypothesis | None:
     if top is None:
         return None
     f, p = top
-    s = Score(0.55, f"{p.name} holds {f.data.fds} of its {f.data.fd_limit} descriptors")
-    s.add(0.2, "it serves the port the symptom points at", holds_target_port(inv, p.pid))
-    s.add(0.15, "the symptom is about files or descriptors", mentions(inv, "descriptor", "open files", "句柄"))
+    s = Score(
+        0.55,
+        _("{name} holds {fds} of its {limit} descriptors").format(name=p.name, fds=f.data.fds, limit=f.data.fd_limit),
+    )
+    s.add(0.2, _("it serves the port the symptom points at"), holds_target_port(inv, p.pid))
+    s.add(0.15, _("the symptom is about files or descriptors"), mentions(inv, "descriptor", "open files", "句柄"))
     return hypothesis(
         "descriptors",
-        f"{p.name} (pid {p.pid}) has run out of file descriptors",
+        _("{name} (pid {pid}) has run out of file descriptors").format(name=p.name, pid=p.pid),
         s,
         p,
         [f],
         [
             restart(
-                p.name, "gives its descriptors back now; then find the leak (ls -l /proc/PID/fd) or raise LimitNOFILE"
+                p.name,
+                _("gives its descriptors back now; then find the leak (ls -l /proc/PID/fd) or raise LimitNOFILE"),
             )
         ],
     )
@@ -214,22 +243,28 @@ def cpu_groups(inv: Investigation, family: str) -> Hypothesis | None:
     p = f.entity
     assert p is not None
     spawner = isinstance(f.data, ChildrenCpu)
+    percent = f"{used:.0f}%"
     how = (
-        f"the short-lived children of {p.name} use {used:.0f}% of a core"
+        _("the short-lived children of {name} use {percent} of a core").format(name=p.name, percent=percent)
         if spawner
-        else f"{f.data.count} {p.name} processes use {used:.0f}% of a core together"
+        else ngettext(
+            "{n} {name} process uses {percent} of a core together",
+            "{n} {name} processes use {percent} of a core together",
+            f.data.count,
+        ).format(n=f.data.count, name=p.name, percent=percent)
     )
     s = Score(0.5, how)
-    s.add(0.25, "the symptom is about CPU or load", family == "cpu")
-    s.add(0.1, "the host itself is busy", busy)
+    s.add(0.25, _("the symptom is about CPU or load"), family == "cpu")
+    s.add(0.1, _("the host itself is busy"), busy)
     single = max((f.data.cpu_percent or 0.0 for f in of(inv, ProcessCpu)), default=0.0)  # used vs used
-    s.add(0.1, "together they take more than any single process", used > single)
+    s.add(0.1, _("together they take more than any single process"), used > single)
     action = (
-        kill(p.pid, p.name, "it keeps starting the children that burn the CPU")
+        kill(p.pid, p.name, _("it keeps starting the children that burn the CPU"))
         if spawner and p.pid is not None
-        else restart(p.name, "its processes together hold the CPU; restart the service to reset them and find why")
+        else restart(p.name, _("its processes together hold the CPU; restart the service to reset them and find why"))
     )
-    return hypothesis("cpu", f"{p.name} burns CPU in many processes", s, p, [f, *of(inv, CpuReading)], [action])
+    title = _("{name} burns CPU in many processes").format(name=p.name)
+    return hypothesis("cpu", title, s, p, [f, *of(inv, CpuReading)], [action])
 
 
 def memory_groups(inv: Investigation, family: str) -> Hypothesis | None:
@@ -237,15 +272,19 @@ def memory_groups(inv: Investigation, family: str) -> Hypothesis | None:
     if top is None:
         return None
     f, p = top
-    s = Score(0.45, f"{f.data.count} {p.name} processes hold {f.data.rss_bytes / 2**20:.0f} MiB together")
-    s.add(0.25, "the symptom is about memory", family == "memory")
+    n = f.data.count
+    held = ngettext(
+        "{n} {name} process holds {mib:.0f} MiB together", "{n} {name} processes hold {mib:.0f} MiB together", n
+    )
+    s = Score(0.45, held.format(n=n, name=p.name, mib=f.data.rss_bytes / 2**20))
+    s.add(0.25, _("the symptom is about memory"), family == "memory")
     return hypothesis(
         "memory",
-        f"{p.name} holds memory in many processes",
+        _("{name} holds memory in many processes").format(name=p.name),
         s,
         p,
         [f, *of(inv, MemoryReading)],
-        [restart(p.name, "its processes together hold the memory; restart it and cap its workers")],
+        [restart(p.name, _("its processes together hold the memory; restart it and cap its workers"))],
     )
 
 
@@ -257,22 +296,29 @@ def failed_unit(inv: Investigation, family: str) -> Hypothesis | None:
         return None
     f = max(found, key=lambda f: (f.entity is not None and _about(inv, f.entity.name), f.data.restarts or 0))
     unit = f.data.unit
-    s = Score(0.3, f"its service manager says {unit} is {f.data.state}")
-    s.add(0.1, f"it restarted {f.data.restarts} times recently", (f.data.restarts or 0) >= 3)
-    s.add(0.4, "it is what the symptom is about", _about(inv, unit))
+    restarts = f.data.restarts or 0
+    s = Score(0.3, _("its service manager says {unit} is {state}").format(unit=unit, state=f.data.state))
+    s.add(
+        0.1,
+        ngettext("it restarted {n} time recently", "it restarted {n} times recently", restarts).format(n=restarts),
+        restarts >= 3,
+    )
+    s.add(0.4, _("it is what the symptom is about"), _about(inv, unit))
+    failed = isinstance(f.data, UnitFailed) and f.data.state != "running"
     return hypothesis(
         "process",
-        f"{unit} has failed"
-        if isinstance(f.data, UnitFailed) and f.data.state != "running"
-        else f"{unit} keeps restarting",
+        (_("{unit} has failed") if failed else _("{unit} keeps restarting")).format(unit=unit),
         s,
         f.entity,
         [f],
         [
             manual(
-                f"read why {unit} exits (its log; journalctl -u {unit} or supervisorctl tail {unit})", "fix that first"
+                _("read why {unit} exits (its log; journalctl -u {unit} or supervisorctl tail {unit})").format(
+                    unit=unit
+                ),
+                _("fix that first"),
             ),
-            restart(unit, "once the cause is fixed, start it again and watch it stay up"),
+            restart(unit, _("once the cause is fixed, start it again and watch it stay up")),
         ],
     )
 
@@ -292,15 +338,20 @@ def oom_killed(inv: Investigation, family: str) -> Hypothesis | None:
         return None
     _f, p = found[-1], found[-1].entity
     assert p is not None
-    s = Score(0.6, f"the kernel killed {p.name} for memory")
-    s.add(0.25, "the symptom is about memory or OOM", family == "memory")
+    s = Score(0.6, _("the kernel killed {name} for memory").format(name=p.name))
+    s.add(0.25, _("the symptom is about memory or OOM"), family == "memory")
     return hypothesis(
         "memory",
-        f"{p.name} was killed by the OOM killer",
+        _("{name} was killed by the OOM killer").format(name=p.name),
         s,
         p,
         found[-3:],
-        [manual(f"find why {p.name} grew (its input, its limits) before starting it again", "it will be killed again")],
+        [
+            manual(
+                _("find why {name} grew (its input, its limits) before starting it again").format(name=p.name),
+                _("it will be killed again"),
+            )
+        ],
     )
 
 
@@ -316,23 +367,28 @@ def blocked(inv: Investigation, family: str) -> Hypothesis | None:
     else:
         assert waiting[0].entity is not None
         name, pid = waiting[0].entity.name, waiting[0].entity.pid
-    s = Score(0.55, f"the kernel reports {name} blocked in I/O" if hung else f"{name} is in uninterruptible sleep (D)")
-    s.add(0.1, "it is also in D state now", bool(hung) and any(w.entity and w.entity.name == name for w in waiting))
+    how = _("the kernel reports {name} blocked in I/O") if hung else _("{name} is in uninterruptible sleep (D)")
+    s = Score(0.55, how.format(name=name))
+    s.add(0.1, _("it is also in D state now"), bool(hung) and any(w.entity and w.entity.name == name for w in waiting))
     iowait = mentions(inv, "iowait", "io wait", "i/o wait", "io等待")
     s.add(
-        0.3, "the symptom is about load, iowait or a stall", family == "cpu" or iowait or mentions(inv, "负载", "load")
+        0.3,
+        _("the symptom is about load, iowait or a stall"),
+        family == "cpu" or iowait or mentions(inv, "负载", "load"),
     )
     culprit = Culprit(kind="process", name=str(name), pid=pid)
     return hypothesis(
         "cpu" if iowait else "process",
-        f"{name} is blocked waiting on I/O",
+        _("{name} is blocked waiting on I/O").format(name=name),
         s,
         culprit,
         [*hung[-2:], *waiting[:2]],
         [
             manual(
-                f"find what {name} waits on (cat /proc/{pid or 'PID'}/stack; its disk's latency or its NFS server)",
-                "a process in D state cannot be killed: fix what it waits on",
+                _("find what {name} waits on (cat /proc/{pid}/stack; its disk's latency or its NFS server)").format(
+                    name=name, pid=pid or "PID"
+                ),
+                _("a process in D state cannot be killed: fix what it waits on"),
             )
         ],
     )

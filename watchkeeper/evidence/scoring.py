@@ -9,6 +9,7 @@ from typing import Any, cast
 from watchkeeper.evidence.facts import RecentChange
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.report import Action, Category, Culprit, F, Finding, Hypothesis
+from watchkeeper.i18n import _
 
 Rule = Callable[[Investigation, str], Hypothesis | None]
 
@@ -28,7 +29,7 @@ class Score:
 
     @property
     def text(self) -> str:
-        return "; ".join(self.reasons)
+        return _("; ").join(self.reasons)
 
 
 def of(inv: Investigation, kind: type[F], role: str | None = None) -> list[Finding[F]]:
@@ -76,15 +77,21 @@ def hypothesis(
 
 def restart(service: str, why: str) -> Action:
     return Action(
-        title=f"restart {service}", skill="restart_service", params={"unit": service}, risk_class="mutating", reason=why
+        title=_("restart {service}").format(service=service),
+        skill="restart_service",
+        params={"unit": service},
+        risk_class="mutating",
+        reason=why,
     )
 
 
 def kill(pid: int, name: str, why: str) -> Action:
     if pid <= 1:  # init: stopping it takes the host down; never proposed
-        return manual(f"{name} is PID 1 (init) and cannot be stopped: find the process under it to blame", why)
+        return manual(
+            _("{name} is PID 1 (init) and cannot be stopped: find the process under it to blame").format(name=name), why
+        )
     return Action(
-        title=f"stop {name} (pid {pid})",
+        title=_("stop {name} (pid {pid})").format(name=name, pid=pid),
         skill="kill_process",
         params={"pid": pid, "signal": "TERM"},
         risk_class="mutating",
