@@ -27,7 +27,9 @@ PLACEHOLDER = re.compile(r"\{(\w+)[^}]*\}")
 
 
 def used_in_code() -> set[str]:
-    found = extract_from_dir(str(ROOT / "watchkeeper"), method_map=[("**.py", "python")], keywords=KEYWORDS)
+    """The messages babel.cfg extracts: the code's, and the titles and fix titles of the error signatures."""
+    methods = [("**.py", "python"), ("**/signatures/*.yaml", "watchkeeper.evidence.catalogue:extract_messages")]
+    found = extract_from_dir(str(ROOT / "watchkeeper"), method_map=methods, keywords=KEYWORDS)
     return {m[2][0] if isinstance(m[2], tuple) else m[2] for m in found}
 
 

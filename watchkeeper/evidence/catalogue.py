@@ -5,15 +5,21 @@ Each entry in `evidence/signatures/*.yaml` (extended or overridden by name from
 the line names (a host, an endpoint, a port, a path), the follow-up check that looks at that
 object, who is to blame when the check confirms it, and the fix with its risk class. The triage
 applies it to the top error templates of every log it reads; nothing here knows a service.
+
+A title and its fix's title are said in the report's language: `extract_messages` puts them in the
+message catalog (babel.cfg), and the rules translate them before filling them in; an operator's own
+signature not in the catalog is said in its own words. A title is never empty: `_("")` is a catalog's
+header.
 """
 
 from __future__ import annotations
 
 import logging
 import string
+from collections.abc import Collection, Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import IO, Any, Literal
 
 import regex
 import yaml
@@ -84,7 +90,7 @@ def _known_placeholders(text: str) -> str:
 
 class Fix(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: str = Field(..., description="What to do; {object}, {culprit} and {service} are filled in.")
+    title: str = Field(..., min_length=1, description="What to do; {object}, {culprit} and {service} are filled in.")
     skill: Literal["restart_service", "kill_process"] | None = Field(
         None, description="The skill of the fix; its risk class is the skill's own (both are mutating)."
     )
@@ -109,7 +115,9 @@ class Signature(BaseModel):
     object: ObjectKind = "none"
     check: Check = "none"
     blame: Blame = "writer"
-    title: str = Field(..., description="The hypothesis; {object}, {culprit} and {service} are filled in.")
+    title: str = Field(
+        ..., min_length=1, description="The hypothesis; {object}, {culprit} and {service} are filled in."
+    )
     fix: Fix
     examples: list[Example] = Field(default_factory=list, description="Lines it must match: checked on load.")
 
@@ -192,3 +200,24 @@ def load_catalogue(extra_dirs: list[Path]) -> list[Signature]:
 def classify(catalogue: list[Signature], text: str) -> list[Signature]:
     """The signatures a line (or template) matches, in catalogue order."""
     return [s for s in catalogue if s.matches(text)]
+
+
+def extract_messages(
+    fileobj: IO[bytes], keywords: Collection[str], comment_tags: Collection[str], options: Mapping[str, Any]
+) -> Iterator[tuple[int, str | None, str, list[str]]]:
+    """Babel's extractor for a signatures file: each entry's title and its fix's title, where they are written."""
+    root = yaml.compose(fileobj, Loader=yaml.SafeLoader)
+    for entry in root.value if isinstance(root, yaml.SequenceNode) else []:
+        fields = _fields(entry)
+        name = fields["name"].value if "name" in fields else "?"
+        note = f"signature {name}: {{service}} logs the error, {{object}} is what it names, {{culprit}} is blamed"
+        for node in (fields.get("title"), _fields(fields.get("fix")).get("title")):
+            if isinstance(node, yaml.ScalarNode) and node.value:
+                yield node.start_mark.line + 1, None, node.value, [note]
+
+
+def _fields(node: yaml.Node | None) -> dict[str, yaml.Node]:
+    """A YAML mapping's values by key (none for anything else)."""
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {key.value: value for key, value in node.value if isinstance(key, yaml.ScalarNode)}

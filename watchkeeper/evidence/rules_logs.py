@@ -20,6 +20,7 @@ from watchkeeper.evidence.scoring import (
     own_changes,
     restart,
 )
+from watchkeeper.i18n import _
 
 
 def error_burst(inv: Investigation, family: str) -> Hypothesis | None:
@@ -34,25 +35,37 @@ def error_burst(inv: Investigation, family: str) -> Hypothesis | None:
     if not novel or novel[0].entity is None:
         return None
     f = novel[0]
-    s = Score(0.5, f"a new error template appeared x{f.data.count} that the earlier log does not have")
-    s.add(0.15, "it reads like an exception", "exception" in f.data.words)
-    s.add(0.1, "it mentions configuration", "config" in f.data.words)
-    s.add(0.1, "the symptom is about errors", family == "http_errors")
+    s = Score(
+        0.5, _("a new error template appeared x{count} that the earlier log does not have").format(count=f.data.count)
+    )
+    s.add(0.15, _("it reads like an exception"), "exception" in f.data.words)
+    s.add(0.1, _("it mentions configuration"), "config" in f.data.words)
+    s.add(0.1, _("the symptom is about errors"), family == "http_errors")
     service = f.entity.name  # type: ignore[union-attr]
     changed = own_changes(inv, service)
-    s.add(0.1, f"a file of {service} changed shortly before: {changed[0].message}" if changed else "", bool(changed))
-    what = f"{changed[0].data.path} (changed {human_duration(changed[0].data.ago_s)} ago)" if changed else ""
+    s.add(
+        0.1,
+        _("a file of {service} changed shortly before: {change}").format(service=service, change=changed[0].message)
+        if changed
+        else "",
+        bool(changed),
+    )
+    rollback = (
+        _("roll back {path} (changed {ago} ago)").format(
+            path=changed[0].data.path, ago=human_duration(changed[0].data.ago_s)
+        )
+        if changed
+        else _("roll back the latest config or deploy of {service}").format(service=service)
+    )
     return hypothesis(
         "application",
-        f"{service} throws a new error since a change",
+        _("{service} throws a new error since a change").format(service=service),
         s,
         f.entity,
         [f, *novel[1:2], *changed[:1]],
         [
-            manual(
-                f"roll back {what or f'the latest config or deploy of {service}'}", "the errors start with a change"
-            ),
-            restart(service, "after the rollback, restart it so it reads the old config"),
+            manual(rollback, _("the errors start with a change")),
+            restart(service, _("after the rollback, restart it so it reads the old config")),
         ],
     )
 
@@ -64,33 +77,39 @@ def _explained_upstream(inv: Investigation, f: Finding[LogErrors]) -> bool:
 
 def _lead_action(lead: Lead) -> Action:
     fix, culprit = lead.signature.fix, lead.culprit
-    title, why = lead.fill(fix.title), f"{lead.signature.name}: {'; '.join(lead.facts) or 'from the log'}"
+    facts = _("; ").join(lead.facts) or _("from the log")
+    why = _("{signature}: {facts}").format(signature=lead.signature.name, facts=facts)
     if fix.skill == "restart_service" and culprit is not None and culprit.kind in ("service", "process"):
         return restart(culprit.name, why)
     if fix.skill == "kill_process" and culprit is not None and culprit.pid is not None:
         return kill(culprit.pid, culprit.name, why)
     if fix.skill and culprit is not None and culprit.kind == "port":
-        return manual(f"start what should listen on {culprit.name} (nothing does now)", why)
-    return manual(title, why)
+        return manual(_("start what should listen on {port} (nothing does now)").format(port=culprit.name), why)
+    return manual(lead.fill(_(fix.title)), why)  # the catalog's translation, or an operator's own words
 
 
 def _misdirected(lead: Lead, s: Score, evidence: list[Finding[Any]], change: RecentChange) -> Hypothesis:
     """Nothing anywhere listens where the service now connects, and its own config changed shortly
     before: the change points it at the wrong place; the dependency is not what broke."""
-    s.add(0.05, f"its own config changed {human_duration(change.ago_s)} before: {change.path}")
+    ago = human_duration(change.ago_s)
+    s.add(0.05, _("its own config changed {ago} before: {path}").format(ago=ago, path=change.path))
     found = hypothesis(
         "application",
-        f"{lead.service} connects to {lead.object}, where nothing listens, since a change of its config",
+        _("{service} connects to {object}, where nothing listens, since a change of its config").format(
+            service=lead.service, object=lead.object
+        ),
         s,
         Culprit(kind="service", name=lead.service),
         evidence,
         [
             manual(
-                f"check the address {lead.service} uses in {change.path} (changed {human_duration(change.ago_s)} "
-                f"ago): nothing listens on {lead.object}; put back the right one",
-                "the errors start with the change, and no service is down",
+                _(
+                    "check the address {service} uses in {path} (changed {ago} ago): nothing listens on {object}; "
+                    "put back the right one"
+                ).format(service=lead.service, path=change.path, ago=ago, object=lead.object),
+                _("the errors start with the change, and no service is down"),
             ),
-            restart(lead.service, "after the config is fixed, so it reads it"),
+            restart(lead.service, _("after the config is fixed, so it reads it")),
         ],
     )
     return found.model_copy(update={"rule": "misdirected"})
@@ -121,24 +140,28 @@ def error_leads(inv: Investigation, family: str) -> list[Hypothesis]:
             continue  # the check looked and found the object well: the report rules it out instead
         f = lead.finding
         count = f.data.count
-        s = Score(0.45, f"{lead.service}'s log x{count}: {lead.signature.name.replace('_', ' ')}")
-        s.add(0.25, f"checked: {'; '.join(lead.facts)}", lead.confirmed)
-        s.add(0.1, "the blame lies upstream of the service that logs it", lead.confirmed and lead.upstream)
-        s.add(0.05, "it repeats (x20 or more)", count >= 20)
+        signature, facts = lead.signature.name.replace("_", " "), _("; ").join(lead.facts)
+        s = Score(
+            0.45,
+            _("{service}'s log x{count}: {signature}").format(service=lead.service, count=count, signature=signature),
+        )
+        s.add(0.25, _("checked: {facts}").format(facts=facts), lead.confirmed)
+        s.add(0.1, _("the blame lies upstream of the service that logs it"), lead.confirmed and lead.upstream)
+        s.add(0.05, _("it repeats (x20 or more)"), count >= 20)
         s.add(
             0.2,
-            f"{lead.service} exits again and again (x{count})",
+            _("{service} exits again and again (x{count})").format(service=lead.service, count=count),
             lead.signature.name == "process_exited" and count >= 3,
         )
-        s.add(0.1, "it explains the symptom", _explains_symptom(inv, lead))
-        evidence = finding(Checked(), "crit" if lead.confirmed else "warn", "; ".join(lead.facts), lead.audit_ids)
+        s.add(0.1, _("it explains the symptom"), _explains_symptom(inv, lead))
+        evidence = finding(Checked(), "crit" if lead.confirmed else "warn", facts, lead.audit_ids)
         changed = own_changes(inv, lead.service)
         if lead.confirmed and lead.culprit is not None and lead.culprit.kind == "port" and changed:
             out.append(_misdirected(lead, s, [f, evidence, changed[0]], changed[0].data))
             continue
         found = hypothesis(
             lead.signature.category,
-            lead.fill(lead.signature.title),
+            lead.fill(_(lead.signature.title)),  # the catalog's translation, or an operator's own words
             s,
             lead.culprit,
             [f, *([evidence] if lead.facts else [])],

@@ -31,6 +31,7 @@ from watchkeeper.evidence.scoring import (
     probe,
     restart,
 )
+from watchkeeper.i18n import _
 
 
 def service_down(inv: Investigation, family: str) -> Hypothesis | None:
@@ -47,13 +48,12 @@ def service_down(inv: Investigation, family: str) -> Hypothesis | None:
     culprit = (
         Culprit(kind="service", name=service, port=port) if service else Culprit(kind="port", name=str(port), port=port)
     )
-    s = Score(0.6, f"{culprit.name} does not accept connections")
-    s.add(0.15, "more than one check agrees", len(signs) > 1)
-    s.add(0.1, "the symptom says down/unreachable", family == "service_down")
-    actions = [restart(service, "it is not running; restart it and watch it come back")] if service else []
-    return hypothesis(
-        "network", f"{culprit.name} is down", s, culprit, [*signs, *of(inv, LogErrors, "target")], actions
-    )
+    s = Score(0.6, _("{name} does not accept connections").format(name=culprit.name))
+    s.add(0.15, _("more than one check agrees"), len(signs) > 1)
+    s.add(0.1, _("the symptom says down/unreachable"), family == "service_down")
+    actions = [restart(service, _("it is not running; restart it and watch it come back"))] if service else []
+    title = _("{name} is down").format(name=culprit.name)
+    return hypothesis("network", title, s, culprit, [*signs, *of(inv, LogErrors, "target")], actions)
 
 
 def bound_elsewhere(inv: Investigation, family: str) -> Hypothesis | None:
@@ -62,23 +62,38 @@ def bound_elsewhere(inv: Investigation, family: str) -> Hypothesis | None:
         return None
     f, who = found[0], found[0].entity
     assert who is not None
-    s = Score(0.7, f"{who.name} listens on {', '.join(f.data.addresses)} only; the probe of {f.data.probed} is refused")
-    s.add(0.1, "the symptom says down/unreachable", family == "service_down")
+    addresses, probed = ", ".join(f.data.addresses), f.data.probed
+    s = Score(
+        0.7,
+        _("{name} listens on {addresses} only; the probe of {probed} is refused").format(
+            name=who.name, addresses=addresses, probed=probed
+        ),
+    )
+    s.add(0.1, _("the symptom says down/unreachable"), family == "service_down")
     changed = own_changes(inv, who.name)
-    s.add(0.1, f"its config changed shortly before: {changed[0].message}" if changed else "", bool(changed))
-    where = f" ({changed[0].data.path})" if changed else ""
+    s.add(
+        0.1,
+        _("its config changed shortly before: {change}").format(change=changed[0].message) if changed else "",
+        bool(changed),
+    )
+    fix = (
+        _("make {name} listen on {probed} or all addresses ({path}), then restart it").format(
+            name=who.name, probed=probed, path=changed[0].data.path
+        )
+        if changed
+        else _("make {name} listen on {probed} or all addresses, then restart it").format(name=who.name, probed=probed)
+    )
     return hypothesis(
         "network",
-        f"{who.name} listens on {', '.join(f.data.addresses)} only, not on {f.data.probed}",
+        _("{name} listens on {addresses} only, not on {probed}").format(
+            name=who.name, addresses=addresses, probed=probed
+        ),
         s,
         who,
         [f, *changed[:1]],
         [
-            manual(
-                f"make {who.name} listen on {f.data.probed} or all addresses{where}, then restart it",
-                "its clients connect to an address it does not listen on",
-            ),
-            restart(who.name, "after the address is fixed, to pick it up"),
+            manual(fix, _("its clients connect to an address it does not listen on")),
+            restart(who.name, _("after the address is fixed, to pick it up")),
         ],
     )
 
@@ -88,21 +103,23 @@ def close_wait(inv: Investigation, family: str) -> Hypothesis | None:
     if top is None:
         return None
     f, p = top
-    s = Score(0.5, f"{p.name} holds {f.data.count} connections in CLOSE_WAIT that its peers closed")
-    s.add(0.15, "hundreds of them", f.data.count >= 500)
+    s = Score(
+        0.5, _("{name} holds {n} connections in CLOSE_WAIT that its peers closed").format(name=p.name, n=f.data.count)
+    )
+    s.add(0.15, _("hundreds of them"), f.data.count >= 500)
     s.add(
         0.25,
-        "the symptom is about connections or sockets",
+        _("the symptom is about connections or sockets"),
         mentions(inv, "close_wait", "close-wait", "connection", "socket", "连接"),
     )
     return hypothesis(
         "network",
-        f"{p.name} (pid {p.pid}) never closes its connections (CLOSE_WAIT)",
+        _("{name} (pid {pid}) never closes its connections (CLOSE_WAIT)").format(name=p.name, pid=p.pid),
         s,
         p,
         [f],
         [
-            restart(p.name, "frees the sockets now; then find the code path that does not close a connection"),
+            restart(p.name, _("frees the sockets now; then find the code path that does not close a connection")),
         ],
     )
 
@@ -113,21 +130,22 @@ def upstream_exhausted(inv: Investigation, family: str) -> Hypothesis | None:
         return None
     u = upstream[0]
     proxy = [f for f in of(inv, LogErrors, "target") if "upstream" in f.data.words]
-    s = Score(0.5, f"{u.entity.name}'s own log says its pool is exhausted")  # type: ignore[union-attr]
-    s.add(0.25, "the proxy's log blames that upstream", bool(proxy))
-    s.add(0.1, "the endpoint answers 5xx", bool(of(inv, HttpError, "target")))
     assert u.entity is not None
+    name = u.entity.name
+    s = Score(0.5, _("{name}'s own log says its pool is exhausted").format(name=name))
+    s.add(0.25, _("the proxy's log blames that upstream"), bool(proxy))
+    s.add(0.1, _("the endpoint answers 5xx"), bool(of(inv, HttpError, "target")))
     return hypothesis(
         "dependency",
-        f"upstream {u.entity.name} has no free workers",
+        _("upstream {name} has no free workers").format(name=name),
         s,
         u.entity,
         [u, *proxy[:1], *of(inv, HttpError, "target")],
         [
-            restart(u.entity.name, "frees the stuck workers now"),
+            restart(name, _("frees the stuck workers now")),
             manual(
-                f"raise {u.entity.name}'s worker pool or find what holds workers (slow queries, locks)",
-                "a restart does not stop it from filling again",
+                _("raise {name}'s worker pool or find what holds workers (slow queries, locks)").format(name=name),
+                _("a restart does not stop it from filling again"),
             ),
         ],
     )
@@ -147,17 +165,25 @@ def slow_dependency(inv: Investigation, family: str) -> Hypothesis | None:
         if listener
         else (Culprit(kind="url", name=url, url=url, port=port) if url else None)
     )
-    s = Score(0.45, "the service logs timeouts calling a dependency" if timeouts else "a dependency answers slowly")
-    s.add(0.25, f"the dependency itself takes {dep.data.latency_ms:.0f} ms" if dep else "", bool(dep))
-    s.add(0.1, "the symptom is about latency", family == "latency")
-    s.add(0.05, "the service's own endpoint is slow", bool(of(inv, HttpSlow, "target")))
-    actions = [probe(url, f"re-check {url}", "confirm the latency before acting")] if url else []
-    if listener:
-        actions.insert(0, restart(listener, "the slow dependency runs here; restart it if it is stuck"))
-    name = culprit.name if culprit else "a dependency"
-    return hypothesis(
-        "dependency", f"{name} is slow and its callers time out", s, culprit, [*(slow[:1]), *timeouts[:2]], actions
+    s = Score(
+        0.45, _("the service logs timeouts calling a dependency") if timeouts else _("a dependency answers slowly")
     )
+    s.add(
+        0.25,
+        _("the dependency itself takes {latency:.0f} ms").format(latency=dep.data.latency_ms) if dep else "",
+        bool(dep),
+    )
+    s.add(0.1, _("the symptom is about latency"), family == "latency")
+    s.add(0.05, _("the service's own endpoint is slow"), bool(of(inv, HttpSlow, "target")))
+    actions = [probe(url, _("re-check {url}").format(url=url), _("confirm the latency before acting"))] if url else []
+    if listener:
+        actions.insert(0, restart(listener, _("the slow dependency runs here; restart it if it is stuck")))
+    title = (
+        _("{name} is slow and its callers time out").format(name=culprit.name)
+        if culprit
+        else _("a dependency is slow and its callers time out")
+    )
+    return hypothesis("dependency", title, s, culprit, [*(slow[:1]), *timeouts[:2]], actions)
 
 
 def _listener_name(inv: Investigation, port: int | None) -> str | None:
@@ -174,39 +200,48 @@ def cert_expiry(inv: Investigation, family: str) -> Hypothesis | None:
         return None
     if not certs or certs[0].entity is None:
         c = invalid[0]
-        s = Score(0.5, f"the certificate does not verify: {c.data.verify_error}")
+        s = Score(0.5, _("the certificate does not verify: {error}").format(error=c.data.verify_error))
         s.add(
             0.35,
-            "the symptom is about TLS or certificates",
+            _("the symptom is about TLS or certificates"),
             family == "tls" or mentions(inv, "ssl", "certificate", "证书"),
         )
         url = c.entity.url or c.entity.name  # type: ignore[union-attr]
         return hypothesis(
             "certificate",
-            f"the certificate of {url} does not verify",
+            _("the certificate of {url} does not verify").format(url=url),
             s,
             c.entity,
             invalid,
             [
                 manual(
-                    f"serve a certificate for the name clients use at {url} (issued by a trusted CA)",
-                    "it fails verification",
+                    _("serve a certificate for the name clients use at {url} (issued by a trusted CA)").format(url=url),
+                    _("it fails verification"),
                 ),
-                probe(url, f"verify {url} serves a valid certificate", "verified should become true"),
+                probe(
+                    url,
+                    _("verify {url} serves a valid certificate").format(url=url),
+                    _("verified should become true"),
+                ),
             ],
         )
     e = certs[0]
-    s = Score(0.6, f"the certificate expires in {e.data.days_to_expiry:.1f} days")
-    s.add(0.3, "the symptom is about TLS or certificates", family == "tls")
+    s = Score(0.6, _("the certificate expires in {days:.1f} days").format(days=e.data.days_to_expiry))
+    s.add(0.3, _("the symptom is about TLS or certificates"), family == "tls")
     url = e.entity.url or e.entity.name  # type: ignore[union-attr]
+    expired = e.data.days_to_expiry < 0
+    title = _("the certificate of {url} has expired") if expired else _("the certificate of {url} is about to expire")
     return hypothesis(
         "certificate",
-        f"the certificate of {url} {'has expired' if e.data.days_to_expiry < 0 else 'is about to expire'}",
+        title.format(url=url),
         s,
         e.entity,
         [*certs, *invalid[:1]],
         [
-            manual(f"renew the certificate served at {url} and reload the server", "nothing else fixes expiry"),
-            probe(url, f"verify {url} serves the new certificate", "days_to_expiry should jump"),
+            manual(
+                _("renew the certificate served at {url} and reload the server").format(url=url),
+                _("nothing else fixes expiry"),
+            ),
+            probe(url, _("verify {url} serves the new certificate").format(url=url), _("days_to_expiry should jump")),
         ],
     )
