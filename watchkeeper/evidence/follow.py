@@ -15,6 +15,7 @@ from watchkeeper.evidence.catalogue import Signature, classify
 from watchkeeper.evidence.facts import LogErrors
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.report import Culprit, Finding
+from watchkeeper.i18n import _, ngettext
 
 LOCAL = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
 SILENT_WINDOW_S = 3600
@@ -164,10 +165,11 @@ def check_resolve(inv: Investigation, lead: Lead) -> None:
     if found is None:
         return
     if found.get("ok"):
-        lead.facts.append(f"{lead.object} resolves now: {', '.join(found.get('answers') or [])}")
+        answers = ", ".join(found.get("answers") or [])
+        lead.facts.append(_("{name} resolves now: {answers}").format(name=lead.object, answers=answers))
     else:
         lead.confirmed = True
-        lead.facts.append(f"{lead.object} does not resolve: {found.get('error')}")
+        lead.facts.append(_("{name} does not resolve: {error}").format(name=lead.object, error=found.get("error")))
     lead.culprit = Culprit(kind="host", name=lead.object)
 
 
@@ -190,22 +192,32 @@ def silent_service(inv: Investigation) -> str | None:
 @check
 def check_connect(inv: Investigation, lead: Lead) -> None:
     assert lead.object is not None
-    host, _, port_text = lead.object.rpartition(":")
+    host, _sep, port_text = lead.object.rpartition(":")
     port = int(port_text)
     probe = inv.call("probe_tcp", host=host, port=port, timeout_s=3)
     lead.audit_ids += _ids(inv, "probe_tcp")
     if probe is None:
         return
     lead.confirmed = not probe["open"]
-    lead.facts.append(
-        f"probe {host}:{port}: {'open' if probe['open'] else probe.get('error') or 'closed'}"
-        + (f" in {probe['latency_ms']:.1f} ms" if probe.get("latency_ms") is not None and probe["open"] else "")
-    )
+    endpoint = f"{host}:{port}"
+    if probe["open"] and probe.get("latency_ms") is not None:
+        seen = _("probe {endpoint}: open in {ms:.1f} ms").format(endpoint=endpoint, ms=probe["latency_ms"])
+    elif probe["open"]:
+        seen = _("probe {endpoint}: open").format(endpoint=endpoint)
+    elif probe.get("error"):
+        seen = _("probe {endpoint}: {error}").format(endpoint=endpoint, error=probe["error"])
+    else:
+        seen = _("probe {endpoint}: closed").format(endpoint=endpoint)
+    lead.facts.append(seen)
     listener = listener_of(inv, port) if host in LOCAL else None
     if listener and listener.get("process"):
         lead.culprit = Culprit(kind="service", name=listener["process"], port=port, pid=listener.get("pid"))
     elif host in LOCAL and not probe["open"] and (gone := silent_service(inv)):
-        lead.facts.append(f"nothing listens on {port}; {gone} logged in the last hour and no process of it runs")
+        lead.facts.append(
+            _("nothing listens on {port}; {service} logged in the last hour and no process of it runs").format(
+                port=port, service=gone
+            )
+        )
         lead.culprit = Culprit(kind="service", name=gone, port=port)
     else:
         lead.culprit = Culprit(kind="port", name=lead.object, port=port)
@@ -218,10 +230,12 @@ def check_listener(inv: Investigation, lead: Lead) -> None:
     listener = listener_of(inv, port)
     lead.audit_ids += _ids(inv, "listening_ports")
     if listener is None:
-        lead.facts.append(f"nothing listens on port {port} now")
+        lead.facts.append(_("nothing listens on port {port} now").format(port=port))
         return
-    who = listener.get("process") or "an unknown process"
-    lead.facts.append(f"port {port} is held by {who} (pid {listener.get('pid')})")
+    who = listener.get("process") or _("an unknown process")
+    lead.facts.append(
+        _("port {port} is held by {process} (pid {pid})").format(port=port, process=who, pid=listener.get("pid"))
+    )
     if listener.get("pid") in service_pids(inv, lead.service, by_prefix=False):
         return
     lead.confirmed = True
@@ -280,11 +294,18 @@ def check_holder(inv: Investigation, lead: Lead) -> None:
             continue
         holder = max(others, key=lambda u: bool(u.get("locked")))  # the one holding a lock on it
         lead.confirmed, lead.object = True, path
-        locked = " and holds a lock on it" if holder.get("locked") else ""
-        lead.facts.append(f"{path} is held open by {holder['name']} (pid {holder['pid']}){locked}")
+        held = (
+            _("{path} is held open by {name} (pid {pid}) and holds a lock on it")
+            if holder.get("locked")
+            else _("{path} is held open by {name} (pid {pid})")
+        )
+        lead.facts.append(held.format(path=path, name=holder["name"], pid=holder["pid"]))
         lead.culprit = Culprit(kind="process", name=holder["name"], pid=holder["pid"], path=path)
         return
-    lead.facts.append(f"nobody else holds {lead.object or 'the files of ' + lead.service} open now")
+    if lead.object:
+        lead.facts.append(_("nobody else holds {path} open now").format(path=lead.object))
+    else:
+        lead.facts.append(_("nobody else holds the files of {service} open now").format(service=lead.service))
 
 
 def mount_of(mounts: list[dict[str, Any]], path: str) -> dict[str, Any] | None:
@@ -312,12 +333,16 @@ def check_mount(inv: Investigation, lead: Lead) -> None:
             continue
         state = []
         if m.get("read_only"):
-            state.append("mounted read-only")
+            state.append(_("mounted read-only"))
         if m.get("percent", 0) >= 95:
-            state.append(f"{m['percent']:.0f} % full")
+            state.append(_("{percent} full").format(percent=f"{m['percent']:.0f}%"))
         if (m.get("inodes_percent") or 0) >= 95:
-            state.append(f"inodes {m['inodes_percent']:.0f} % used")
-        lead.facts.append(f"{path} lies on {m['mount']} ({m['fstype']}): {', '.join(state) or 'writable, not full'}")
+            state.append(_("inodes {percent} used").format(percent=f"{m['inodes_percent']:.0f}%"))
+        lead.facts.append(
+            _("{path} lies on {mount} ({fstype}): {state}").format(
+                path=path, mount=m["mount"], fstype=m["fstype"], state=_(", ").join(state) or _("writable, not full")
+            )
+        )
         if state:
             lead.confirmed, lead.object = True, lead.object or path
             lead.culprit = Culprit(kind="path", name=m["mount"], path=m["mount"])
@@ -338,7 +363,7 @@ def check_access(inv: Investigation, lead: Lead) -> None:
         return
     path, writing = lead.object, bool(WRITE_RE.search(lead.finding.data.example))
     if not info.get("exists"):
-        lead.facts.append(f"{lead.object} does not exist")
+        lead.facts.append(_("{path} does not exist").format(path=lead.object))
         # A file that cannot be created: the directory it would go in is what refuses.
         parent = str(PurePosixPath(path).parent)
         if not writing or parent == path:
@@ -348,19 +373,25 @@ def check_access(inv: Investigation, lead: Lead) -> None:
         lead.audit_ids += _ids(inv, "path_info")
         if not info or not info.get("exists"):
             return
-    owner = f"mode {info.get('mode')} owner {info.get('owner')}:{info.get('group')}"
+    owner = _("mode {mode} owner {owner}:{group}").format(
+        mode=info.get("mode"), owner=info.get("owner"), group=info.get("group")
+    )
     denied = info.get("writable") is False if writing else info.get("readable") is False
-    how = "writable" if writing else "readable"
     if denied:
         lead.confirmed = True
-        lead.facts.append(f"{path} ({owner}) is not {how} by {user}: {info.get('blocked_by')}")
+        refused = (
+            _("{path} ({owner}) is not writable by {user}: {reason}")
+            if writing
+            else _("{path} ({owner}) is not readable by {user}: {reason}")
+        )
+        lead.facts.append(refused.format(path=path, owner=owner, user=user, reason=info.get("blocked_by")))
     else:
-        lead.facts.append(f"{path}: {owner}")
+        lead.facts.append(_("{path}: {owner}").format(path=path, owner=owner))
         # Whose the writer is was not seen: the error plus a mode that denies others is the proof.
         others = str(info.get("mode", ""))[-1:]
         lead.confirmed = user is None and others not in (("2", "3", "6", "7") if writing else ("4", "5", "6", "7"))
         if lead.confirmed:
-            lead.facts[-1] += f" (not {how} by other users)"
+            lead.facts[-1] += _(" (not writable by other users)") if writing else _(" (not readable by other users)")
     lead.culprit = Culprit(kind="path", name=path, path=path)
 
 
@@ -372,7 +403,11 @@ def check_descriptors(inv: Investigation, lead: Lead) -> None:
         return
     row = max(rows, key=lambda r: (r.get("fds") or 0) / r["fd_limit"])
     use = (row.get("fds") or 0) / row["fd_limit"]
-    lead.facts.append(f"{row['name']} (pid {row['pid']}) holds {row['fds']} of its {row['fd_limit']} descriptors")
+    lead.facts.append(
+        _("{name} (pid {pid}) holds {fds} of its {limit} descriptors").format(
+            name=row["name"], pid=row["pid"], fds=row["fds"], limit=row["fd_limit"]
+        )
+    )
     lead.audit_ids += inv.audit_ids("process_table")[-1:]
     lead.confirmed = use >= FD_FULL
     lead.culprit = Culprit(kind="service", name=row["name"], pid=row["pid"])
@@ -396,13 +431,15 @@ def check_connections(inv: Investigation, lead: Lead) -> None:
         and p.get("name") != lead.service
     ]
     if not holders:
-        lead.facts.append(f"no other process holds connections to {lead.object}")
+        lead.facts.append(_("no other process holds connections to {endpoint}").format(endpoint=lead.object))
         return
     top = holders[0]
     # Held connections are established ones: a busy client's closed ones linger in TIME_WAIT, owned by nobody.
     total = (group or {}).get("states", {}).get("ESTABLISHED", (group or {}).get("count", 0))
     lead.facts.append(
-        f"{top['name']} (pid {top['pid']}) holds {top['count']} of the {total} connections to port {port}"
+        _("{name} (pid {pid}) holds {count} of the {total} connections to port {port}").format(
+            name=top["name"], pid=top["pid"], count=top["count"], total=total, port=port
+        )
     )
     lead.confirmed = top["count"] >= max(2, total // 2)
     lead.culprit = Culprit(kind="process", name=top["name"], pid=top["pid"], port=port)
@@ -419,10 +456,12 @@ def check_descriptor_holder(inv: Investigation, lead: Lead) -> None:
     row = max(rows, key=lambda r: r["fds"])
     allocated = (table.get("system_fds") or {}).get("allocated") or 0
     lead.audit_ids += inv.audit_ids("process_table")[-1:]
-    lead.facts.append(
-        f"{row['name']} (pid {row['pid']}) holds {row['fds']} descriptors"
-        + (f" of the {allocated} open on this host" if allocated else "")
+    held = (
+        _("{name} (pid {pid}) holds {fds} descriptors of the {allocated} open on this host")
+        if allocated
+        else _("{name} (pid {pid}) holds {fds} descriptors")
     )
+    lead.facts.append(held.format(name=row["name"], pid=row["pid"], fds=row["fds"], allocated=allocated))
     near_limit = bool(row.get("fd_limit")) and row["fds"] >= FD_FULL * row["fd_limit"]
     lead.confirmed = near_limit or (allocated > 0 and row["fds"] >= allocated / 4)
     lead.culprit = Culprit(kind="service", name=row["name"], pid=row["pid"])
@@ -441,10 +480,14 @@ def check_queue_consumer(inv: Investigation, lead: Lead) -> None:
         lead.audit_ids += _ids(inv, "grep_file")
         if found.get("matches"):
             lead.confirmed = True
-            lead.facts.append(f"{service} consumes {lead.object}: {found['matches'][0]['line'][:160]}")
+            lead.facts.append(
+                _("{service} consumes {queue}: {line}").format(
+                    service=service, queue=lead.object, line=found["matches"][0]["line"][:160]
+                )
+            )
             lead.culprit = Culprit(kind="service", name=service)
             return
-    lead.facts.append(f"no log of this host says who consumes {lead.object}")
+    lead.facts.append(_("no log of this host says who consumes {queue}").format(queue=lead.object))
 
 
 @check
@@ -458,9 +501,13 @@ def check_tls(inv: Investigation, lead: Lead) -> None:
     tls = (found or {}).get("tls") or {}
     if tls.get("verified") is False:
         lead.confirmed = True
-        lead.facts.append(f"{url} serves {tls.get('subject')} issued by {tls.get('issuer')}: {tls.get('verify_error')}")
+        lead.facts.append(
+            _("{url} serves {subject} issued by {issuer}: {error}").format(
+                url=url, subject=tls.get("subject"), issuer=tls.get("issuer"), error=tls.get("verify_error")
+            )
+        )
     elif found:
-        lead.facts.append(f"{url}'s certificate verifies now ({tls.get('subject')})")
+        lead.facts.append(_("{url}'s certificate verifies now ({subject})").format(url=url, subject=tls.get("subject")))
 
 
 @check
@@ -470,7 +517,9 @@ def check_clock(inv: Investigation, lead: Lead) -> None:
         if other.signature.name == "time_unsynchronised":
             lead.confirmed = True
             lead.culprit = Culprit(kind="service", name=other.service)
-            lead.facts.append(f"{other.service} reports: {other.finding.data.example[:160]}")
+            lead.facts.append(
+                _("{service} reports: {line}").format(service=other.service, line=other.finding.data.example[:160])
+            )
             return
 
 
@@ -496,12 +545,23 @@ def follow(inv: Investigation, catalogue: list[Signature], findings: list[Findin
     # The symptom's own service first, then the most repeated; a bounded number, whatever the logs say.
     pending.sort(key=lambda lead: (lead.finding.data.role != "target", -lead.finding.data.count))
     if len(pending) > MAX_LEADS:
-        inv.notes.append(f"{len(pending) - MAX_LEADS} more errors matched a signature and were not followed")
+        more = len(pending) - MAX_LEADS
+        inv.notes.append(
+            ngettext(
+                "{n} more error matched a signature and was not followed",
+                "{n} more errors matched a signature and were not followed",
+                more,
+            ).format(n=more)
+        )
     order = {s.name: n for n, s in enumerate(catalogue)}
     # A clock check reads the time daemon's lead, so it runs after the others.
     for lead in sorted(pending[:MAX_LEADS], key=lambda lead: lead.signature.check == "clock"):
         if lead.signature.check in PROBES and not _may_probe(inv, lead):
-            lead.facts.append(f"{lead.object} not probed: it comes from another service's log and is not on this host")
+            lead.facts.append(
+                _("{target} not probed: it comes from another service's log and is not on this host").format(
+                    target=lead.object
+                )
+            )
         elif lead.signature.check != "none":
             CHECKS[lead.signature.check](inv, lead)
         if lead.culprit is None or lead.signature.blame == "writer":

@@ -25,6 +25,7 @@ from watchkeeper.errors import InputError, WatchkeeperError
 from watchkeeper.evidence.catalogue import Signature
 from watchkeeper.evidence.report import CallRecord, Finding, Symptom
 from watchkeeper.evidence.symptoms import Targets
+from watchkeeper.i18n import _
 from watchkeeper.inputs import read_json
 from watchkeeper.policy.risk import Caller, Role
 from watchkeeper.skills.invoke import Invoker
@@ -115,7 +116,9 @@ class Investigation:
             self.progress(f"{skill} {canonical_json(params) if params else ''}".strip())
         record = self.source.run(skill, params, self.id, round(time.monotonic() - self.started, 3))
         if record is None:
-            self.notes.append(f"replay: no recorded output for {skill} {canonical_json(params)}")
+            self.notes.append(
+                _("replay: no recorded output for {skill} {params}").format(skill=skill, params=canonical_json(params))
+            )
             return None
         with self._lock:
             self.calls.append(record)
