@@ -6,7 +6,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
-from watchkeeper.humanize import plural
+from watchkeeper.i18n import _, ngettext
 from watchkeeper.series import MIN_POINTS, Trend, trend
 
 
@@ -21,14 +21,21 @@ def forecast(times: list[float], values: list[float], threshold: float) -> Forec
     """Seconds until the series reaches `threshold` at its current rate."""
     fit = trend(times, values)
     if fit is None:
-        return Forecast(None, Trend(0.0, 0.0, len(values)), f"not enough data ({plural(len(values), 'point')})")
+        points = ngettext("{n} point", "{n} points", len(values)).format(n=len(values))
+        return Forecast(None, Trend(0.0, 0.0, len(values)), _("not enough data ({points})").format(points=points))
     last = values[-1]
     if last >= threshold:
-        return Forecast(0.0, fit, "already at the threshold")
+        return Forecast(0.0, fit, _("already at the threshold"))
     if fit.slope_per_s <= 0:
-        return Forecast(None, fit, "not growing")
+        return Forecast(None, fit, _("not growing"))
     eta = (threshold - last) / fit.slope_per_s
-    return Forecast(eta, fit, f"reaches {threshold:g} in ~{human_duration(eta)} (R² {fit.r2:.2f})")
+    return Forecast(
+        eta,
+        fit,
+        _("reaches {threshold:g} in ~{duration} (R² {r2:.2f})").format(
+            threshold=threshold, duration=human_duration(eta), r2=fit.r2
+        ),
+    )
 
 
 def spikes(values: list[float], baseline: list[float], z: float = 5.0) -> list[int]:
@@ -47,9 +54,9 @@ def level_shift(values: list[float], baseline: list[float], z: float = 5.0) -> b
 
 def human_duration(seconds: float) -> str:
     if seconds < 90:
-        return f"{seconds:.0f} s"
+        return _("{seconds:.0f} s").format(seconds=seconds)
     if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
+        return _("{minutes:.0f} min").format(minutes=seconds / 60)
     if seconds < 2 * 86400:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
+        return _("{hours:.1f} h").format(hours=seconds / 3600)
+    return _("{days:.1f} days").format(days=seconds / 86400)

@@ -24,6 +24,7 @@ from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.logs import service_log_findings
 from watchkeeper.evidence.report import Culprit
 from watchkeeper.evidence.scoring import of
+from watchkeeper.i18n import _
 
 SLOW_MS = 2000.0
 WILDCARDS = ("0.0.0.0", "::", "*")
@@ -61,7 +62,9 @@ def analyze_probe(inv: Investigation, kind: str, result: dict[str, Any], role: s
                 finding(
                     PortClosed(role=role, **result),
                     "crit",
-                    f"{result['host']}:{result['port']} does not accept connections: {result['error']}",
+                    _("{host}:{port} does not accept connections: {error}").format(
+                        host=result["host"], port=result["port"], error=result["error"]
+                    ),
                     ids,
                     entity,
                 )
@@ -78,8 +81,9 @@ def analyze_probe(inv: Investigation, kind: str, result: dict[str, Any], role: s
             finding(
                 TlsExpiry(role=role, **tls),
                 severity,
-                f"the certificate of {url} expires in {tls['days_to_expiry']:.1f} days "
-                f"({tls.get('not_after')}, {tls.get('subject')})",
+                _("the certificate of {url} expires in {days:.1f} days ({not_after}, {subject})").format(
+                    url=url, days=tls["days_to_expiry"], not_after=tls.get("not_after"), subject=tls.get("subject")
+                ),
                 ids,
                 entity,
             )
@@ -89,7 +93,9 @@ def analyze_probe(inv: Investigation, kind: str, result: dict[str, Any], role: s
             finding(
                 TlsInvalid(role=role, **tls),
                 "crit",
-                f"the certificate of {url} does not verify: {tls.get('verify_error')} ({tls.get('subject')})",
+                _("the certificate of {url} does not verify: {error} ({subject})").format(
+                    url=url, error=tls.get("verify_error"), subject=tls.get("subject")
+                ),
                 ids,
                 entity,
             )
@@ -104,7 +110,7 @@ def analyze_probe(inv: Investigation, kind: str, result: dict[str, Any], role: s
             finding(
                 HttpUnreachable(role=role, error=result.get("error")),
                 "crit",
-                f"{url} unreachable: {result.get('error')}",
+                _("{url} unreachable: {error}").format(url=url, error=result.get("error")),
                 ids,
                 entity,
             )
@@ -114,7 +120,9 @@ def analyze_probe(inv: Investigation, kind: str, result: dict[str, Any], role: s
             finding(
                 HttpError(role=role, status=status, body=result.get("body_excerpt", "")[:200]),
                 "crit",
-                f"{url} answers {status} {result.get('reason', '')}".strip(),
+                _("{url} answers {status} {reason}")
+                .format(url=url, status=status, reason=result.get("reason", ""))
+                .strip(),
                 ids,
                 entity,
             )
@@ -124,7 +132,7 @@ def analyze_probe(inv: Investigation, kind: str, result: dict[str, Any], role: s
             finding(
                 HttpSlow(role=role, latency_ms=result["latency_ms"]),
                 "warn",
-                f"{url} took {result['latency_ms']:.0f} ms",
+                _("{url} took {ms:.0f} ms").format(url=url, ms=result["latency_ms"]),
                 ids,
                 entity,
             )
@@ -147,8 +155,15 @@ def bound_elsewhere(inv: Investigation, host: str, port: int) -> None:
                 role="target", port=port, probed=host, addresses=addresses, process=owner["process"], pid=owner["pid"]
             ),
             "crit",
-            f"{owner['process'] or 'a process'} (pid {owner['pid']}) listens on port {port} only on "
-            f"{', '.join(addresses)}, not on {host}, where it was probed",
+            _(
+                "{process} (pid {pid}) listens on port {port} only on {addresses}, not on {host}, where it was probed"
+            ).format(
+                process=owner["process"] or _("a process"),
+                pid=owner["pid"],
+                port=port,
+                addresses=", ".join(addresses),
+                host=host,
+            ),
             inv.audit_ids("listening_ports")[-1:],
             Culprit(kind="service", name=owner["process"], pid=owner["pid"], port=port)
             if owner["process"]
@@ -168,7 +183,11 @@ def service_state(inv: Investigation) -> None:
             finding(
                 ServiceNotRunning(**state),
                 "crit",
-                f"{service} is {state['state']} ({state['manager']}): {state.get('detail') or ''}".strip(),
+                _("{service} is {state} ({manager}): {detail}")
+                .format(
+                    service=service, state=state["state"], manager=state["manager"], detail=state.get("detail") or ""
+                )
+                .strip(),
                 inv.audit_ids("service_status"),
                 Culprit(kind="service", name=service),
             )
@@ -197,7 +216,7 @@ def upstreams(inv: Investigation) -> None:
                     finding(
                         PortClosed(role="upstream", host=host, port=port),
                         "crit",
-                        f"upstream {host}:{port} refuses connections",
+                        _("upstream {host}:{port} refuses connections").format(host=host, port=port),
                         inv.audit_ids("probe_tcp")[-1:],
                         Culprit(kind="port", name=str(port), port=port),
                     )

@@ -28,6 +28,7 @@ from watchkeeper.evidence.facts import (
 )
 from watchkeeper.evidence.gather import finding
 from watchkeeper.evidence.report import Culprit, Finding
+from watchkeeper.i18n import _
 
 ZOMBIES_MANY = 20
 THREADS_MANY = 500
@@ -61,7 +62,9 @@ def process_facts(table: dict[str, Any], ids: list[int]) -> list[Finding[Any]]:
                 finding(
                     Zombies(**z),
                     "crit" if z["count"] >= 100 else "warn",
-                    f"{z['count']} zombie processes under {z['parent']} (pid {z['ppid']}), which does not reap them",
+                    _("{n} zombie processes under {parent} (pid {ppid}), which does not reap them").format(
+                        n=z["count"], parent=z["parent"], ppid=z["ppid"]
+                    ),
                     ids,
                     Culprit(kind="process", name=z["parent"] or f"pid {z['ppid']}", pid=z["ppid"]),
                 )
@@ -75,7 +78,7 @@ def process_facts(table: dict[str, Any], ids: list[int]) -> list[Finding[Any]]:
                 finding(
                     ProcessStopped(**row),
                     "crit",
-                    f"{row['name']} (pid {row['pid']}) is stopped (state T)",
+                    _("{name} (pid {pid}) is stopped (state T)").format(name=row["name"], pid=row["pid"]),
                     ids,
                     entity,
                 )
@@ -85,7 +88,7 @@ def process_facts(table: dict[str, Any], ids: list[int]) -> list[Finding[Any]]:
                 finding(
                     ProcessUninterruptible(**row),
                     "warn",
-                    f"{row['name']} (pid {row['pid']}) is in uninterruptible sleep (D)",
+                    _("{name} (pid {pid}) is in uninterruptible sleep (D)").format(name=row["name"], pid=row["pid"]),
                     ids,
                     entity,
                 )
@@ -95,7 +98,9 @@ def process_facts(table: dict[str, Any], ids: list[int]) -> list[Finding[Any]]:
                 finding(
                     ProcessThreads(**row),
                     "crit",
-                    f"{row['name']} (pid {row['pid']}) runs {row['threads']} threads",
+                    _("{name} (pid {pid}) runs {threads} threads").format(
+                        name=row["name"], pid=row["pid"], threads=row["threads"]
+                    ),
                     ids,
                     entity,
                 )
@@ -105,7 +110,9 @@ def process_facts(table: dict[str, Any], ids: list[int]) -> list[Finding[Any]]:
                 finding(
                     ProcessFds(**row),
                     "crit",
-                    f"{row['name']} (pid {row['pid']}) holds {row['fds']} of its {row['fd_limit']} file descriptors",
+                    _("{name} (pid {pid}) holds {fds} of its {limit} file descriptors").format(
+                        name=row["name"], pid=row["pid"], fds=row["fds"], limit=row["fd_limit"]
+                    ),
                     ids,
                     entity,
                 )
@@ -120,7 +127,9 @@ def process_facts(table: dict[str, Any], ids: list[int]) -> list[Finding[Any]]:
                 finding(
                     CommandCpu(**group),
                     "warn",
-                    f"{group['count']} {group['name']} processes use {group['cpu_percent']:.0f}% of a core together",
+                    _("{n} {name} processes use {percent} of a core together").format(
+                        n=group["count"], name=group["name"], percent=f"{group['cpu_percent']:.0f}%"
+                    ),
                     ids,
                     Culprit(kind="process", name=group["name"]),
                 )
@@ -130,7 +139,9 @@ def process_facts(table: dict[str, Any], ids: list[int]) -> list[Finding[Any]]:
                 finding(
                     CommandMemory(**group),
                     "warn",
-                    f"{group['count']} {group['name']} processes hold {group['rss_bytes'] / 2**20:.0f} MiB together",
+                    _("{n} {name} processes hold {mib:.0f} MiB together").format(
+                        n=group["count"], name=group["name"], mib=group["rss_bytes"] / 2**20
+                    ),
                     ids,
                     Culprit(kind="process", name=group["name"]),
                 )
@@ -143,7 +154,9 @@ def process_facts(table: dict[str, Any], ids: list[int]) -> list[Finding[Any]]:
                 finding(
                     ChildrenCpu(**parent),
                     "warn",
-                    f"short-lived children of {parent['parent']} (pid {parent['ppid']}) used {spent:.0f}% of a core",
+                    _("short-lived children of {parent} (pid {ppid}) used {percent} of a core").format(
+                        parent=parent["parent"], ppid=parent["ppid"], percent=f"{spent:.0f}%"
+                    ),
                     ids,
                     Culprit(kind="process", name=parent["parent"], pid=parent["ppid"]),
                 )
@@ -161,8 +174,10 @@ def connection_facts(tcp: dict[str, Any], ids: list[int]) -> list[Finding[Any]]:
                 finding(
                     CloseWait(process=row["name"], pid=row.get("pid"), count=waiting),
                     "crit" if waiting >= 5 * CLOSE_WAIT_MANY else "warn",
-                    f"{row['name']} (pid {row.get('pid')}) holds {waiting} connections in CLOSE_WAIT: its peers "
-                    "closed them and it never closed its side",
+                    _(
+                        "{name} (pid {pid}) holds {n} connections in CLOSE_WAIT: its peers "
+                        "closed them and it never closed its side"
+                    ).format(name=row["name"], pid=row.get("pid"), n=waiting),
                     ids,
                     Culprit(kind="process", name=row["name"], pid=row.get("pid")),
                 )
@@ -175,12 +190,14 @@ def unit_facts(units: dict[str, Any], ids: list[int]) -> list[Finding[Any]]:
     out: list[Finding[Any]] = []
     for u in units.get("units", []):
         restarts = u.get("restarts") or 0
-        exits = f", last exit: {u['last_exit']}" if u.get("last_exit") else ""
+        exits = _(", last exit: {status}").format(status=u["last_exit"]) if u.get("last_exit") else ""
         if u["state"] in ("failed", "stopped", "unknown"):
-            message = f"{units.get('manager')} says {u['unit']} is {u['state']}{exits}"
+            message = _("{manager} says {unit} is {state}{exits}").format(
+                manager=units.get("manager"), unit=u["unit"], state=u["state"], exits=exits
+            )
             fact: UnitFailed = UnitFailed(**u)
         elif restarts >= UNIT_RESTARTS_MANY:
-            message = f"{u['unit']} restarted {restarts} times recently{exits}"
+            message = _("{unit} restarted {n} times recently{exits}").format(unit=u["unit"], n=restarts, exits=exits)
             fact = UnitRestarting(**u)
         else:
             continue
@@ -194,15 +211,18 @@ def mount_facts(mounts: list[dict[str, Any]], ids: list[int]) -> list[Finding[An
     for m in mounts:
         entity = Culprit(kind="path", name=m["mount"], path=m["mount"])
         if (m.get("inodes_percent") or 0) >= 90:
-            out.append(
-                finding(Inodes(**m), "crit", f"{m['mount']}: {m['inodes_percent']:.0f} % of inodes used", ids, entity)
+            message = _("{mount}: {percent} of inodes used").format(
+                mount=m["mount"], percent=f"{m['inodes_percent']:.0f} %"
             )
+            out.append(finding(Inodes(**m), "crit", message, ids, entity))
         if m.get("fstype") in RAM_BACKED and (m.get("used_bytes") or 0) >= TMPFS_MANY:
             out.append(
                 finding(
                     TmpfsUsage(**m),
                     "warn",
-                    f"{m['mount']} ({m['fstype']}) holds {m['used_bytes'] / 2**20:.0f} MiB of files in memory",
+                    _("{mount} ({fstype}) holds {mib:.0f} MiB of files in memory").format(
+                        mount=m["mount"], fstype=m["fstype"], mib=m["used_bytes"] / 2**20
+                    ),
                     ids,
                     entity,
                 )
@@ -214,8 +234,12 @@ def mount_facts(mounts: list[dict[str, Any]], ids: list[int]) -> list[Finding[An
                 finding(
                     DeletedOpen(**m),
                     "crit",
-                    f"{held / 2**20:.0f} MiB of {m['mount']} is held by deleted files still open, most by "
-                    f"{top['process']} (pid {top['pid']}: {top['path']})",
+                    _(
+                        "{mib:.0f} MiB of {mount} is held by deleted files still open, most by "
+                        "{process} (pid {pid}: {path})"
+                    ).format(
+                        mib=held / 2**20, mount=m["mount"], process=top["process"], pid=top["pid"], path=top["path"]
+                    ),
                     ids,
                     Culprit(
                         kind="process", name=top["process"] or f"pid {top['pid']}", pid=top["pid"], path=top["path"]
@@ -235,11 +259,14 @@ def kernel_facts(events: list[dict[str, Any]], ids: list[int]) -> list[Finding[A
                 finding(
                     OomKill(**facts),
                     "crit",
-                    f"the kernel's OOM killer killed {e['process']} (pid {e.get('pid')}) at {e.get('at') or '?'}",
+                    _("the kernel's OOM killer killed {process} (pid {pid}) at {at}").format(
+                        process=e["process"], pid=e.get("pid"), at=e.get("at") or "?"
+                    ),
                     ids,
                     Culprit(kind="process", name=e["process"], pid=e.get("pid")),
                 )
             )
         elif e["kind"] in KERNEL_EVENTS:
-            out.append(finding(KERNEL_EVENTS[e["kind"]](**facts), "warn", f"kernel: {e['line'][:200]}", ids))
+            message = _("kernel: {line}").format(line=e["line"][:200])
+            out.append(finding(KERNEL_EVENTS[e["kind"]](**facts), "warn", message, ids))
     return out

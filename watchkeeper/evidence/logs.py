@@ -16,7 +16,7 @@ from watchkeeper.evidence.log_templates import mine, severity_of
 from watchkeeper.evidence.report import Culprit, Finding
 from watchkeeper.evidence.scoring import of
 from watchkeeper.evidence.timeparse import clock_skew, parse_timestamp
-from watchkeeper.humanize import plural
+from watchkeeper.i18n import N_, _, ngettext
 
 TAIL_LINES = 2000
 LOG_FILES_PER_SERVICE = 4
@@ -39,6 +39,13 @@ KEYWORDS = {
 ADDRESS = re.compile(r"(?:https?://)?(\d{1,3}(?:\.\d{1,3}){3}|localhost|[a-z][\w.-]*\.[a-z]{2,}):(\d{2,5})")
 
 URL = re.compile(r"https?://[^\s\"',)]+")
+# A template in a finding, by (novel, error-like).
+TEMPLATE_KINDS = {
+    (True, True): N_("new error template"),
+    (False, True): N_("error template"),
+    (True, False): N_("new template"),
+    (False, False): N_("template"),
+}
 
 
 def logs_index(inv: Investigation) -> list[dict[str, Any]]:
@@ -98,8 +105,9 @@ def service_log_findings(inv: Investigation, service: str, role: str = "target")
                 finding(
                     ClockSkew(ahead_s=skew.total_seconds()),
                     "warn",
-                    f"{path} has entries {skew.total_seconds():.0f}s in the future: "
-                    "this host's clock (or the log's zone) is off",
+                    _(
+                        "{path} has entries {seconds:.0f}s in the future: this host's clock (or the log's zone) is off"
+                    ).format(path=path, seconds=skew.total_seconds()),
                     ids,
                 )
             )
@@ -110,9 +118,19 @@ def service_log_findings(inv: Investigation, service: str, role: str = "target")
         worst = [t for t in templates if t.severity == 2][:3]
         known = [t for t in templates if t not in worst and classify(inv.catalogue, t.example)][:3]
         errors = sum(t.count for t in templates if t.severity == 2)
+        recent_lines = ngettext("{n} recent line", "{n} recent lines", len(recent)).format(n=len(recent))
         inv.checked.append(
-            f"{service} log {Path(path).name}: {plural(len(recent), 'recent line')}, "
-            + (f"{plural(errors, 'error line')} in {plural(len(worst), 'template')}" if errors else "no error")
+            _("{service} log {file}: {recent}, {errors} in {templates}").format(
+                service=service,
+                file=Path(path).name,
+                recent=recent_lines,
+                errors=ngettext("{n} error line", "{n} error lines", errors).format(n=errors),
+                templates=ngettext("{n} template", "{n} templates", len(worst)).format(n=len(worst)),
+            )
+            if errors
+            else _("{service} log {file}: {recent}, no error").format(
+                service=service, file=Path(path).name, recent=recent_lines
+            )
         )
         for tpl in worst + known:
             lines_of = [x for x in recent if x.strip()][tpl.first_line - 1 : tpl.last_line]
@@ -140,8 +158,13 @@ def service_log_findings(inv: Investigation, service: str, role: str = "target")
             f = finding(
                 fact,
                 "crit" if tpl.count >= 20 else "warn",
-                f"{'new ' if tpl.novel else ''}{'error ' if tpl.severity == 2 else ''}template in {service} "
-                f"({Path(path).name}) x{tpl.count}: {tpl.template[:160]}",
+                _("{kind} in {service} ({file}) x{count}: {template}").format(
+                    kind=_(TEMPLATE_KINDS[(tpl.novel, tpl.severity == 2)]),
+                    service=service,
+                    file=Path(path).name,
+                    count=tpl.count,
+                    template=tpl.template[:160],
+                ),
                 ids,
                 Culprit(kind="service", name=service),
             )
@@ -166,7 +189,9 @@ def service_logs(inv: Investigation) -> None:
                     finding(
                         JournalErrors(example=tpl.example[:300]),
                         "warn",
-                        f"journal of {inv.targets.service} x{tpl.count}: {tpl.template[:160]}",
+                        _("journal of {service} x{count}: {template}").format(
+                            service=inv.targets.service, count=tpl.count, template=tpl.template[:160]
+                        ),
                         inv.audit_ids("read_journal"),
                         Culprit(kind="service", name=inv.targets.service),
                     )

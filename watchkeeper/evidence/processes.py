@@ -30,6 +30,7 @@ from watchkeeper.evidence.gather import finding, gatherer
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.report import Culprit
 from watchkeeper.evidence.scoring import of
+from watchkeeper.i18n import _
 from watchkeeper.series import trend
 
 PROCESS_HOT_PCT = 80.0
@@ -64,7 +65,9 @@ def analyze_top(inv: Investigation, top: dict[str, Any]) -> None:
                     finding(
                         ProcessCpu(**p),
                         "warn",
-                        f"process {p['name']} (pid {p['pid']}) uses {host_check.core_use(p)}",
+                        _("process {name} (pid {pid}) uses {use}").format(
+                            name=p["name"], pid=p["pid"], use=host_check.core_use(p)
+                        ),
                         ids,
                         entity,
                     )
@@ -78,7 +81,9 @@ def analyze_top(inv: Investigation, top: dict[str, Any]) -> None:
                 finding(
                     ProcessMemoryTop(**p),
                     "info",
-                    f"process {p['name']} (pid {p['pid']}) holds the most memory: {p['rss_bytes'] / 2**20:.0f} MiB RSS",
+                    _("process {name} (pid {pid}) holds the most memory: {mib:.0f} MiB RSS").format(
+                        name=p["name"], pid=p["pid"], mib=p["rss_bytes"] / 2**20
+                    ),
                     ids,
                     entity,
                 )
@@ -100,7 +105,8 @@ def analyze_listening(inv: Investigation, ports: dict[str, Any]) -> None:
             if inv.targets.service
             else Culprit(kind="port", name=str(port), port=port)
         )
-        inv.add(finding(PortNotListening(port=port), "crit", f"nothing listens on port {port}", ids, entity))
+        message = _("nothing listens on port {port}").format(port=port)
+        inv.add(finding(PortNotListening(port=port), "crit", message, ids, entity))
     else:
         inv.results["target_listener"] = listeners[0]
 
@@ -132,7 +138,7 @@ def top_process_detail(inv: Investigation) -> None:
         hot[0].audit_ids += inv.audit_ids("process_detail")[-1:]
         started = detail.get("started_at")
         if started:
-            hot[0].message += f", running since {started}"
+            hot[0].message += _(", running since {started}").format(started=started)
 
 
 @gatherer
@@ -151,7 +157,7 @@ def memory_growth(inv: Investigation) -> None:
             inv.sleep(inv.results.get("sample_seconds", 3.0) / (rounds - 1))
     ids = inv.audit_ids("top_processes")
     for pid, points in samples.items():
-        fit = trend([t for t, _, _ in points], [v for _, v, _ in points])
+        fit = trend([point[0] for point in points], [point[1] for point in points])
         if fit is None or fit.slope_per_s < LEAK_MIN_BYTES_PER_S or fit.r2 < LEAK_MIN_R2:
             continue
         name = points[-1][2]
@@ -160,8 +166,11 @@ def memory_growth(inv: Investigation) -> None:
             finding(
                 ProcessMemoryGrowth(bytes_per_s=fit.slope_per_s, r2=fit.r2, rss_bytes=points[-1][1]),
                 "crit",
-                f"process {name} (pid {pid}) RSS grows {rate:.1f} MiB/s "
-                f"({points[0][1] / 2**20:.0f} -> {points[-1][1] / 2**20:.0f} MiB, R² {fit.r2:.2f})",
+                _(
+                    "process {name} (pid {pid}) RSS grows {rate:.1f} MiB/s ({first:.0f} -> {last:.0f} MiB, R² {r2:.2f})"
+                ).format(
+                    name=name, pid=pid, rate=rate, first=points[0][1] / 2**20, last=points[-1][1] / 2**20, r2=fit.r2
+                ),
                 ids,
                 Culprit(kind="process", name=name, pid=pid),
             )
@@ -178,12 +187,14 @@ def disk_growth(inv: Investigation) -> None:
         busy = [d for d in disks if d["percent"] >= 85]
         mount = max(busy, key=lambda d: d["percent"])["mount"] if busy else None
     if mount is None:
-        inv.notes.append("no mountpoint named and no filesystem over 85 %: disk growth not sampled")
+        inv.notes.append(
+            _("no mountpoint named and no filesystem over {percent}: disk growth not sampled").format(percent="85 %")
+        )
         return
     first = inv.call("disk_usage", path=mount, top=10, time_budget_s=5)
     used: list[tuple[float, float]] = []
     total = None
-    for _ in range(4):
+    for _sample in range(4):
         inv.sleep(inv.results.get("sample_seconds", 3.0) / 4)
         host = inv.call("host_status", sample_seconds=0.1)
         disk = next((d for d in (host or {}).get("disks", []) if d["mount"] == mount), None)
@@ -202,14 +213,16 @@ def disk_growth(inv: Investigation) -> None:
     ids = inv.audit_ids("disk_usage") + inv.audit_ids("host_status")
     eta_note = ""
     if used and total:
-        fc = forecast([t for t, _ in used], [u for _, u in used], total)
+        fc = forecast([t for t, _u in used], [u for _t, u in used], total)
         eta_note = fc.note
         if fc.seconds_to_threshold is not None:
             inv.add(
                 finding(
                     DiskFillForecast(seconds=fc.seconds_to_threshold, r2=fc.trend.r2),
                     "crit" if fc.seconds_to_threshold < 3600 else "warn",
-                    f"{mount} fills in ~{human_duration(fc.seconds_to_threshold)} at the current rate",
+                    _("{mount} fills in ~{duration} at the current rate").format(
+                        mount=mount, duration=human_duration(fc.seconds_to_threshold)
+                    ),
                     ids,
                     Culprit(kind="path", name=mount, path=mount),
                 )
@@ -221,12 +234,18 @@ def disk_growth(inv: Investigation) -> None:
     users = inv.call("file_users", path=target["path"]) or {}
     writer = next(iter(users.get("users", [])), None)
     delta = grew[0][0] if grew else 0
+    size = target["bytes"] / 2**20
     message = (
-        f"{target['path']} is the {'fastest-growing' if grew else 'largest'} file on {mount} "
-        f"({target['bytes'] / 2**20:.1f} MiB{f', +{delta / 2**20:.1f} MiB while sampled' if delta else ''})"
+        _("{path} is the fastest-growing file on {mount} ({size:.1f} MiB, +{grew:.1f} MiB while sampled)").format(
+            path=target["path"], mount=mount, size=size, grew=delta / 2**20
+        )
+        if grew
+        else _("{path} is the largest file on {mount} ({size:.1f} MiB)").format(
+            path=target["path"], mount=mount, size=size
+        )
     )
     if writer:
-        message += f", written by {writer['name']} (pid {writer['pid']})"
+        message += _(", written by {name} (pid {pid})").format(name=writer["name"], pid=writer["pid"])
     fact = (FileGrowth if grew else LargestFile)(
         mount=mount, bytes=target["bytes"], grew_bytes=delta, writer=writer, forecast=eta_note
     )
@@ -235,9 +254,8 @@ def disk_growth(inv: Investigation) -> None:
         accumulated(inv, fact, target["path"], float(last.get("total_bytes") or 0))
         if fact.directory:
             entity = Culprit(kind="path", name=fact.directory, path=fact.directory)
-            message += (
-                f"; it is one of {fact.directory_entries} files in {fact.directory}, which holds "
-                f"{(fact.directory_bytes or 0) / 2**20:.0f} MiB"
+            message += _("; it is one of {n} files in {directory}, which holds {mib:.0f} MiB").format(
+                n=fact.directory_entries, directory=fact.directory, mib=(fact.directory_bytes or 0) / 2**20
             )
     inv.add(finding(fact, "crit" if grew else "info", message, ids + inv.audit_ids("file_users"), entity))
 

@@ -17,7 +17,7 @@ from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.logs import logs_index, service_log_findings
 from watchkeeper.evidence.report import Culprit
 from watchkeeper.evidence.scoring import of
-from watchkeeper.humanize import plural
+from watchkeeper.i18n import _, ngettext
 
 RECENT_LOG_S = 900
 SWEPT_LOGS = 8
@@ -52,12 +52,15 @@ def connections(inv: Investigation) -> None:
 def units(inv: Investigation) -> None:
     found = inv.call("service_units", window="1h")
     if not found:
-        inv.checked.append("services: no service manager answered (service_units failed)")
+        inv.checked.append(_("services: no service manager answered (service_units failed)"))
         return
     abnormal = unit_facts(found, inv.audit_ids("service_units")[-1:])
     inv.checked.append(
-        f"services ({found['manager']}): "
-        + (f"{len(abnormal)} of {found['total']} failed or restarting" if abnormal else "none failed or restarting")
+        _("services ({manager}): {n} of {total} failed or restarting").format(
+            manager=found["manager"], n=len(abnormal), total=found["total"]
+        )
+        if abnormal
+        else _("services ({manager}): none failed or restarting").format(manager=found["manager"])
     )
     for f in abnormal:
         inv.add(f)
@@ -104,7 +107,7 @@ def discover(inv: Investigation) -> None:
         hit = (listener or {}).get("process")
     if hit:
         t.service = hit
-        inv.notes.append(f"service {hit}: found on this host from the symptom's words or port")
+        inv.notes.append(_("service {name}: found on this host from the symptom's words or port").format(name=hit))
 
 
 def recent_logs(inv: Investigation) -> None:
@@ -130,7 +133,9 @@ def inode_hogs(inv: Investigation) -> None:
         if busiest:
             f.data.most_entries = busiest
             f.audit_ids += inv.audit_ids("disk_usage")[-1:]
-            f.message += f"; {busiest['path']} holds {busiest['entries']} entries"
+            f.message += ngettext("; {path} holds {n} entry", "; {path} holds {n} entries", busiest["entries"]).format(
+                path=busiest["path"], n=busiest["entries"]
+            )
             f.entity = Culprit(kind="path", name=busiest["path"], path=busiest["path"])
 
 
@@ -161,7 +166,7 @@ def changes(inv: Investigation) -> None:
             finding(
                 RecentChange(service=service, **f),
                 "info",
-                f"{f['path']} changed {human_duration(f['ago_s'])} ago",
+                _("{path} changed {ago} ago").format(path=f["path"], ago=human_duration(f["ago_s"])),
                 ids,
                 Culprit(kind="path", name=f["path"], path=f["path"]),
             )
@@ -171,15 +176,30 @@ def changes(inv: Investigation) -> None:
             finding(
                 PackageChange(**p),
                 "info",
-                f"package {p['package']}: {p['action']} to {p['to']} at {p['at']}",
+                _("package {package}: {action} to {version} at {at}").format(
+                    package=p["package"], action=p["action"], version=p["to"], at=p["at"]
+                ),
                 ids,
             )
         )
     files = found.get("files", [])
-    newest = ", ".join(f"{f['path']} ({human_duration(f['ago_s'])} ago)" for f in files[:3])
+    newest = _(", ").join(
+        _("{path} ({ago} ago)").format(path=f["path"], ago=human_duration(f["ago_s"])) for f in files[:3]
+    )
+    packages = len(found.get("packages", []))
+    scope = (
+        ngettext("/etc and {n} file of {service}", "/etc and {n} files of {service}", len(own)).format(
+            n=len(own), service=service
+        )
+        if own
+        else "/etc"
+    )
     inv.checked.append(
-        f"recent changes (last {CHANGES_MINUTES} min, /etc"
-        + (f" and {plural(len(own), 'file')} of {service}" if own else "")
-        + f"): {plural(len(files), 'file')}{f', newest {newest}' if newest else ''}, "
-        + plural(len(found.get("packages", [])), "package")
+        _("recent changes (last {minutes} min, {scope}): {files}{newest}, {packages}").format(
+            minutes=CHANGES_MINUTES,
+            scope=scope,
+            files=ngettext("{n} file", "{n} files", len(files)).format(n=len(files)),
+            newest=_(", newest {files}").format(files=newest) if newest else "",
+            packages=ngettext("{n} package", "{n} packages", packages).format(n=packages),
+        )
     )
