@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install run test test-deps lint bench clean
+.PHONY: install run test test-deps lint bench catalogs clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,15 @@ lint: install
 ## Install what the tests need and pass them (lint and types included).
 test: install test-deps lint
 	$(BIN)/python -m pytest
+
+## After changing a message in code: refresh the template and the zh_CN catalog, translate the new
+## entries (empty msgstr) in watchkeeper/locale/zh_CN/LC_MESSAGES/watchkeeper.po, run it again to compile.
+catalogs: install
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ --no-location --omit-header --sort-output \
+		-o watchkeeper/locale/watchkeeper.pot watchkeeper
+	$(BIN)/pybabel -q update -i watchkeeper/locale/watchkeeper.pot -d watchkeeper/locale -D watchkeeper \
+		--no-fuzzy-matching --ignore-obsolete --width 120
+	$(BIN)/pybabel -q compile -d watchkeeper/locale -D watchkeeper
 
 bench: install
 	$(BIN)/python -m bench.skill_overhead

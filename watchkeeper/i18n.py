@@ -1,8 +1,8 @@
 """The language watchkeeper speaks: gettext message catalogs, one per language, edited as `.po` files.
 
-`watchkeeper/locale/<lang>/LC_MESSAGES/watchkeeper.po` holds the translations (Babel extracts the
-messages: `pybabel extract -F babel.cfg -o watchkeeper/locale/watchkeeper.pot watchkeeper`, then
-`pybabel update` and `pybabel compile`); the compiled `.mo` ships in the package. A message missing
+`watchkeeper/locale/<lang>/LC_MESSAGES/watchkeeper.po` holds the translations (`make catalogs` runs
+Babel: extract, with the signatures' YAML through `evidence.catalogue.extract_messages`, update and
+compile); the compiled `.mo` ships in the package. A message missing
 from a catalog is said in English. The language is the caller's (`[report] language`, `--lang`),
 held in a context variable so concurrent investigations in one process each speak their own; work
 handed to threads carries it (see `Investigation.parallel`).

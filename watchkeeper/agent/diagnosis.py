@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from watchkeeper.agent.tools import LoopState
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.evidence.report import Action, Hypothesis, ModelUsage, Report, action_key, unique_actions
-from watchkeeper.humanize import plural
+from watchkeeper.i18n import _, ngettext
 
 
 class Diagnosis(BaseModel):
@@ -67,20 +67,28 @@ def merge(
                 title=diagnosis.root_cause or diagnosis.summary,
                 confidence=diagnosis.confidence,
                 evidence=diagnosis.evidence,
-                explanation=f"the diagnosis of {usage.model} after {plural(usage.tool_calls, 'tool call')}",
+                explanation=ngettext(
+                    "the diagnosis of {model} after {n} tool call",
+                    "the diagnosis of {model} after {n} tool calls",
+                    usage.tool_calls,
+                ).format(model=usage.model, n=usage.tool_calls),
                 actions=unique_actions([*trusted, *steps, *untrusted], same_step(state)),
             ),
             *base.hypotheses,
         ]
     elif partial:
         report.mode = "llm"
-        report.summary = f"{base.summary} The model's investigation stopped early; its calls and proposals are listed."
+        report.summary = base.summary + _(
+            " The model's investigation stopped early; its calls and proposals are listed."
+        )
     # The triage's own evidence-backed actions first, then the model's, and last those that echo
     # suspicious untrusted text, so the first fix a person reads is never an injected one.
     report.actions = unique_actions([*base.actions, *trusted, *steps, *untrusted], same_step(state))
     if untrusted:
         report.notes.append(
-            "some proposed actions echo suspicious text from logs, alerts, files or HTTP bodies: check them "
-            "against the evidence before approving"
+            _(
+                "some proposed actions echo suspicious text from logs, alerts, files or HTTP bodies: check them "
+                "against the evidence before approving"
+            )
         )
     return report

@@ -23,6 +23,7 @@ from watchkeeper.agent.tools import AgentDeps, LoopState, tools_for
 from watchkeeper.config import LlmSettings
 from watchkeeper.errors import ConfigError
 from watchkeeper.evidence.report import ModelUsage, Report
+from watchkeeper.i18n import _, speaking
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,9 @@ def single_agent(state: LoopState, model: GuardedModel, llm: LlmSettings) -> Age
 
 def _fallback_note(exc: BaseException) -> str:
     text = str(exc).splitlines()[0][:300] if str(exc) else ""
-    return f"the model failed ({type(exc).__name__}: {text}); this is the deterministic triage report"
+    return _("the model failed ({error}); this is the deterministic triage report").format(
+        error=f"{type(exc).__name__}: {text}"
+    )
 
 
 async def investigate_async(
@@ -51,14 +54,21 @@ async def investigate_async(
     show: Show | None = None,
     multi_agent: bool | None = None,
 ) -> Report:
-    """The model's loop over the triage's `base` report; always returns a report."""
+    """The model's loop over the triage's `base` report, its notes in the report's language; always
+    returns a report."""
+    with speaking(base.language):
+        return await _loop(deps, base, model, show or (lambda _m: None), multi_agent)
+
+
+async def _loop(deps: AgentDeps, base: Report, model: Model | None, show: Show, multi_agent: bool | None) -> Report:
     llm = deps.llm
-    show = show or (lambda _m: None)
     try:
         raw_model = model or build_model(llm)
     except ConfigError as exc:  # e.g. an api_key reference to a variable that is not set
         report = base.model_copy(deep=True)
-        report.notes.append(f"the model is not usable ({exc}); this is the deterministic triage report")
+        report.notes.append(
+            _("the model is not usable ({error}); this is the deterministic triage report").format(error=exc)
+        )
         return report
     state = LoopState(deps, base.id, raw_model.model_name, show)
     guarded = GuardedModel(raw_model, deps.model_log, base.id, "investigator", show)
@@ -74,10 +84,10 @@ async def investigate_async(
         diagnosis = await _run(agent, prompt, llm.max_requests, llm.max_tokens, llm.wall_s, usage)
     except UsageLimitExceeded as exc:
         partial = True
-        notes.append(f"partial: the model's budget ran out ({exc})")
+        notes.append(_("partial: the model's budget ran out ({error})").format(error=exc))
     except TimeoutError:
         partial = True
-        notes.append(f"partial: the model did not finish within {llm.wall_s:g}s")
+        notes.append(_("partial: the model did not finish within {seconds:g}s").format(seconds=llm.wall_s))
     except (AgentRunError, OSError, ValueError) as exc:
         notes.append(_fallback_note(exc))
     except Exception as exc:  # never lose the investigation to an unexpected model or client failure

@@ -384,7 +384,9 @@ def check_access(inv: Investigation, lead: Lead) -> None:
             if writing
             else _("{path} ({owner}) is not readable by {user}: {reason}")
         )
-        lead.facts.append(refused.format(path=path, owner=owner, user=user, reason=info.get("blocked_by")))
+        # Without the writer's user, path_info checked as watchkeeper's own.
+        who = user or _("watchkeeper's own user")
+        lead.facts.append(refused.format(path=path, owner=owner, user=who, reason=info.get("blocked_by")))
     else:
         lead.facts.append(_("{path}: {owner}").format(path=path, owner=owner))
         # Whose the writer is was not seen: the error plus a mode that denies others is the proof.

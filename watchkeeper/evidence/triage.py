@@ -112,7 +112,9 @@ def cite_knowledge(inv: Investigation, hypotheses: list[Any]) -> list[Reference]
     s = inv.symptom
     words = [s.alertname or "", s.question or "", *s.annotations.values()]
     if hypotheses:
-        words += [hypotheses[0].title, hypotheses[0].category.replace("_", " ")]
+        # The rule's name too: it is English whatever the report's language, as the runbooks often are.
+        top = hypotheses[0]
+        words += [top.title, (top.rule or "").replace("_", " "), top.category.replace("_", " ")]
     query = " ".join(w for w in words if w).strip()
     if not query:
         return []
@@ -127,7 +129,9 @@ def ruled_out(leads: list[Lead], hypotheses: list[Hypothesis]) -> list[RuledOut]
     for lead in leads:
         if not lead.refuted or (top is not None and lead.culprit == top):
             continue
-        reason = f"{lead.service} logs {lead.signature.name.replace('_', ' ')}, but the check did not confirm it now"
+        reason = _("{service} logs {error}, but the check did not confirm it now").format(
+            service=lead.service, error=lead.signature.name.replace("_", " ")
+        )
         out.append(RuledOut(entity=lead.culprit, facts=lead.facts, reason=reason))
     return out
 
@@ -197,13 +201,15 @@ def investigate(settings: Settings, invoker: Invoker, symptom: Symptom, progress
     )
     with speaking(settings.report.language):
         report = analyse(inv, playbook)
-    try:
-        save_recording(settings.data_dir, inv, report.model_dump(mode="json"))
-    except OSError as exc:
-        # The night the data disk is full is the night the report is needed: the recording is a bonus.
-        note = f"the recording could not be saved ({exc.strerror or exc}); --replay {report.id} will not find it"
-        log.warning("warning: %s", note)
-        report.notes.append(note)
+        try:
+            save_recording(settings.data_dir, inv, report.model_dump(mode="json"))
+        except OSError as exc:
+            # The night the data disk is full is the night the report is needed: the recording is a bonus.
+            note = _("the recording could not be saved ({error}); --replay {id} will not find it").format(
+                error=exc.strerror or exc, id=report.id
+            )
+            log.warning("warning: %s", note)
+            report.notes.append(note)
     return report
 
 
@@ -218,7 +224,7 @@ def replay(settings: Settings, inv_id: str) -> Report:
     inv.results["prometheus"] = any(c.skill == "query_promql" for c in data["calls"])
     with speaking(settings.report.language):
         report = analyse(inv, playbook)
-    report.notes.append(f"replayed from the recording of {inv_id}")
+        report.notes.append(_("replayed from the recording of {id}").format(id=inv_id))
     return report
 
 
