@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from watchkeeper.errors import StoreError
 from watchkeeper.store.db import MIGRATIONS, make_engine, migrate, open_engine
+from watchkeeper.store.models import Base
 
 
 def test_migrations_create_the_schema_and_are_idempotent(db_url: str) -> None:
@@ -21,6 +24,12 @@ def test_migrations_create_the_schema_and_are_idempotent(db_url: str) -> None:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == newest
         head = conn.execute(text("SELECT last_id, last_hash FROM ledger_head WHERE id = 1")).one()
     assert head == (0, "0" * 64)
+
+
+def test_the_models_are_what_the_migrations_build(db_url: str) -> None:
+    engine = open_engine(db_url)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 
 
 def test_plain_postgresql_urls_use_psycopg() -> None:
