@@ -23,6 +23,7 @@ from watchkeeper.cli.mcp import mcp_app
 from watchkeeper.cli.notify import notify_app
 from watchkeeper.cli.scenario import scenario_app
 from watchkeeper.cli.skills import skills_app
+from watchkeeper.cli.users import tokens_app, users_app
 from watchkeeper.cli.version import version
 from watchkeeper.errors import WatchkeeperError
 
@@ -43,6 +44,8 @@ for group, name in (
     (scenario_app, "scenario"),
     (kb_app, "kb"),
     (notify_app, "notify"),
+    (users_app, "users"),
+    (tokens_app, "tokens"),
 ):
     app.add_typer(group, name=name)
 
