@@ -168,7 +168,7 @@ def list_tokens(engine: Engine, user: str | None = None) -> list[TokenInfo]:
         if user is not None:
             query = query.where(ApiToken.user_id == _find_user(session, user).id)
         rows = session.execute(query.order_by(ApiToken.created_at, ApiToken.id))
-        return [_token_info(token, owner) for token, owner in rows.tuples()]
+        return [_token_info(token, owner) for token, owner in rows]
 
 
 def revoke_token(engine: Engine, token_id: str, now: datetime | None = None) -> TokenInfo:
@@ -179,7 +179,7 @@ def revoke_token(engine: Engine, token_id: str, now: datetime | None = None) -> 
         ).one_or_none()
         if found is None:
             raise InputError(f"no token with id {token_id!r} (wk tokens list shows them)")
-        token, owner = found.tuple()
+        token, owner = found
         if token.revoked_at is None:
             token.revoked_at = _utc(now or datetime.now(UTC))
             session.flush()
