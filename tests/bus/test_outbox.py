@@ -9,20 +9,23 @@ import pytest
 from sqlalchemy import Engine, func, insert, select
 
 from tests.helpers import wait_for
+from watchkeeper.bus import open_bus
+from watchkeeper.bus.base import Consumer, Delivery
 from watchkeeper.bus.events import Event
-from watchkeeper.bus.outbox import OutboxBus, OutboxConsumer, OutboxDelivery
+from watchkeeper.bus.outbox import OutboxBus, OutboxDelivery
 from watchkeeper.store.models import User
 
 USERS = User.__table__
 
 
-def fetch_one(consumer: OutboxConsumer) -> OutboxDelivery:
+def fetch_one(consumer: Consumer) -> Delivery:
     got = consumer.fetch(10, timeout_s=5)
     assert len(got) == 1, got
     return got[0]
 
 
-def test_a_published_event_is_delivered_once_and_gone_when_acked(bus: OutboxBus) -> None:
+def test_a_published_event_is_delivered_once_and_gone_when_acked(engine: Engine) -> None:
+    bus = open_bus(engine)
     consumer = bus.consumer("investigator", "incident.*")
     event = Event(subject="incident.opened", data={"incident_id": 7, "title": "disk full"})
     assert bus.publish(event) is True
@@ -149,13 +152,14 @@ def test_term_dead_letters_now_with_its_reason(bus: OutboxBus) -> None:
 
 
 def test_an_event_out_of_deliveries_is_dead_lettered_with_the_last_error(bus: OutboxBus) -> None:
-    consumer = bus.consumer("fragile", ack_wait_s=0.3, max_deliver=2)
+    consumer = bus.consumer("fragile", ack_wait_s=0.3, max_deliver=3)
     bus.publish(Event(id="e1", subject="test.work"))
     assert fetch_one(consumer).nak(reason="ConnectionError: upstream down") is True
+    assert fetch_one(consumer).nak() is True  # no reason: the last one given stays
     fetch_one(consumer)  # the last delivery, never answered
     assert wait_for(lambda: consumer.fetch(10, timeout_s=0) == [] and bus.dead_letters(), timeout=10)
     (dead,) = bus.dead_letters()
-    assert dead.attempts == 2
+    assert dead.attempts == 3
     assert dead.error == "no answer within the ack wait (0.3 s); last error: ConnectionError: upstream down"
     assert bus.depth("fragile") == 0
     assert bus.stats().consumers["fragile"].dead_lettered == 1

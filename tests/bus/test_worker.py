@@ -107,3 +107,20 @@ def test_two_workers_on_one_durable_consumer_handle_each_event_exactly_once(bus:
     assert sorted(event_id for _, event_id in handled) == ids  # each once: never both, never lost
     total = sum(b.stats().consumers["shared"].acked for b in buses if "shared" in b.stats().consumers)
     assert total == len(ids)
+
+
+def test_a_worker_rides_out_a_store_failure_and_carries_on(bus: OutboxBus, caplog: pytest.LogCaptureFixture) -> None:
+    consumer = bus.consumer("steady")
+    handled: list[str] = []
+    with bus.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE bus_pending RENAME TO bus_pending_away")
+    with (
+        caplog.at_level(logging.WARNING, "watchkeeper.bus"),
+        running(Worker(consumer, lambda d: handled.append(d.event.id), backoff_s=0.05)),
+    ):
+        assert wait_for(lambda: any("cannot fetch" in r.getMessage() for r in caplog.records), timeout=10)
+        with bus.engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE bus_pending_away RENAME TO bus_pending")
+        bus.publish(Event(id="after", subject="test.work"))
+        assert wait_for(lambda: handled == ["after"] and bus.depth("steady") == 0, timeout=10)
+    assert all(r.exc_info is None and "\n" not in r.getMessage() for r in caplog.records)

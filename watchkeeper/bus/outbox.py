@@ -195,30 +195,22 @@ class OutboxConsumer:
         self.config = config
         mine = PENDING.c.consumer == config.name
         due = and_(mine, PENDING.c.deliver_after <= bindparam("now"))
-        self._peek = select(PENDING.c.attempts).where(due).limit(bindparam("batch"))
-        picked = (
-            select(PENDING.c.event_seq)
-            .where(due, PENDING.c.attempts < config.max_deliver)
-            .order_by(PENDING.c.event_seq)
-        )
+        # In event order, so both walk the primary key and stop early however long the backlog.
+        self._peek = select(PENDING.c.event_seq).where(due).order_by(PENDING.c.event_seq).limit(1)
+        picked = select(PENDING.c.event_seq).where(due).order_by(PENDING.c.event_seq).limit(bindparam("batch"))
+        # Claims what is due, out-of-deliveries rows included: those come back over max_deliver and are buried.
         self._claim = (
             update(PENDING)
-            .where(mine, PENDING.c.event_seq.in_(picked.limit(bindparam("batch")).with_for_update(skip_locked=True)))
+            .where(mine, PENDING.c.event_seq.in_(picked.with_for_update(skip_locked=True)))
             .values(attempts=PENDING.c.attempts + 1, deliver_after=bindparam("deadline"))
-            .returning(PENDING.c.event_seq, PENDING.c.attempts)
-        )
-        exhausted = select(PENDING.c.event_seq).where(due, PENDING.c.attempts >= config.max_deliver)
-        self._expire = (
-            delete(PENDING)
-            .where(mine, PENDING.c.event_seq.in_(exhausted.with_for_update(skip_locked=True)))
             .returning(PENDING.c.event_seq, PENDING.c.attempts, PENDING.c.last_error)
         )
+        self._forget_all = delete(PENDING).where(mine, PENDING.c.event_seq.in_(bindparam("seqs", expanding=True)))
         # One delivery: the row's delivery count names it, so an answer to an older delivery matches nothing.
         delivery = and_(mine, PENDING.c.event_seq == bindparam("d_seq"), PENDING.c.attempts == bindparam("d_attempt"))
         self._forget = delete(PENDING).where(delivery)
-        reason = func.coalesce(
-            bindparam("d_reason", type_=Text), PENDING.c.last_error
-        )  # a nak with none keeps the last
+        # A nak without a reason keeps the last one given.
+        reason = func.coalesce(bindparam("d_reason", type_=Text), PENDING.c.last_error)
         self._postpone = update(PENDING).where(delivery).values(deliver_after=bindparam("d_after"), last_error=reason)
         self._extend = update(PENDING).where(delivery).values(deliver_after=bindparam("d_after"))
 
@@ -235,47 +227,38 @@ class OutboxConsumer:
     def _fetch_now(self, batch: int) -> list[OutboxDelivery]:
         now = _now()
         name, max_deliver = self.config.name, self.config.max_deliver
-        claimed: list[tuple[int, int]] = []
         events: dict[int, Event] = {}
         with self.bus.bookkeeping() as conn:
-            # A read first, so an idle consumer polling does not take SQLite's write lock every time.
-            attempts = list(conn.execute(self._peek, {"now": now, "batch": batch}).scalars())
-            if not attempts:
+            # On SQLite a read first, so an idle consumer's polls do not take the write lock each time.
+            if not self.bus._postgres and conn.execute(self._peek, {"now": now}).first() is None:
                 return []
-            buried = self._bury_expired(conn, now) if max(attempts) >= max_deliver else 0
-            if min(attempts) < max_deliver:
-                deadline = now + timedelta(seconds=self.config.ack_wait_s)
-                claimed = sorted(
-                    tuple(r) for r in conn.execute(self._claim, {"now": now, "batch": batch, "deadline": deadline})
-                )
+            deadline = now + timedelta(seconds=self.config.ack_wait_s)
+            rows = conn.execute(self._claim, {"now": now, "batch": batch, "deadline": deadline}).all()
+            claimed = sorted((seq, attempt) for seq, attempt, _ in rows if attempt <= max_deliver)
+            if spent := [(seq, attempt - 1, last) for seq, attempt, last in rows if attempt > max_deliver]:
+                self._bury_spent(conn, spent, now)
             if claimed:
-                rows = conn.execute(_READ_EVENTS, {"seqs": [seq for seq, _ in claimed]})
-                events = {r.seq: _event(r) for r in rows}
-        if buried:
-            self.bus.counters.add(name, "dead_lettered", buried)
+                events = {r.seq: _event(r) for r in conn.execute(_READ_EVENTS, {"seqs": [seq for seq, _ in claimed]})}
+        if spent:
+            self.bus.counters.add(name, "dead_lettered", len(spent))
         if claimed:
             self.bus.counters.add(name, "delivered", len(claimed))
         if again := sum(attempt > 1 for _, attempt in claimed):
             self.bus.counters.add(name, "redelivered", again)
         return [OutboxDelivery(self, seq, events[seq], attempt) for seq, attempt in claimed]
 
-    def _bury_expired(self, conn: Connection, now: datetime) -> int:
-        """Dead-letter the deliveries that used their last attempt and were not answered in time."""
+    def _bury_spent(self, conn: Connection, spent: Sequence[tuple[int, int, str | None]], now: datetime) -> None:
+        """Dead-letter the events whose last delivery went unanswered for the whole ack wait."""
+        conn.execute(self._forget_all, {"seqs": [seq for seq, _, _ in spent]})
         wait = f"no answer within the ack wait ({self.config.ack_wait_s:g} s)"
-        rows = [
-            (seq, n, f"{wait}; last error: {last}" if last else wait)
-            for seq, n, last in conn.execute(self._expire, {"now": now})
-        ]
-        return self._bury(conn, rows, now)
+        self._bury(conn, [(seq, n, f"{wait}; last error: {last}" if last else wait) for seq, n, last in spent], now)
 
-    def _bury(self, conn: Connection, rows: Sequence[tuple[int, int, str]], now: datetime) -> int:
-        if rows:
-            dead = [
-                {"consumer": self.config.name, "event_seq": s, "attempts": n, "error": e, "dead_at": now}
-                for s, n, e in rows
-            ]
-            conn.execute(_INSERT_DEAD, dead)
-        return len(rows)
+    def _bury(self, conn: Connection, rows: Sequence[tuple[int, int, str]], now: datetime) -> None:
+        dead = [
+            {"consumer": self.config.name, "event_seq": s, "attempts": n, "error": e, "dead_at": now}
+            for s, n, e in rows
+        ]
+        conn.execute(_INSERT_DEAD, dead)
 
 
 class OutboxDelivery:
@@ -310,7 +293,9 @@ class OutboxDelivery:
     def term(self, reason: str) -> bool:
         def bury(conn: Connection) -> bool:
             gone = self._change(conn, self._consumer._forget)
-            return gone and self._consumer._bury(conn, [(self._seq, self.attempt, reason)], _now()) == 1
+            if gone:
+                self._consumer._bury(conn, [(self._seq, self.attempt, reason)], _now())
+            return gone
 
         return self._answer(bury, "dead_lettered")
 
