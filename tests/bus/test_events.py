@@ -42,3 +42,8 @@ def test_an_event_with_a_wildcard_subject_is_refused() -> None:
 def test_event_data_must_be_json() -> None:
     with pytest.raises(ValidationError, match="not a valid JSON value"):
         Event(subject="test.when", data={"at": datetime.now(UTC)})
+
+
+def test_a_publishing_time_without_a_zone_is_refused() -> None:
+    with pytest.raises(ValidationError, match="timezone info"):
+        Event(subject="test.when", published_at=datetime(2026, 1, 1, 12, 0))

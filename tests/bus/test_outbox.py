@@ -27,7 +27,7 @@ def fetch_one(consumer: Consumer) -> Delivery:
 def test_a_published_event_is_delivered_once_and_gone_when_acked(engine: Engine) -> None:
     bus = open_bus(engine)
     consumer = bus.consumer("investigator", "incident.*")
-    event = Event(subject="incident.opened", data={"incident_id": 7, "title": "disk full"})
+    event = Event(subject="incident.opened", data={"incident_id": 7, "title": "磁盘已满 disk full"})
     assert bus.publish(event) is True
     delivery = fetch_one(consumer)
     assert delivery.event == event

@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from watchkeeper.bus.subjects import check_subject
 
@@ -26,7 +26,7 @@ class Event(BaseModel):
     id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1, max_length=200)
     subject: str = Field(max_length=255)
     data: dict[str, JsonValue] = Field(default_factory=dict)
-    published_at: datetime = Field(default_factory=_now)
+    published_at: AwareDatetime = Field(default_factory=_now)
 
     @field_validator("subject")
     @classmethod

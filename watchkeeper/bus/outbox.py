@@ -14,6 +14,10 @@ ledger's appends do). An ack deletes the row; a row whose deadline passes unansw
 again (a redelivery); one that has had max_deliver deliveries moves to the dead letters instead.
 Every answer names the delivery it answers (the row's delivery count), so a late answer for an
 event already handed out again changes nothing.
+
+On SQLite a caller publishing in its own transaction should write before it reads there (as the
+ledger does): a transaction that read first cannot always take the write lock later and fails with
+"database is locked".
 """
 
 from __future__ import annotations
@@ -106,7 +110,7 @@ class OutboxBus:
             {
                 "event_id": event.id,
                 "subject": event.subject,
-                "data_json": json.dumps(event.data, separators=(",", ":")),
+                "data_json": json.dumps(event.data, ensure_ascii=False, separators=(",", ":")),
                 "published_at": event.published_at,
             },
         ).scalar()
