@@ -124,3 +124,55 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class BusEvent(Base):
+    """An event on the bus, written in the transaction of the change that caused it (the outbox)."""
+
+    __tablename__ = "bus_events"
+
+    seq: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(200), unique=True)  # the idempotency key
+    subject: Mapped[str] = mapped_column(String(255))
+    data_json: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class BusConsumer(Base):
+    """A durable consumer: created once, reused by name; it gets the events published after it exists."""
+
+    __tablename__ = "bus_consumers"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    filter_subject: Mapped[str] = mapped_column(String(255))
+    ack_wait_s: Mapped[float] = mapped_column(Float)
+    max_deliver: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class BusPending(Base):
+    """An event a consumer has not acked: due at `deliver_after` (its ack deadline while in flight,
+    the end of its back-off after a nak); `attempts` counts its deliveries so far."""
+
+    __tablename__ = "bus_pending"
+
+    consumer: Mapped[str] = mapped_column(
+        String(100), ForeignKey("bus_consumers.name", ondelete="CASCADE"), primary_key=True
+    )
+    event_seq: Mapped[int] = mapped_column(_BigId, ForeignKey("bus_events.seq", ondelete="CASCADE"), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    deliver_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class BusDeadLetter(Base):
+    """An event a consumer gave up on (terminated, or out of deliveries): never delivered to it again."""
+
+    __tablename__ = "bus_dead_letters"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    consumer: Mapped[str] = mapped_column(String(100), index=True)
+    event_seq: Mapped[int] = mapped_column(_BigId, ForeignKey("bus_events.seq"), index=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str] = mapped_column(Text)
+    dead_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
