@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install run test test-deps lint bench catalogs clean
+.PHONY: install run demo test test-deps lint bench catalogs clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,9 +13,14 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-## Install into .venv and run the main job on embedded defaults: a health report of this host, then
-## two short built-in faults (a CPU hog, a killed service) investigated without an LLM and cleaned up.
+## Install into .venv and run the main job on embedded defaults: the manager in the foreground
+## (the HTTP API, MCP at /mcp, /metrics) until Ctrl-C.
 run: install
+	$(BIN)/wk serve
+
+## The walkthrough without the server: a health report of this host, then two short built-in faults
+## (a CPU hog, a killed service) investigated without an LLM and cleaned up.
+demo: install
 	$(BIN)/wk check
 	$(BIN)/wk scenario run cpu_hog service_down
 
@@ -48,6 +53,8 @@ bench: install
 	$(BIN)/python -m bench.agent
 	$(BIN)/python -m bench.redaction
 	$(BIN)/python -m bench.startup
+	$(BIN)/python -m bench.api
+	$(BIN)/python -m bench.bus
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache

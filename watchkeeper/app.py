@@ -1,5 +1,5 @@
-"""The app core: settings -> store -> ledger -> registry -> invoker (and the knowledge base on first
-use), built by one factory for every face (the CLI, MCP, the scenario runner, tests, later the
+"""The app core: settings -> store -> ledger -> registry -> invoker (and the knowledge base and the
+event bus on first use), built by one factory for every face (the CLI, MCP, the scenario runner, tests, later the
 server and the edge agent) and given back by `close()`."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from watchkeeper.skills.registry import Registry
 from watchkeeper.store.db import make_engine, open_engine
 
 if TYPE_CHECKING:
+    from watchkeeper.bus.base import Bus
     from watchkeeper.knowledge.base import KnowledgeBase
 
 # Where skills come from, in order: a later source may not take a key an earlier one holds.
@@ -64,6 +65,7 @@ class App:
         self.store_error = store_error
         self.invoker = Invoker(registry, ledger, settings, knowledge=lambda: self.knowledge)
         self._knowledge: KnowledgeBase | None = None
+        self._bus: Bus | None = None
         # The configured language picks the starter runbooks; a command's --lang changes only what it says.
         self._starter_language = settings.report.language
 
@@ -83,6 +85,15 @@ class App:
             kb.backfill_embeddings()  # chunks stored before the model was installed
             self._knowledge = kb
         return self._knowledge
+
+    @property
+    def bus(self) -> Bus:
+        """The event bus over the app's database, opened on first use (commands that publish nothing never pay)."""
+        if self._bus is None:
+            from watchkeeper.bus import open_bus
+
+            self._bus = open_bus(self.engine)
+        return self._bus
 
     def close(self) -> None:
         """Write the audit rows still waiting in memory, let go of the store and of the embedding model

@@ -178,14 +178,42 @@ class McpSettings(_Section):
         description="Risk classes the MCP server lists (and lets callers try).",
     )
     host: str = Field("127.0.0.1", description="Address `wk mcp --http` binds to.")
-    port: int = Field(8765, ge=1, le=65535)
-    token: str | None = Field(None, description="Bearer token HTTP clients must send (literal, env:NAME, file:PATH).")
-    allowed_hosts: list[str] = Field(
-        default_factory=list, description="Host headers accepted besides loopback (DNS-rebinding protection)."
+    port: int = Field(8766, ge=1, le=65535, description="Port of `wk mcp --http` (`wk serve` mounts MCP at /mcp).")
+    token: str | None = Field(
+        None,
+        description="Bearer token clients of `wk mcp --http` must send (literal, env:NAME, file:PATH); "
+        "under `wk serve`, /mcp takes API tokens instead.",
     )
-    allowed_origins: list[str] = Field(default_factory=list, description="Origins accepted besides loopback.")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host headers accepted besides loopback (DNS-rebinding protection); under `wk serve`, for the "
+        "whole app.",
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="Origins accepted besides loopback; under `wk serve`, for the whole app."
+    )
     refresh_s: int = Field(3600, ge=0, description="Age after which cached tool lists of servers are fetched again.")
     servers: list[McpServerConfig] = Field(default_factory=list)
+
+
+class ServerSettings(_Section):
+    """`wk serve`: the manager's HTTP API, /mcp, health and metrics."""
+
+    host: str = Field("127.0.0.1", description="Address `wk serve` binds to.")
+    port: int = Field(8765, ge=1, le=65535)
+    tls_cert: Path | None = Field(None, description="PEM certificate (chain) for HTTPS.")
+    tls_key: Path | None = Field(None, description="PEM private key of tls_cert.")
+    allow_plain_http: bool = Field(
+        False, description="Serve plain HTTP beyond loopback (only behind a reverse proxy that terminates TLS)."
+    )
+    max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Larger request bodies are refused (413).")
+    shutdown_s: float = Field(20, gt=0, le=300, description="How long SIGTERM waits for requests in flight.")
+
+    @model_validator(mode="after")
+    def _cert_and_key(self) -> ServerSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("server.tls_cert and server.tls_key go together: set both or neither")
+        return self
 
 
 LlmPreset = Literal["openai", "deepseek", "ollama", "vllm", "llamacpp"]
@@ -312,6 +340,7 @@ class Settings(BaseSettings):
     services: ServicesSettings = Field(default_factory=ServicesSettings)
     logs: LogsSettings = Field(default_factory=LogsSettings)
     mcp: McpSettings = Field(default_factory=McpSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
     triage: TriageSettings = Field(default_factory=TriageSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)

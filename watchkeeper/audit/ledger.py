@@ -102,6 +102,14 @@ class VerifyReport:
     def ok(self) -> bool:
         return not self.problems
 
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "rows_checked": self.rows_checked,
+            "problems": [{"row_id": i, "problem": p} for i, p in self.problems],
+            "notes": [{"row_id": i, "note": n} for i, n in self.notes],
+        }
+
 
 def load_or_create_key(configured: str | None, data_dir: Path) -> bytes:
     """The chain key: the configured secret, else a random key created once beside the data."""
@@ -343,11 +351,17 @@ class Ledger:
         session_id: str | None = None,
         status: str | None = None,
         limit: int | None = None,
+        user: str | None = None,
+        edge: str | None = None,
     ) -> list[dict[str, Any]]:
         """Ledger rows, newest last, as plain dicts with every column."""
         query = select(ToolCall).order_by(ToolCall.id)
         if tool:
             query = query.where(ToolCall.tool_name == tool)
+        if user:
+            query = query.where(ToolCall.caller_user_id == user)
+        if edge:
+            query = query.where(ToolCall.edge_id == edge)
         if since:
             query = query.where(ToolCall.started_at >= _utc(since))
         if session_id:

@@ -117,6 +117,10 @@ class Bus(Protocol):
         """Events the consumer has not acked yet (waiting, in flight or backing off)."""
         ...
 
+    def depths(self) -> dict[str, int]:
+        """`depth` of every durable consumer, in one read (the metrics, and the readiness probe)."""
+        ...
+
     def dead_letters(self, consumer: str | None = None, limit: int = 100) -> list[DeadLetter]:
         """The newest dead letters first."""
         ...

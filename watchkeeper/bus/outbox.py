@@ -166,6 +166,14 @@ class OutboxBus:
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).where(PENDING.c.consumer == consumer)).scalar_one())
 
+    def depths(self) -> dict[str, int]:
+        waiting = select(PENDING.c.consumer, func.count().label("n")).group_by(PENDING.c.consumer).subquery()
+        query = select(CONSUMERS.c.name, func.coalesce(waiting.c.n, 0)).outerjoin(
+            waiting, waiting.c.consumer == CONSUMERS.c.name
+        )
+        with self.engine.connect() as conn:
+            return {name: int(n) for name, n in conn.execute(query)}
+
     def dead_letters(self, consumer: str | None = None, limit: int = 100) -> list[DeadLetter]:
         query = (
             select(DEAD.c.consumer, DEAD.c.attempts, DEAD.c.error, DEAD.c.dead_at, *EVENTS.c)

@@ -22,6 +22,7 @@ from watchkeeper.cli.kb import kb_app
 from watchkeeper.cli.mcp import mcp_app
 from watchkeeper.cli.notify import notify_app
 from watchkeeper.cli.scenario import scenario_app
+from watchkeeper.cli.serve import serve
 from watchkeeper.cli.skills import skills_app
 from watchkeeper.cli.users import tokens_app, users_app
 from watchkeeper.cli.version import version
@@ -34,7 +35,7 @@ app = typer.Typer(
     add_completion=False,
     help="watchkeeper: an AIOps agent for the night shift.",
 )
-for command in (version, check, investigate, chat, doctor):
+for command in (version, check, investigate, chat, doctor, serve):
     app.command()(command)
 for group, name in (
     (skills_app, "skills"),

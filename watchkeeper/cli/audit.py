@@ -29,6 +29,9 @@ def audit(
     tool: Annotated[str | None, typer.Option("--tool", help="Only calls of this skill.")] = None,
     since: Annotated[str | None, typer.Option("--since", help="Only calls since: 30m, 1h, 2d or ISO time.")] = None,
     session: Annotated[str | None, typer.Option("--session", help="Only calls of this session id.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="Only calls with this status.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Only calls by this user.")] = None,
+    edge: Annotated[str | None, typer.Option("--edge", help="Only calls on this edge (local: this host).")] = None,
     limit: Annotated[int, typer.Option("--limit", help="Newest N rows.")] = 50,
     as_json: JsonFlag = False,
 ) -> None:
@@ -43,7 +46,7 @@ def audit(
     if as_json and session:
         emit_json(session_timeline(app, session, limit, tool, start))  # a whole investigation, in time order
         return
-    rows = app.ledger.rows(tool=tool, since=start, session_id=session, limit=limit)
+    rows = app.ledger.rows(tool=tool, since=start, session_id=session, status=status, limit=limit, user=user, edge=edge)
     if as_json:
         emit_json(rows)
         return
@@ -87,14 +90,7 @@ def audit_verify(as_json: JsonFlag = False) -> None:
 
     report = open_cli_app().ledger.verify()
     if as_json:
-        emit_json(
-            {
-                "ok": report.ok,
-                "rows_checked": report.rows_checked,
-                "problems": [{"row_id": i, "problem": p} for i, p in report.problems],
-                "notes": [{"row_id": i, "note": n} for i, n in report.notes],
-            }
-        )
+        emit_json(report.as_dict())
     else:
         for row_id, note in report.notes:
             err.print(f"[yellow]row {row_id}:[/yellow] {escape(note)}", highlight=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import mcp_types as types
@@ -87,7 +88,9 @@ def mcp_caller(rt: Core, session_id: str | None = None) -> Caller:
     return Caller(Role.MCP, user="mcp-client", session_id=session_id or f"mcp-{uuid.uuid4().hex[:12]}", exposed=exposed)
 
 
-def build_server(rt: Core) -> Server[Any]:
+def build_server(rt: Core, caller_of: Callable[[ServerRequestContext[Any]], Caller] | None = None) -> Server[Any]:
+    """`caller_of`: who makes one call (under `wk serve`, the API token's user); by default one anonymous
+    MCP client per server."""
     caller = mcp_caller(rt)
 
     async def list_tools(
@@ -97,7 +100,7 @@ def build_server(rt: Core) -> Server[Any]:
 
     async def call_tool(ctx: ServerRequestContext[Any], params: types.CallToolRequestParams) -> types.CallToolResult:
         arguments = dict(params.arguments or {})
-        call = await rt.invoker.ainvoke(params.name, arguments, caller)
+        call = await rt.invoker.ainvoke(params.name, arguments, caller_of(ctx) if caller_of else caller)
         return to_result(call, rt.registry.get(params.name).risk if params.name in rt.registry else None)
 
     return Server(

@@ -122,6 +122,8 @@ class Invoker:
         # As many workers as slots: a worker only ever runs while holding one.
         self._pool = Workers(settings.limits.max_concurrent)
         self._commands = ProcessGroups()
+        # Told of every call once it is audited (the server's metrics): they must be quick and must not raise.
+        self.observers: list[Callable[[Invocation], None]] = []
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -197,6 +199,8 @@ class Invoker:
         if call.error:
             call.error = redact_text(call.error)
         call.audit_id = self.ledger.append(self._record(call, caller, approval, started))
+        for observe in self.observers:
+            observe(call)
         return call
 
     async def ainvoke(

@@ -1,0 +1,38 @@
+"""wk serve: the manager."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from watchkeeper.cli.common import err, fail, open_cli_app
+
+
+def serve(
+    host: Annotated[str | None, typer.Option("--host", help="Bind address (default server.host).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default server.port; 0 picks one).")] = None,
+    tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate: serve HTTPS.")] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key of --tls-cert.")] = None,
+) -> None:
+    """Run the manager: the HTTP API, MCP at /mcp, /healthz, /readyz and /metrics, until Ctrl-C or SIGTERM."""
+    from watchkeeper.policy.users import list_users
+    from watchkeeper.server.serve import serve as run
+
+    app = open_cli_app()
+    cfg = app.settings.server
+    cert, key = tls_cert or cfg.tls_cert, tls_key or cfg.tls_key
+    if (cert is None) != (key is None):
+        fail("--tls-cert and --tls-key go together: give both or neither")
+    first = not list_users(app.engine)
+
+    def announce(url: str) -> None:
+        err.print(f"watchkeeper manager on {url}  (API {url}/api/v1, MCP {url}/mcp, metrics {url}/metrics)")
+        if first:
+            err.print("no users yet: create one and a token in another shell:", highlight=False)
+            err.print("  wk users add me --role admin && wk tokens create --user me", highlight=False)
+        err.print(f'try: curl -H "Authorization: Bearer $TOKEN" {url}/api/v1/skills', highlight=False)
+        err.print("Ctrl-C stops it", highlight=False)
+
+    run(app, host or cfg.host, cfg.port if port is None else port, (cert, key) if cert and key else None, announce)

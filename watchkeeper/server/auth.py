@@ -1,0 +1,92 @@
+"""Authentication around the whole app: a route added later cannot forget it. Every request but the
+health probes carries `Authorization: Bearer <token>`; the principal lands in the request's state for
+the routes' role checks. Too many failures from one address in a minute answer 429 for a while."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+
+import anyio.to_thread
+
+from watchkeeper.errors import StoreError
+from watchkeeper.policy.access import Access, AuthError, Principal
+from watchkeeper.server.asgi import ASGIApp, Receive, Scope, Send, header, send_problem
+
+PUBLIC = frozenset({"/healthz", "/readyz"})
+WEBHOOK_PATHS = ("/api/v1/alerts",)  # all a webhook token may reach
+CHALLENGE = 'Bearer realm="watchkeeper"'
+
+
+class FailureLimiter:
+    """At most `limit` failed authentications per address in `window_s`; loopback is no exception (a
+    proxy in front makes every client loopback, and a local attacker is an attacker too)."""
+
+    def __init__(self, limit: int = 10, window_s: float = 60.0, max_addresses: int = 10_000) -> None:
+        self.limit, self.window_s, self.max_addresses = limit, window_s, max_addresses
+        self._failures: dict[str, deque[float]] = {}
+
+    def _recent(self, address: str, now: float) -> deque[float]:
+        seen = self._failures.get(address, deque())
+        while seen and seen[0] <= now - self.window_s:
+            seen.popleft()
+        return seen
+
+    def retry_after(self, address: str, now: float | None = None) -> int | None:
+        """Seconds until this address may try again; None: it may now."""
+        now = time.monotonic() if now is None else now
+        seen = self._recent(address, now)
+        if len(seen) < self.limit:
+            return None
+        return max(1, math.ceil(seen[-self.limit] + self.window_s - now))
+
+    def failed(self, address: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        if address not in self._failures and len(self._failures) >= self.max_addresses:
+            # Bounded memory under a spray of addresses: forget the quietest first.
+            stale = [a for a, s in self._failures.items() if not self._recent(a, now)]
+            for a in stale or list(self._failures)[: self.max_addresses // 10]:
+                del self._failures[a]
+        self._failures[address] = seen = self._recent(address, now)
+        seen.append(now)
+
+
+class Authenticate:
+    def __init__(self, app: ASGIApp, verify: Callable[[str], Principal], limiter: FailureLimiter) -> None:
+        self.app, self.verify, self.limiter = app, verify, limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or scope["path"] in PUBLIC:
+            await self.app(scope, receive, send)
+            return
+        address = (scope.get("client") or ("unknown",))[0]
+        wait = self.limiter.retry_after(address)
+        if wait is not None:
+            detail = f"too many failed authentications from {address}: try again in {wait} s"
+            await send_problem(send, 429, detail, "too-many-failures", {"Retry-After": str(wait)})
+            return
+        given = header(scope, b"authorization")
+        scheme, _, token = (given or "").partition(" ")
+        try:
+            if given is None:
+                raise AuthError("missing")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise AuthError("invalid")
+            principal = await anyio.to_thread.run_sync(self.verify, token.strip())
+        except AuthError as exc:
+            self.limiter.failed(address)
+            detail = (
+                f"{exc}: send 'Authorization: Bearer <token>'" if exc.reason in ("missing", "invalid") else str(exc)
+            )
+            await send_problem(send, 401, detail, f"token-{exc.reason}", {"WWW-Authenticate": CHALLENGE})
+            return
+        except StoreError as exc:  # the token cannot be checked: not the client's fault, try again later
+            await send_problem(send, 503, str(exc), "store-unavailable", {"Retry-After": "5"})
+            return
+        if principal.access is Access.WEBHOOK and not scope["path"].startswith(WEBHOOK_PATHS):
+            await send_problem(send, 403, "a webhook token can only post alerts", "forbidden")
+            return
+        scope.setdefault("state", {})["principal"] = principal
+        await self.app(scope, receive, send)

@@ -1,0 +1,38 @@
+"""What routes take from a request, typed once: the app core, the caller's principal, a role check."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from watchkeeper.app import App
+from watchkeeper.policy.access import Access, Principal, grants
+from watchkeeper.server.problems import Problem
+
+
+# async: FastAPI runs a sync dependency in its thread pool, a hop per dependency per request for nothing.
+async def _core(request: Request) -> App:
+    core: App = request.app.state.core
+    return core
+
+
+async def _principal(request: Request) -> Principal:
+    principal: Principal = request.state.principal  # set by auth.Authenticate for every non-public route
+    return principal
+
+
+CoreDep = Annotated[App, Depends(_core)]
+PrincipalDep = Annotated[Principal, Depends(_principal)]
+
+
+def need(access: Access) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency refusing (403) a principal whose role does not include `access`."""
+
+    async def check(principal: PrincipalDep) -> Principal:
+        if not grants(principal.access, access):
+            raise Problem(403, f"{principal.user} is {principal.access}; this needs {access} or above", "forbidden")
+        return principal
+
+    return check

@@ -1,0 +1,106 @@
+"""The manager's Prometheus metrics, in a registry of its own (one per app, so tests and several apps in
+one process never share counters). Every name starts with `watchkeeper_`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from sqlalchemy.exc import SQLAlchemyError
+
+from watchkeeper.bus.base import Bus
+from watchkeeper.server.asgi import ASGIApp, Message, Receive, Scope, Send
+from watchkeeper.skills.invoke import Invocation
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+class _BusMetrics:
+    """The bus's own counters and each consumer's queue depth, read when scraped (nothing to keep in step)."""
+
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+
+    def collect(self) -> Iterable[Metric]:
+        stats = self.bus.stats()
+        published = CounterMetricFamily("watchkeeper_events_published", "Events published (a new id each).")
+        published.add_metric([], stats.published)
+        yield published
+        for counter, help_text in CONSUMER_COUNTERS.items():
+            family = CounterMetricFamily(f"watchkeeper_events_{counter}", help_text, labels=["consumer"])
+            for consumer, counted in sorted(stats.consumers.items()):
+                family.add_metric([consumer], getattr(counted, counter))
+            yield family
+        depth = GaugeMetricFamily(
+            "watchkeeper_queue_depth", "Events a consumer has not acked yet.", labels=["consumer"]
+        )
+        try:
+            depths = self.bus.depths()
+        except SQLAlchemyError:  # a scrape while the store is down still answers; /readyz names the store
+            depths = {}
+        for consumer, n in sorted(depths.items()):
+            depth.add_metric([consumer], n)
+        yield depth
+
+
+CONSUMER_COUNTERS = {
+    "delivered": "Deliveries to a consumer, redeliveries included.",
+    "redelivered": "Events delivered again to a consumer.",
+    "acked": "Events acked by a consumer.",
+    "dead_lettered": "Events that exhausted their deliveries.",
+}
+
+
+class Metrics:
+    def __init__(self, bus: Bus) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.skill_calls = Counter(
+            "watchkeeper_skill_invocations", "Skill invocations by skill and status.", ["skill", "status"], registry=r
+        )
+        self.skill_seconds = Histogram(
+            "watchkeeper_skill_duration_seconds", "Time a skill invocation took.", ["skill"], registry=r
+        )
+        self.http_requests = Counter(
+            "watchkeeper_http_requests", "HTTP requests by route and status code.", ["route", "code"], registry=r
+        )
+        self.http_seconds = Histogram(
+            "watchkeeper_http_request_duration_seconds", "Time to answer an HTTP request.", ["route"], registry=r
+        )
+        r.register(_BusMetrics(bus))
+
+    def invoked(self, call: Invocation) -> None:
+        self.skill_calls.labels(call.key, call.status.value).inc()
+        self.skill_seconds.labels(call.key).observe(call.duration_ms / 1000)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class HttpMetrics:
+    """Counts every answer, refusals included, by the route that matched (its template, so the label
+    set stays small) or `unmatched`."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        code, t0 = 500, time.monotonic()
+
+        async def sending(message: Message) -> None:
+            nonlocal code
+            if message["type"] == "http.response.start":
+                code = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.metrics.http_requests.labels(route, str(code)).inc()
+            self.metrics.http_seconds.labels(route).observe(time.monotonic() - t0)
