@@ -5,7 +5,6 @@ image is never built: the Containerfile is parsed, and the wheel is built from e
 
 from __future__ import annotations
 
-import http.server
 import io
 import json
 import re
@@ -24,7 +23,8 @@ import yaml
 from dockerfile_parse import DockerfileParser
 
 from tests.conftest import require_binary
-from tests.helpers import free_port, http_server, serve, wait_for
+from tests.helpers import free_port, http_server, wait_for
+from tests.server.conftest import serve_core
 from watchkeeper.config import Settings
 
 ROOT = Path(__file__).parents[1]
@@ -58,18 +58,23 @@ ACCEPTED_EXPOSURE = {
     "RestrictAddressFamilies=~AF_NETLINK",  # getaddrinfo
     "DeviceAllow=",  # the read-only RTC that ProtectClock= leaves
 }
-# The metrics `wk serve` defines (issue 14): an alert on a misspelt name would never fire.
-METRICS = {
-    "watchkeeper_skill_invocations_total",
-    "watchkeeper_skill_duration_seconds",
-    "watchkeeper_events_published_total",
-    "watchkeeper_events_acked_total",
-    "watchkeeper_events_redelivered_total",
-    "watchkeeper_events_dead_lettered_total",
-    "watchkeeper_queue_depth",
-    "watchkeeper_http_requests_total",
-    "watchkeeper_http_request_duration_seconds",
-}
+
+
+def defined_metrics() -> set[str]:
+    """The names `wk serve`'s /metrics exposes, from its own registry (an alert on a misspelt name would
+    never fire). The bus is an empty stand-in: only the families' names are read."""
+    from watchkeeper.bus.stats import BusStats
+    from watchkeeper.server.metrics import Metrics
+
+    class NoEvents:
+        def stats(self) -> BusStats:
+            return BusStats()
+
+        def depths(self) -> dict[str, int]:
+            return {}
+
+    families = Metrics(NoEvents()).registry.collect()  # type: ignore[arg-type]
+    return {f.name + "_total" if f.type == "counter" else f.name for f in families}
 
 
 def run(*argv: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -248,7 +253,7 @@ def test_alert_rules_pass_promtool_and_use_only_watchkeeper_metrics() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     used = set(re.findall(r"\bwatchkeeper_[a-z_]+", RULES.read_text()))
     histogram_parts = ("_bucket", "_sum", "_count")
-    assert {m.removesuffix(next((s for s in histogram_parts if m.endswith(s)), "")) for m in used} <= METRICS
+    assert {m.removesuffix(next((s for s in histogram_parts if m.endswith(s)), "")) for m in used} <= defined_metrics()
 
 
 def test_every_alert_has_a_promtool_unit_test(tmp_path: Path) -> None:
@@ -269,30 +274,6 @@ def test_promtool_unit_tests_fail_on_a_wrong_expectation(tmp_path: Path) -> None
     assert "WatchkeeperDown" in done.stdout + done.stderr
 
 
-class _Metrics(http.server.BaseHTTPRequestHandler):
-    """/metrics as `wk serve` answers it: 401 without the right bearer token, the text format with it."""
-
-    token = "wk_example-token"
-    seen: list[str | None] = []  # noqa: RUF012 (one test's record, reset by it)
-
-    def do_GET(self) -> None:
-        self.seen.append(self.headers.get("Authorization"))
-        if self.path != "/metrics" or self.headers.get("Authorization") != f"Bearer {self.token}":
-            self.send_response(401)
-            self.send_header("WWW-Authenticate", "Bearer")
-            self.end_headers()
-            return
-        body = b'# TYPE watchkeeper_queue_depth gauge\nwatchkeeper_queue_depth{consumer="investigator"} 3\n'
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; version=0.0.4")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def query(prometheus: str, expr: str) -> list[dict[str, Any]]:
     url = f"{prometheus}/api/v1/query?{urllib.parse.urlencode({'query': expr})}"
     try:
@@ -302,16 +283,17 @@ def query(prometheus: str, expr: str) -> list[dict[str, Any]]:
         return []
 
 
-def test_prometheus_scrapes_with_the_token_file_and_loads_the_rules(tmp_path: Path) -> None:
-    """The shipped job run by a real Prometheus, its target moved to a stand-in /metrics and its interval
-    shortened: the token file's content arrives as the bearer token, trailing newline dropped."""
-    directory = prometheus_dir(tmp_path)
-    config = yaml.safe_load((directory / "prometheus.yml").read_text())
-    config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
-    _Metrics.seen = []
-    with serve(_Metrics) as url:
+def test_prometheus_scrapes_the_real_manager_with_a_viewer_token_and_loads_the_rules(
+    tmp_path: Path, log_dir: Path
+) -> None:
+    """The shipped job run by a real Prometheus against a real `wk serve` app, its interval shortened: the
+    token file (as `wk tokens create >` writes it, newline included) arrives as a viewer's bearer token."""
+    with serve_core(tmp_path, log_dir) as served:
+        directory = prometheus_dir(tmp_path, token=served.tokens["viewer"] + "\n")
+        config = yaml.safe_load((directory / "prometheus.yml").read_text())
+        config["global"] = {"scrape_interval": "1s", "evaluation_interval": "1s"}
         [job] = [job for job in config["scrape_configs"] if job["job_name"] == "watchkeeper"]
-        job["static_configs"] = [{"targets": [url.removeprefix("http://")]}]
+        job["static_configs"] = [{"targets": [served.url.removeprefix("http://")]}]
         (directory / "prometheus.yml").write_text(yaml.safe_dump(config))
         port = free_port()
         proc = subprocess.Popen(
@@ -326,14 +308,14 @@ def test_prometheus_scrapes_with_the_token_file_and_loads_the_rules(tmp_path: Pa
         )
         prometheus = f"http://127.0.0.1:{port}"
         try:
-            assert wait_for(lambda: query(prometheus, 'up{job="watchkeeper"} == 1'), timeout=60), _Metrics.seen
-            assert query(prometheus, 'watchkeeper_queue_depth{consumer="investigator"}')
+            assert wait_for(lambda: query(prometheus, 'up{job="watchkeeper"} == 1'), timeout=60)
+            assert wait_for(lambda: query(prometheus, 'watchkeeper_http_requests_total{route="/metrics",code="200"}'))
+            assert query(prometheus, "watchkeeper_events_published_total")
             with urllib.request.urlopen(f"{prometheus}/api/v1/rules", timeout=5) as resp:
                 groups = json.loads(resp.read())["data"]["groups"]
         finally:
             proc.terminate()
             proc.wait(15)
-    assert _Metrics.seen[0] == f"Bearer {_Metrics.token}"
     assert [group["name"] for group in groups] == ["watchkeeper"]
     assert len(groups[0]["rules"]) == len(yaml.safe_load(RULES.read_text())["groups"][0]["rules"])
 
@@ -388,7 +370,7 @@ def test_containerfile_keeps_data_in_a_volume_and_no_secret_in_its_environment()
     assert names and not [n for n in names if re.search(r"TOKEN|SECRET|PASSW|CREDENTIAL|KEY", n, re.I)]
 
 
-def test_containerfile_healthcheck_asks_healthz_and_fails_on_an_error_status() -> None:
+def test_containerfile_healthcheck_asks_healthz_and_fails_on_an_error_status(tmp_path: Path, log_dir: Path) -> None:
     *_, final = stages()
     [healthcheck] = values(final, "HEALTHCHECK")
     _, _, command = healthcheck.partition(" CMD ")
@@ -401,9 +383,10 @@ def test_containerfile_healthcheck_asks_healthz_and_fails_on_an_error_status() -
         done = run(sys.executable, *argv[1:-1], script.replace("http://127.0.0.1:8765/healthz", url))
         return done.returncode
 
+    with serve_core(tmp_path, log_dir) as served:
+        assert probe(f"{served.url}/healthz") == 0  # the real manager
     with http_server() as base:
-        assert probe(f"{base}/healthz") == 0
-        assert probe(f"{base}/down/healthz") == 1  # the stand-in answers 503 there
+        assert probe(f"{base}/down/healthz") == 1  # a stand-in answers 503 there
     assert probe(f"http://127.0.0.1:{free_port()}/healthz") == 1  # nothing listening
 
 

@@ -49,7 +49,8 @@ def expected(identity: str, least: str | None) -> int:
     return 200 if RANK.index(identity) >= RANK.index(least) else 403
 
 
-def test_every_route_for_every_role_and_token_state(served: Served) -> None:
+def test_every_route_for_every_role_and_token_state(served_on: Served) -> None:
+    served = served_on
     served.tokens["garbage"] = "wk_not-a-token"
     wrong = []
     for identity in ["none", "garbage", "expired", "revoked", "webhook", *RANK]:
@@ -100,3 +101,18 @@ def test_a_token_created_or_revoked_takes_effect_on_the_next_request(served: Ser
     assert httpx2.get(f"{served.url}/api/v1/skills", headers=headers).status_code == 200
     revoke_token(served.core.engine, info.id)
     assert httpx2.get(f"{served.url}/api/v1/skills", headers=headers).status_code == 401
+
+
+def test_a_foreign_host_or_origin_is_refused_on_every_route(tmp_path: Path, log_dir: Path) -> None:
+    """DNS rebinding: a page on another site reaching 127.0.0.1 through a browser sends its own Host or
+    Origin. `mcp.allowed_hosts` / `allowed_origins` admit a proxy's names, for the whole app."""
+    from tests.server.conftest import serve_core
+
+    mcp = {"allowed_hosts": ["wk.example.org:*"], "allowed_origins": ["https://console.example.org"]}
+    with serve_core(tmp_path, log_dir, mcp=mcp) as served, served.client("viewer") as client:
+        assert client.get("/api/v1/skills", headers={"Host": "evil.example.com"}).status_code == 421
+        assert client.get("/metrics", headers={"Origin": "http://evil.example.com"}).status_code == 403
+        assert client.post("/mcp", headers={"Host": "evil.example.com:80"}, json={}).status_code == 421
+        assert client.get("/api/v1/skills", headers={"Host": "wk.example.org:443"}).status_code == 200
+        assert client.get("/api/v1/skills", headers={"Origin": "https://console.example.org"}).status_code == 200
+        assert client.get("/healthz", headers={"Host": "10.0.0.7:8765"}).status_code == 200  # probes: any Host
