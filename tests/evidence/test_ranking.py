@@ -11,6 +11,7 @@ from watchkeeper.evidence.facts import (
     BoundElsewhere,
     CloseWait,
     CommandCpu,
+    CpuReading,
     DiskUsage,
     LargestFile,
     LogErrors,
@@ -140,6 +141,14 @@ def test_cpu_spread_over_processes_is_a_cause_only_with_a_cpu_symptom() -> None:
     top = rank(spread("CPU is pegged, what is eating it?"), "cpu")[0]
     assert top.category == "cpu" and top.culprit is not None and top.culprit.name == "worker"
     assert top.actions[0].skill == "restart_service"
+    # On a busy host, beside a question about something else, it is named only as a contender.
+    busy = spread("the disk is almost full")
+    busy.add(finding(CpuReading(), "warn", "CPU at 100%", []))
+    [contender] = rank(busy, "disk")
+    assert contender.culprit is not None and contender.culprit.name == "worker" and contender.confidence < 0.5
+    busy_cpu = spread("CPU is pegged")
+    busy_cpu.add(finding(CpuReading(), "warn", "CPU at 100%", []))
+    assert rank(busy_cpu, "cpu")[0].confidence >= 0.85
 
 
 def test_a_report_written_before_the_fixed_categories_still_loads() -> None:

@@ -253,7 +253,8 @@ def cpu_groups(inv: Investigation, family: str) -> Hypothesis | None:
             f.data.count,
         ).format(n=f.data.count, name=p.name, percent=percent)
     )
-    s = Score(0.5, how)
+    # Beside a symptom about something else, a busy host's spread CPU is only a contender: under 0.5.
+    s = Score(0.5 if family == "cpu" else 0.25, how)
     s.add(0.25, _("the symptom is about CPU or load"), family == "cpu")
     s.add(0.1, _("the host itself is busy"), busy)
     single = max((f.data.cpu_percent or 0.0 for f in of(inv, ProcessCpu)), default=0.0)  # used vs used
