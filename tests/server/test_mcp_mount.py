@@ -29,4 +29,4 @@ def test_mcp_at_slash_mcp_takes_api_tokens_and_audits_the_user(served: Served) -
     rows = served.get("/api/v1/audit", "viewer", params={"tool": "path_info"}).json()
     assert [(r["caller_role"], r["caller_user_id"]) for r in rows] == [("mcp", "operator")]
     denied = httpx2.post(f"{served.url}/mcp", headers={"Authorization": f"Bearer {served.tokens['viewer']}"}, json={})
-    assert denied.status_code == 403 and "MCP needs operator" in denied.json()["detail"]
+    assert denied.status_code == 403 and denied.json()["detail"] == "viewer is viewer; this needs operator or above"

@@ -4,26 +4,27 @@ routers, /openapi.json and MCP at /mcp."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
+from mcp.server.context import ServerRequestContext
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.routing import Route
 
 from watchkeeper import __version__
 from watchkeeper.app import App
 from watchkeeper.mcp.server import build_server, mcp_caller
-from watchkeeper.policy.access import Access, Principal, grants
+from watchkeeper.policy.access import Access, Principal
 from watchkeeper.policy.risk import Caller
 from watchkeeper.policy.users import authenticate
 from watchkeeper.server import problems
 from watchkeeper.server.asgi import ASGIApp, Receive, Scope, Send, send_problem
 from watchkeeper.server.auth import PUBLIC, Authenticate, FailureLimiter
-from watchkeeper.server.deps import CoreDep, need
+from watchkeeper.server.deps import CoreDep, lacks, need
 from watchkeeper.server.guards import BodyLimit, HostCheck
 from watchkeeper.server.metrics import CONTENT_TYPE, HttpMetrics, Metrics
 from watchkeeper.server.openapi import document
@@ -37,25 +38,19 @@ class RequireAccess:
         self.app, self.access = app, access
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        principal: Principal = scope["state"]["principal"]
-        if not grants(principal.access, self.access):
-            detail = f"{principal.user} is {principal.access}; MCP needs {self.access} or above"
-            await send_problem(send, 403, detail, "forbidden")
+        if why := lacks(scope["state"]["principal"], self.access):
+            await send_problem(send, 403, why, "forbidden")
             return
         await self.app(scope, receive, send)
 
 
-def _mcp_caller(core: App) -> Any:
-    """The MCP caller of one tool call: the token's user, audited with caller role `mcp`."""
+def _mcp_caller(core: App) -> Callable[[ServerRequestContext[Any]], Caller]:
+    """The MCP caller of one tool call: the API token's user, audited with caller role `mcp`."""
 
-    def caller_of(ctx: Any) -> Caller:
-        request: Request | None = getattr(ctx, "request", None)
-        principal: Principal | None = getattr(request.state, "principal", None) if request is not None else None
-        session = f"mcp-{uuid.uuid4().hex[:12]}"
-        base = mcp_caller(core, session)
-        return Caller(
-            base.role, user=principal.user if principal else base.user, session_id=session, exposed=base.exposed
-        )
+    def caller_of(ctx: ServerRequestContext[Any]) -> Caller:
+        principal: Principal | None = getattr(getattr(ctx.request, "state", None), "principal", None)
+        caller = mcp_caller(core)
+        return replace(caller, user=principal.user) if principal else caller
 
     return caller_of
 

@@ -27,12 +27,19 @@ CoreDep = Annotated[App, Depends(_core)]
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 
 
+def lacks(principal: Principal, access: Access) -> str | None:
+    """Why `principal` may not do what needs `access`; None when its role includes it."""
+    if grants(principal.access, access):
+        return None
+    return f"{principal.user} is {principal.access}; this needs {access} or above"
+
+
 def need(access: Access) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency refusing (403) a principal whose role does not include `access`."""
 
     async def check(principal: PrincipalDep) -> Principal:
-        if not grants(principal.access, access):
-            raise Problem(403, f"{principal.user} is {principal.access}; this needs {access} or above", "forbidden")
+        if why := lacks(principal, access):
+            raise Problem(403, why, "forbidden")
         return principal
 
     return check

@@ -53,8 +53,8 @@ def answer(call: Invocation) -> dict[str, Any]:
         raise Problem(504, error, "timed-out", invocation=detail)
     if call.status is Status.REFUSED:
         raise Problem(403, error, "refused", rule=call.rule, invocation=detail)
-    if call.rule in ("unknown_edge", "unknown_skill"):
-        raise Problem(404, error, call.rule.replace("_", "-"), invocation=detail)
+    if call.rule == "unknown_edge":  # an unknown skill never gets here: the route answers 404 first
+        raise Problem(404, error, "unknown-edge", invocation=detail)
     raise Problem(422, error, "invalid-params", errors=detail["problems"], invocation=detail)
 
 
