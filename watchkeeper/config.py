@@ -87,6 +87,19 @@ class ServiceInfo(_Section):
     aliases: list[str] = Field(
         default_factory=list, description="Other names people use for it in a question, e.g. 支付服务."
     )
+    depends_on: list[str] = Field(
+        default_factory=list,
+        description="Services it needs (e.g. orders-db): their alerts are the cause its own alerts join.",
+    )
+
+
+class NotifyRoute(_Section):
+    """Incidents whose fields match every `match` entry (severity, status, service, or an alert
+    label) go to `targets`; updates of one incident reach a target at most every `min_interval_s`."""
+
+    match: dict[str, str] = Field(default_factory=dict, description='e.g. {severity = "critical"}; empty: all.')
+    targets: list[str] = Field(..., min_length=1, description="Target URLs as in notify.urls (env:/file: allowed).")
+    min_interval_s: float = Field(300, ge=0, le=86400, description="Least time between two updates of one incident.")
 
 
 class NotifySettings(_Section):
@@ -98,6 +111,14 @@ class NotifySettings(_Section):
     retries: int = Field(3, ge=1, le=10, description="Attempts per target.")
     backoff_s: float = Field(1.0, ge=0, le=60, description="First retry delay; doubles each attempt.")
     timeout_s: float = Field(10.0, gt=0, le=120, description="Time limit of one delivery attempt.")
+    routes: list[NotifyRoute] = Field(
+        default_factory=list,
+        description="Where incident messages go, first match wins; none: every incident to notify.urls.",
+    )
+    per_minute: dict[str, int] = Field(
+        default_factory=lambda: {"dingtalk": 20, "feishu": 100, "wecom": 20, "slack": 60},
+        description="Messages per minute each platform takes from one robot; the rest is folded into the next.",
+    )
 
 
 class ObservabilitySettings(_Section):
@@ -194,6 +215,32 @@ class McpSettings(_Section):
     )
     refresh_s: int = Field(3600, ge=0, description="Age after which cached tool lists of servers are fetched again.")
     servers: list[McpServerConfig] = Field(default_factory=list)
+
+
+class AlertSource(_Section):
+    """A sender that signs its posts instead of sending a token: header
+    `X-Watchkeeper-Signature: sha256=<hex HMAC-SHA256 of the body>` (or Grafana's own signature)."""
+
+    name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    secret: str = Field(..., min_length=1, description="The shared secret (literal, env:NAME or file:PATH).")
+
+
+class AlertsSettings(_Section):
+    group_by: list[str] = Field(
+        default_factory=list,
+        description="Labels whose equal values put alerts in one incident (beside the sender's own groupKey).",
+    )
+    use_group_key: bool = Field(True, description="Alerts Alertmanager sent in one group share an incident.")
+    sources: list[AlertSource] = Field(default_factory=list, description="Senders that sign instead of a token.")
+
+
+class IncidentsSettings(_Section):
+    settle_s: float = Field(10, ge=0, le=600, description="Wait after an incident opens before investigating it.")
+    window_s: float = Field(1800, gt=0, description="Alerts on one target within this window share an incident.")
+    resolve_grace_s: float = Field(300, ge=0, description="An incident resolves this long after its last alert did.")
+    reopen_window_s: float = Field(3600, ge=0, description="An alert firing again this soon reopens its incident.")
+    investigation_timeout_s: float = Field(120, gt=0, le=3600, description="Time limit of one investigation.")
+    dependent_targets: int = Field(5, ge=0, le=50, description="Dependent targets one investigation looks at.")
 
 
 class ServerSettings(_Section):
@@ -344,6 +391,8 @@ class Settings(BaseSettings):
     triage: TriageSettings = Field(default_factory=TriageSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    alerts: AlertsSettings = Field(default_factory=AlertsSettings)
+    incidents: IncidentsSettings = Field(default_factory=IncidentsSettings)
     llm: LlmSettings = Field(default_factory=LlmSettings)
     report: ReportSettings = Field(default_factory=ReportSettings)
 

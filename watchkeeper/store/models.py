@@ -176,3 +176,132 @@ class BusDeadLetter(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     error: Mapped[str] = mapped_column(Text)
     dead_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class AlertDelivery(Base):
+    """A sender's post as it came (stored before the answer): accepted ones are processed through the
+    bus, rejected ones are kept with why."""
+
+    __tablename__ = "alert_deliveries"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    sender: Mapped[str | None] = mapped_column(String(200))  # the token's user or the signing source
+    body: Mapped[str] = mapped_column(Text)
+    alert_count: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # accepted | rejected | processed
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    severity: Mapped[str] = mapped_column(String(16), index=True)
+    root_target: Mapped[str] = mapped_column(String(300))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_alert_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    resolve_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    merged_into: Mapped[int | None] = mapped_column(Integer, ForeignKey("incidents.id"), nullable=True, index=True)
+    previous_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("incidents.id"), nullable=True)
+    flaps: Mapped[int] = mapped_column(Integer, default=0)
+    investigation_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AlertRow(Base):
+    """One alert, by fingerprint: a resend updates it; `incident_id` and why it joined."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(300))
+    labels_json: Mapped[str] = mapped_column(Text)
+    annotations_json: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    severity: Mapped[str] = mapped_column(String(16))
+    target_key: Mapped[str] = mapped_column(String(300), index=True)
+    target_json: Mapped[str] = mapped_column(Text)
+    group_key: Mapped[str | None] = mapped_column(Text)
+    generator_url: Mapped[str | None] = mapped_column(Text)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    received_count: Mapped[int] = mapped_column(Integer)
+    incident_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("incidents.id"), nullable=True, index=True)
+    join_rule: Mapped[str | None] = mapped_column(String(32))
+    join_reason: Mapped[str | None] = mapped_column(Text)
+    silenced_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class IncidentEvent(Base):
+    """The incident's timeline: every transition, grouping decision, investigation, message and human action."""
+
+    __tablename__ = "incident_events"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(Integer, ForeignKey("incidents.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    data_json: Mapped[str] = mapped_column(Text)
+
+
+class InvestigationRow(Base):
+    """One investigation of an incident; `status` moves queued -> running -> done|failed exactly once."""
+
+    __tablename__ = "investigations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(Integer, ForeignKey("incidents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # initial | follow-up | manual
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    reports_json: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SilenceRow(Base):
+    __tablename__ = "silences"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    matchers_json: Mapped[str] = mapped_column(Text)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    comment: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class NotificationRow(Base):
+    """A message about an incident to one target: queued, then sent, folded into a later one, or failed."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(Integer, ForeignKey("incidents.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # diagnosed | update | resolved
+    text: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(Text)  # as configured: a URL is never stored, only its reference or hash
+    shown: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    folded_into: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text)
