@@ -213,7 +213,6 @@ class Incident(Base):
     merged_into: Mapped[int | None] = mapped_column(Integer, ForeignKey("incidents.id"), nullable=True, index=True)
     previous_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("incidents.id"), nullable=True)
     flaps: Mapped[int] = mapped_column(Integer, default=0)
-    investigation_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AlertRow(Base):
@@ -231,7 +230,7 @@ class AlertRow(Base):
     severity: Mapped[str] = mapped_column(String(16))
     target_key: Mapped[str] = mapped_column(String(300), index=True)
     target_json: Mapped[str] = mapped_column(Text)
-    group_key: Mapped[str | None] = mapped_column(Text)
+    group_key: Mapped[str | None] = mapped_column(Text, index=True)
     generator_url: Mapped[str | None] = mapped_column(Text)
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -294,6 +293,7 @@ class NotificationRow(Base):
 
     id: Mapped[int] = mapped_column(_BigId, primary_key=True, autoincrement=True)
     incident_id: Mapped[int] = mapped_column(Integer, ForeignKey("incidents.id"), index=True)
+    event_id: Mapped[int] = mapped_column(BigInteger, index=True)  # the timeline entry it tells of
     kind: Mapped[str] = mapped_column(String(16))  # diagnosed | update | resolved
     text: Mapped[str] = mapped_column(Text)
     target: Mapped[str] = mapped_column(Text)  # as configured: a URL is never stored, only its reference or hash

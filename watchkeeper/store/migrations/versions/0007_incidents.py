@@ -47,7 +47,6 @@ def upgrade() -> None:
         sa.Column("merged_into", sa.Integer, sa.ForeignKey("incidents.id"), index=True),
         sa.Column("previous_id", sa.Integer, sa.ForeignKey("incidents.id")),
         sa.Column("flaps", sa.Integer, nullable=False),
-        sa.Column("investigation_count", sa.Integer, nullable=False),
     )
     op.create_table(
         "alerts",
@@ -61,7 +60,7 @@ def upgrade() -> None:
         sa.Column("severity", sa.String(16), nullable=False),
         sa.Column("target_key", sa.String(300), nullable=False, index=True),
         sa.Column("target_json", sa.Text, nullable=False),
-        sa.Column("group_key", sa.Text),
+        sa.Column("group_key", sa.Text, index=True),
         sa.Column("generator_url", sa.Text),
         sa.Column("starts_at", _When, nullable=False),
         sa.Column("ends_at", _When),
@@ -110,6 +109,7 @@ def upgrade() -> None:
         "notifications",
         sa.Column("id", _BigId, primary_key=True, autoincrement=True),
         sa.Column("incident_id", sa.Integer, sa.ForeignKey("incidents.id"), nullable=False, index=True),
+        sa.Column("event_id", sa.BigInteger, nullable=False, index=True),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("text", sa.Text, nullable=False),
         sa.Column("target", sa.Text, nullable=False),
