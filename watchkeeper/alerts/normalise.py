@@ -8,6 +8,7 @@ exact field (`alerts[3].labels.severity: must be a string, not an array`), never
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, get_args
@@ -51,6 +52,7 @@ _HOST_LABELS = ("host", "hostname", "nodename", "node")
 # Grafana's per-alert links and measured value: kept as annotations (the model has no place for them) so
 # the report can show what Grafana saw, unless the rule already annotates under the same name.
 _GRAFANA_EXTRAS = ("valueString", "dashboardURL", "panelURL", "imageURL")
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,79}")
 
 
 def normalise(source: Source, body: Any, *, now: datetime | None = None) -> Batch:
@@ -89,7 +91,10 @@ def target_of(labels: Mapping[str, str]) -> Target:
 
 
 def _first(labels: Mapping[str, str], names: tuple[str, ...]) -> str | None:
-    return next((labels[name] for name in names if labels.get(name)), None)
+    for name in names:
+        if labels.get(name):
+            return labels[name]
+    return None
 
 
 def _service(labels: Mapping[str, str]) -> str | None:
@@ -168,7 +173,7 @@ def _webhook_alert(
     name = labels.get("alertname")
     if not name:
         raise PayloadError(f"{where}.labels.alertname", "required: every alert is named by its alertname label")
-    annotations = _text_map(item.get("annotations") or {}, f"{where}.annotations")
+    annotations = _text_map(_object(item, "annotations"), f"{where}.annotations")
     if source == "grafana":
         for key in _GRAFANA_EXTRAS:
             extra = _optional_text(item.get(key), f"{where}.{key}")
@@ -213,7 +218,7 @@ def _generic_alert(item: Any, where: str, now: datetime) -> Alert:
     name = _label_text(item["name"], at("name"))
     if not name:
         raise PayloadError(at("name"), "must not be empty")
-    labels = _labels(item.get("labels") or {}, at("labels"))
+    labels = _labels(_object(item, "labels"), at("labels"))
     # Free-text sender and severity become labels, so silences and routes can match them like any other.
     for key in ("source", "severity"):
         value = _optional_text(item.get(key), at(key))
@@ -224,7 +229,7 @@ def _generic_alert(item: Any, where: str, now: datetime) -> Alert:
         "generic",
         name,
         labels,
-        _text_map(item.get("annotations") or {}, at("annotations")),
+        _text_map(_object(item, "annotations"), at("annotations")),
         status=_status(item.get("status"), at("status")) or "firing",
         starts_at=_time(item.get("starts_at"), at("starts_at")) or now,
         ends_at=_time(item.get("ends_at"), at("ends_at")),
@@ -271,6 +276,12 @@ def _check_count(items: list[Any], where: str) -> None:
         raise PayloadError(where, f"at most {MAX_ALERTS} alerts in one payload, not {len(items)}")
 
 
+def _object(item: dict[str, Any], key: str) -> Any:
+    """An optional object member: absent or null is empty, anything else is checked by the caller."""
+    value = item.get(key)
+    return {} if value is None else value
+
+
 def _text_map(value: Any, where: str) -> dict[str, str]:
     """Labels or annotations as text: senders send strings, hand-written alerts often hold numbers."""
     if not isinstance(value, dict):
@@ -282,18 +293,27 @@ def _text_map(value: Any, where: str) -> dict[str, str]:
         elif isinstance(item, int | float):  # bool included: JSON spells it true/false
             texts[key] = json.dumps(item)
         else:
-            raise PayloadError(f"{where}.{key}", f"must be a string, not {json_type(item)}")
+            raise PayloadError(_member(where, key), f"must be a string, not {json_type(item)}")
     return texts
 
 
 def _labels(value: Any, where: str) -> dict[str, str]:
     labels: dict[str, str] = {}
     for key, text in _text_map(value, where).items():
-        _label_text(key, f"{where}.{key}")
-        # An empty value is no label at all, as in Prometheus: Alertmanager drops it before hashing.
-        if _label_text(text, f"{where}.{key}"):
+        longest = max(len(key), len(text))
+        if longest > MAX_LABEL_CHARS:
+            raise PayloadError(_member(where, key), f"at most {MAX_LABEL_CHARS} characters in a label, not {longest}")
+        if text:  # an empty value is no label at all, as in Prometheus: Alertmanager drops it before hashing
             labels[key] = text
     return labels
+
+
+def _member(where: str, key: str) -> str:
+    """The path of an object's member: `labels.severity`, or `labels["a.b/c"]` (quoted, cut short) for a key
+    that is not a plain name, so the message stays one readable line whatever the sender wrote."""
+    if _PLAIN_KEY.fullmatch(key):
+        return f"{where}.{key}"
+    return f"{where}[{json.dumps(key if len(key) <= 80 else key[:80] + '…', ensure_ascii=False)}]"
 
 
 def _label_text(value: Any, where: str) -> str:
