@@ -10,6 +10,22 @@ import typer
 from watchkeeper.cli.common import err, fail, open_cli_app
 
 
+def alertmanager_snippet(url: str) -> str:
+    """How to point Alertmanager at this manager: a webhook token in a file, and the receiver to add."""
+    return f"""Alertmanager webhook: {url}/api/v1/alerts/alertmanager (Grafana: /api/v1/alerts/grafana)
+  wk users add alertmanager --role webhook
+  wk tokens create --user alertmanager > /etc/prometheus/watchkeeper.token
+and in alertmanager.yml (route its alerts to this receiver):
+  receivers:
+    - name: watchkeeper
+      webhook_configs:
+        - url: {url}/api/v1/alerts/alertmanager
+          send_resolved: true
+          http_config:
+            authorization:
+              credentials_file: /etc/prometheus/watchkeeper.token"""
+
+
 def serve(
     host: Annotated[str | None, typer.Option("--host", help="Bind address (default server.host).")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port (default server.port; 0 picks one).")] = None,
@@ -33,6 +49,7 @@ def serve(
             err.print("no users yet: create one and a token in another shell:", highlight=False)
             err.print("  wk users add me --role admin && wk tokens create --user me", highlight=False)
         err.print(f'try: curl -H "Authorization: Bearer $TOKEN" {url}/api/v1/skills', highlight=False)
+        err.print(alertmanager_snippet(url), highlight=False, markup=False)
         err.print("Ctrl-C stops it", highlight=False)
 
     run(app, host or cfg.host, cfg.port if port is None else port, (cert, key) if cert and key else None, announce)

@@ -1,0 +1,395 @@
+"""The assigner: a stored delivery's alerts become incidents. It runs as one bus consumer, and each
+delivery is one transaction holding the assignment lock (PostgreSQL: an advisory lock; SQLite: its
+single writer), so two deliveries never open two incidents for one cause.
+
+Per alert, by fingerprint: a resend updates the alert and opens nothing; a resolved alert may start
+its incident's grace period; an alert that fires again flaps its live incident, reopens a resolved
+one within the reopen window, or opens a new incident linked to the old one after it; a new firing
+alert joins the incident `alerts.correlate.decide` picks, or opens one (and draws in the incidents of
+services that depend on it). A silenced alert is stored and visible, and does nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, func, insert, or_, select, text, update
+
+from watchkeeper.alerts.correlate import NO_TARGET, Dependencies, OpenIncident, Rules, decide, dependents, group_values
+from watchkeeper.alerts.model import SEVERITY_RANK, Alert
+from watchkeeper.alerts.normalise import normalise
+from watchkeeper.alerts.silences import Matcher, all_match
+from watchkeeper.bus.base import Bus
+from watchkeeper.config import Settings
+from watchkeeper.incidents.ingest import DELIVERIES
+from watchkeeper.incidents.lifecycle import fold
+from watchkeeper.incidents.records import (
+    ALERTS,
+    INCIDENTS,
+    INVESTIGATIONS,
+    LIVE,
+    SYSTEM,
+    live_id,
+    note,
+    now_utc,
+    queue_investigation,
+    touch,
+    utc,
+)
+from watchkeeper.incidents.silences import active_silences
+
+if TYPE_CHECKING:
+    from watchkeeper.app import App
+
+ASSIGN_LOCK = 0x77_6B_15  # pg_advisory_xact_lock key: one assignment at a time across managers
+
+
+def rules_of(settings: Settings) -> Rules:
+    deps = Dependencies({name: info.depends_on for name, info in settings.triage.services.items()})
+    return Rules(
+        window=timedelta(seconds=settings.incidents.window_s),
+        deps=deps,
+        group_by=tuple(settings.alerts.group_by),
+        use_group_key=settings.alerts.use_group_key,
+    )
+
+
+def assign(app: App, delivery_id: int, now: datetime | None = None) -> bool:
+    """Assign a stored delivery's alerts; False when it was assigned already (a redelivery)."""
+    now = now or now_utc()
+    with app.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ASSIGN_LOCK})
+        # The first statement writes: on SQLite that takes the write lock for the whole transaction.
+        claim = update(DELIVERIES).where(DELIVERIES.c.id == delivery_id, DELIVERIES.c.status == "accepted")
+        if conn.execute(claim.values(status="processed")).rowcount != 1:
+            return False
+        source, body = conn.execute(
+            select(DELIVERIES.c.source, DELIVERIES.c.body).where(DELIVERIES.c.id == delivery_id)
+        ).one()
+        batch = normalise(source, json.loads(body))
+        _Assignment(conn, app.bus, app.settings, now, active_silences(conn, now), source).run(batch.alerts)
+    return True
+
+
+@dataclass
+class _Live:
+    """An incident that may take alerts, as far as this delivery needs to know it."""
+
+    id: int
+    root: str
+    status: str
+    severity: str
+    last_alert_at: datetime
+    targets: set[str] = field(default_factory=set)
+    critical: set[str] = field(default_factory=set)
+    group_keys: set[str] = field(default_factory=set)
+    groups: set[tuple[str, ...]] = field(default_factory=set)
+
+    def frozen(self) -> OpenIncident:
+        return OpenIncident(
+            self.id,
+            self.root,
+            self.last_alert_at,
+            frozenset(self.targets),
+            frozenset(self.critical),
+            frozenset(self.group_keys),
+            frozenset(self.groups),
+        )
+
+
+class _Assignment:
+    def __init__(
+        self,
+        conn: Connection,
+        bus: Bus,
+        settings: Settings,
+        now: datetime,
+        silences: Sequence[tuple[str, list[Matcher]]],
+        sender: str,
+    ) -> None:
+        self.conn, self.bus, self.now, self.silences, self.sender = conn, bus, now, silences, sender
+        self.rules = rules_of(settings)
+        self.cfg = settings.incidents
+        self.services = list(settings.triage.services)
+        self.view: dict[int, _Live] = {}
+
+    # -- the view of the live incidents this delivery may touch ----------------------------------
+
+    def _load(self, alerts: Sequence[Alert]) -> None:
+        deps = self.rules.deps
+        keys = {a.target.key for a in alerts} - {NO_TARGET}
+        named = {a.target.service for a in alerts if a.target.service}
+        keys |= {f"service:{up}" for s in named for up in deps.upstream(s)}
+        group_keys = {a.group_key for a in alerts if a.group_key}
+        roots = {f"service:{d}" for d in self.services if any(deps.needs(d, s) for s in named)}
+        live = INCIDENTS.c.status.in_(LIVE) & INCIDENTS.c.merged_into.is_(None)
+        incident_cols = (INCIDENTS.c.id, INCIDENTS.c.root_target, INCIDENTS.c.status, INCIDENTS.c.severity)
+        matching = [ALERTS.c.target_key.in_(keys), ALERTS.c.group_key.in_(group_keys)]
+        if self.rules.group_by:
+            matching.append(ALERTS.c.incident_id.is_not(None))  # their labels decide: read them all
+        rows = self.conn.execute(
+            select(*incident_cols, INCIDENTS.c.last_alert_at, ALERTS.c.target_key, ALERTS.c.severity, ALERTS.c.status)
+            .add_columns(ALERTS.c.group_key, ALERTS.c.labels_json)
+            .join(ALERTS, ALERTS.c.incident_id == INCIDENTS.c.id)
+            .where(live, or_(*matching))
+        )
+        for r in rows:
+            inc = self._entry(r.id, r.root_target, r.status, r.severity, r.last_alert_at)
+            inc.targets.add(r.target_key)
+            if r.severity == "critical" and r.status == "firing":
+                inc.critical.add(r.target_key)
+            if r.group_key:
+                inc.group_keys.add(r.group_key)
+            if self.rules.group_by:
+                values = group_values(json.loads(r.labels_json), self.rules.group_by)
+                if values is not None:
+                    inc.groups.add(values)
+        if roots:
+            for r in self.conn.execute(
+                select(*incident_cols, INCIDENTS.c.last_alert_at).where(live, INCIDENTS.c.root_target.in_(roots))
+            ):
+                self._entry(r.id, r.root_target, r.status, r.severity, r.last_alert_at)
+
+    def _entry(self, inc_id: int, root: str, status: str, severity: str, last: datetime) -> _Live:
+        if inc_id not in self.view:
+            self.view[inc_id] = _Live(inc_id, root, status, severity, utc(last))
+        return self.view[inc_id]
+
+    # -- alerts ---------------------------------------------------------------------------------
+
+    def run(self, batch: Sequence[Alert]) -> None:
+        # One alert twice in one delivery: the later copy is what the sender means now.
+        alerts = list({a.fingerprint: a for a in batch}.values())
+        self._load(alerts)
+        fingerprints = [a.fingerprint for a in alerts]
+        known = {
+            r.fingerprint: r
+            for r in self.conn.execute(
+                select(ALERTS.c.id, ALERTS.c.fingerprint, ALERTS.c.status, ALERTS.c.incident_id).where(
+                    ALERTS.c.fingerprint.in_(fingerprints)
+                )
+            )
+        }
+        for alert in alerts:
+            row = known.get(alert.fingerprint)
+            if row is not None:
+                self._update(alert, row)
+                continue
+            row_id = self._insert(alert)
+            if alert.status == "firing" and not self._silenced(alert, row_id):
+                self._place(alert, row_id)
+
+    def _silenced(self, alert: Alert, row_id: int) -> bool:
+        silence = next((sid for sid, matchers in self.silences if all_match(matchers, alert.labels)), None)
+        self.conn.execute(update(ALERTS).where(ALERTS.c.id == row_id).values(silenced_by=silence))
+        return silence is not None
+
+    def _insert(self, alert: Alert) -> int:
+        return int(
+            self.conn.execute(
+                insert(ALERTS).returning(ALERTS.c.id),
+                {**_fields(alert, self.now), "first_seen_at": self.now, "received_count": 1},
+            ).scalar_one()
+        )
+
+    def _update(self, alert: Alert, row: Any) -> None:
+        refire = row.status == "resolved" and alert.status == "firing"
+        self.conn.execute(
+            update(ALERTS)
+            .where(ALERTS.c.id == row.id)
+            .values(**_fields(alert, self.now), received_count=ALERTS.c.received_count + 1)
+        )
+        inc_id = live_id(self.conn, row.incident_id) if row.incident_id is not None else None
+        if alert.status == "resolved":
+            if inc_id is not None:
+                self._maybe_all_resolved(inc_id)
+            return
+        if self._silenced(alert, row.id):
+            return
+        if inc_id is None:
+            self._place(alert, row.id)
+            return
+        status, resolved_at = self.conn.execute(
+            select(INCIDENTS.c.status, INCIDENTS.c.resolved_at).where(INCIDENTS.c.id == inc_id)
+        ).one()
+        if status in LIVE:
+            values: dict[str, Any] = {"last_alert_at": self.now}
+            if refire:
+                values |= {"flaps": INCIDENTS.c.flaps + 1, "resolve_after": None}
+                label = alert.target.label
+                note(
+                    self.conn,
+                    self.bus,
+                    inc_id,
+                    "alert-fired-again",
+                    self.sender,
+                    f"{alert.name} on {label} fired again",
+                )
+            touch(self.conn, inc_id, **values)
+            if inc_id in self.view:
+                self.view[inc_id].last_alert_at = self.now
+            return
+        if not refire:
+            return  # still firing after a person resolved the incident: their call stands until it fires anew
+        if resolved_at is not None and self.now - utc(resolved_at) <= timedelta(seconds=self.cfg.reopen_window_s):
+            self._reopen(inc_id, alert)
+        else:
+            self._place(alert, row.id, previous=inc_id)
+
+    def _reopen(self, inc_id: int, alert: Alert) -> None:
+        diagnosed = self.conn.execute(
+            select(func.count()).where(INVESTIGATIONS.c.incident_id == inc_id, INVESTIGATIONS.c.status == "done")
+        ).scalar_one()
+        status = "diagnosed" if diagnosed else "open"
+        touch(
+            self.conn,
+            inc_id,
+            status=status,
+            resolved_at=None,
+            resolved_by=None,
+            resolve_after=None,
+            last_alert_at=self.now,
+            flaps=INCIDENTS.c.flaps + 1,
+        )
+        text_ = f"{alert.name} on {alert.target.label} fired again within the reopen window"
+        note(self.conn, self.bus, inc_id, "reopened", self.sender, text_, {"fingerprint": alert.fingerprint})
+
+    def _maybe_all_resolved(self, inc_id: int) -> None:
+        firing = self.conn.execute(
+            select(func.count()).where(ALERTS.c.incident_id == inc_id, ALERTS.c.status == "firing")
+        ).scalar_one()
+        status = self.conn.execute(select(INCIDENTS.c.status).where(INCIDENTS.c.id == inc_id)).scalar_one()
+        if firing or status not in LIVE:
+            return
+        after = self.now + timedelta(seconds=self.cfg.resolve_grace_s)
+        touch(self.conn, inc_id, resolve_after=after)
+        said = f"every alert has resolved: the incident resolves at {after:%H:%M:%S} UTC unless one fires again"
+        note(self.conn, self.bus, inc_id, "alerts-resolved", self.sender, said, {"resolve_after": after.isoformat()})
+
+    # -- placing a firing alert -------------------------------------------------------------------
+
+    def _place(self, alert: Alert, row_id: int, previous: int | None = None) -> None:
+        decision = decide(alert, [v.frozen() for v in self.view.values()], self.rules, self.now)
+        if decision.incident_id is None:
+            inc_id = self._open(alert, decision.reason, previous)
+        else:
+            inc_id = decision.incident_id
+            self._join(alert, self.view[inc_id], decision.rule, decision.reason)
+        self.conn.execute(
+            update(ALERTS)
+            .where(ALERTS.c.id == row_id)
+            .values(incident_id=inc_id, join_rule=decision.rule, join_reason=decision.reason)
+        )
+        self._add(self.view[inc_id], alert)
+        for dependent, why in dependents(
+            alert.target.key, [v.frozen() for v in self.view.values()], self.rules, self.now, inc_id
+        ):
+            fold(self.conn, self.bus, dependent, inc_id, SYSTEM, why)
+            gone = self.view.pop(dependent)
+            into = self.view[inc_id]
+            into.targets |= gone.targets
+            into.critical |= gone.critical
+            into.group_keys |= gone.group_keys
+            into.groups |= gone.groups
+
+    def _add(self, inc: _Live, alert: Alert) -> None:
+        key = alert.target.key
+        inc.last_alert_at = self.now
+        if key != NO_TARGET:
+            inc.targets.add(key)
+            if alert.severity == "critical":
+                inc.critical.add(key)
+        if alert.group_key:
+            inc.group_keys.add(alert.group_key)
+        if (values := group_values(alert.labels, self.rules.group_by)) is not None:
+            inc.groups.add(values)
+
+    def _open(self, alert: Alert, reason: str, previous: int | None) -> int:
+        title = f"{alert.name}: {alert.target.label}"
+        inc_id = int(
+            self.conn.execute(
+                insert(INCIDENTS).returning(INCIDENTS.c.id),
+                {
+                    "title": title,
+                    "status": "open",
+                    "severity": alert.severity,
+                    "root_target": alert.target.key,
+                    "opened_at": self.now,
+                    "updated_at": self.now,
+                    "last_alert_at": self.now,
+                    "flaps": 0,
+                    "previous_id": previous,
+                },
+            ).scalar_one()
+        )
+        data = {"rule": "new", "fingerprint": alert.fingerprint, "target": alert.target.key}
+        note(self.conn, self.bus, inc_id, "opened", self.sender, f"opened by {title} ({reason})", data)
+        if previous is not None:
+            note(self.conn, self.bus, inc_id, "happened-before", SYSTEM, f"the same alert was incident #{previous}")
+            note(self.conn, self.bus, previous, "happened-again", SYSTEM, f"the same alert opened incident #{inc_id}")
+        settle = self.now + timedelta(seconds=self.cfg.settle_s)
+        queue_investigation(
+            self.conn, self.bus, inc_id, "initial", settle, SYSTEM, "investigation after the settle time"
+        )
+        self.view[inc_id] = _Live(inc_id, alert.target.key, "open", alert.severity, self.now)
+        return inc_id
+
+    def _join(self, alert: Alert, inc: _Live, rule: str, reason: str) -> None:
+        values: dict[str, Any] = {"last_alert_at": self.now}
+        if SEVERITY_RANK[alert.severity] > SEVERITY_RANK[inc.severity]:
+            values["severity"] = inc.severity = alert.severity
+        touch(self.conn, inc.id, **values)
+        key = alert.target.key
+        if key == NO_TARGET or key in inc.targets:
+            return  # one more alert on a target the timeline already names: its join reason is on the alert
+        data = {"rule": rule, "fingerprint": alert.fingerprint, "target": key}
+        note(
+            self.conn,
+            self.bus,
+            inc.id,
+            "alert-joined",
+            self.sender,
+            f"{alert.name} on {alert.target.label} joined: {reason}",
+            data,
+        )
+        if (
+            inc.status == "diagnosed"
+            and not self._known_symptom(inc.id, alert.name)
+            and not self._investigating(inc.id)
+        ):
+            said = f"new symptom {alert.name} on {alert.target.label} after the diagnosis"
+            note(self.conn, self.bus, inc.id, "new-symptom", self.sender, said, data)
+            queue_investigation(self.conn, self.bus, inc.id, "follow-up", self.now, SYSTEM, f"follow-up: {said}")
+
+    def _known_symptom(self, inc_id: int, name: str) -> bool:
+        same = select(ALERTS.c.id).where(ALERTS.c.incident_id == inc_id, ALERTS.c.name == name).limit(1)
+        return self.conn.execute(same).first() is not None
+
+    def _investigating(self, inc_id: int) -> bool:
+        pending = INVESTIGATIONS.c.status.in_(("queued", "running"))
+        query = select(INVESTIGATIONS.c.id).where(INVESTIGATIONS.c.incident_id == inc_id, pending).limit(1)
+        return self.conn.execute(query).first() is not None
+
+
+def _fields(alert: Alert, now: datetime) -> dict[str, Any]:
+    return {
+        "fingerprint": alert.fingerprint,
+        "source": alert.source,
+        "name": alert.name,
+        "labels_json": json.dumps(alert.labels, ensure_ascii=False, sort_keys=True),
+        "annotations_json": json.dumps(alert.annotations, ensure_ascii=False, sort_keys=True),
+        "status": alert.status,
+        "severity": alert.severity,
+        "target_key": alert.target.key,
+        "target_json": alert.target.model_dump_json(exclude_none=True),
+        "group_key": alert.group_key,
+        "generator_url": alert.generator_url,
+        "starts_at": alert.starts_at,
+        "ends_at": alert.ends_at,
+        "last_seen_at": now,
+    }
