@@ -48,11 +48,11 @@ def silences(core: CoreDep, include_expired: bool = False) -> list[dict[str, Any
 
 @router.post("", status_code=201, summary="Silence the alerts matching every matcher for a while")
 def silence(core: CoreDep, body: SilenceBody, who: Operator) -> dict[str, Any]:
-    starts = _aware(body.starts_at)
+    starts = _aware(body.starts_at) or datetime.now(UTC)
     ends = _aware(body.ends_at)
     if body.duration is not None:
         try:
-            ends = (starts or datetime.now(UTC)) + parse_duration(body.duration)
+            ends = starts + parse_duration(body.duration)
         except (ValueError, OverflowError) as exc:
             raise _invalid("duration", str(exc)) from None
     assert ends is not None  # the model wants ends_at or duration
