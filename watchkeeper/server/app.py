@@ -28,7 +28,7 @@ from watchkeeper.server.deps import CoreDep, lacks, need
 from watchkeeper.server.guards import BodyLimit, HostCheck
 from watchkeeper.server.metrics import CONTENT_TYPE, HttpMetrics, Metrics
 from watchkeeper.server.openapi import document
-from watchkeeper.server.routes import audit, health, skills
+from watchkeeper.server.routes import alerts, audit, health, incidents, silences, skills
 
 
 class RequireAccess:
@@ -85,6 +85,9 @@ def build_app(core: App, metrics: Metrics | None = None, limiter: FailureLimiter
     app.include_router(health.router)
     app.include_router(skills.router, dependencies=[Depends(need(Access.VIEWER))])
     app.include_router(audit.router, dependencies=[Depends(need(Access.VIEWER))])
+    app.include_router(alerts.router)  # intake takes a webhook token or a signature; reading needs a viewer
+    app.include_router(incidents.router, dependencies=[Depends(need(Access.VIEWER))])
+    app.include_router(silences.router, dependencies=[Depends(need(Access.VIEWER))])
 
     @app.get("/metrics", tags=["health"], summary="Prometheus metrics (viewer or above)")
     def prometheus_metrics(_: Principal = Depends(need(Access.VIEWER))) -> Response:

@@ -1,6 +1,9 @@
 """Authentication around the whole app: a route added later cannot forget it. Every request but the
 health probes carries `Authorization: Bearer <token>`; the principal lands in the request's state for
-the routes' role checks. Too many failures from one address in a minute answer 429 for a while."""
+the routes' role checks. Too many failures from one address in a minute answer 429 for a while.
+
+The one exception: an alert post with no token but a signature header (`server.signatures`) goes on
+unauthenticated, marked `Unverified` in its state; the route checks the signature over the raw body."""
 
 from __future__ import annotations
 
@@ -8,12 +11,15 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 
 import anyio.to_thread
 
 from watchkeeper.errors import StoreError
 from watchkeeper.policy.access import Access, AuthError, Principal
 from watchkeeper.server.asgi import ASGIApp, Receive, Scope, Send, header, send_problem
+from watchkeeper.server.signatures import SIGNATURE_HEADERS
 
 PUBLIC = frozenset({"/healthz", "/readyz"})
 WEBHOOK_PATHS = ("/api/v1/alerts",)  # all a webhook token may reach
@@ -53,6 +59,24 @@ class FailureLimiter:
         seen.append(now)
 
 
+@dataclass(frozen=True)
+class Unverified:
+    """A signed alert post let through without a token: the route verifies the signature and reports a
+    bad one through `failed`, where it counts against the address like a bad token."""
+
+    failed: Callable[[], None]
+
+
+def _signed_alert_post(scope: Scope) -> bool:
+    path = scope["path"]
+    return (
+        scope["type"] == "http"
+        and scope["method"] == "POST"
+        and any(path == p or path.startswith(p + "/") for p in WEBHOOK_PATHS)
+        and any(header(scope, name.encode()) is not None for name in SIGNATURE_HEADERS)
+    )
+
+
 class Authenticate:
     def __init__(self, app: ASGIApp, verify: Callable[[str], Principal], limiter: FailureLimiter) -> None:
         self.app, self.verify, self.limiter = app, verify, limiter
@@ -68,6 +92,10 @@ class Authenticate:
             await send_problem(send, 429, detail, "too-many-failures", {"Retry-After": str(wait)})
             return
         given = header(scope, b"authorization")
+        if given is None and _signed_alert_post(scope):
+            scope.setdefault("state", {})["unverified"] = Unverified(partial(self.limiter.failed, address))
+            await self.app(scope, receive, send)
+            return
         scheme, _, token = (given or "").partition(" ")
         try:
             if given is None:
