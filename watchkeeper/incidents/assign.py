@@ -133,15 +133,16 @@ class _Assignment:
         if self.rules.group_by:
             matching.append(ALERTS.c.incident_id.is_not(None))  # their labels decide: read them all
         rows = self.conn.execute(
-            select(*incident_cols, INCIDENTS.c.last_alert_at, ALERTS.c.target_key, ALERTS.c.severity, ALERTS.c.status)
-            .add_columns(ALERTS.c.group_key, ALERTS.c.labels_json)
+            select(*incident_cols, INCIDENTS.c.last_alert_at, ALERTS.c.target_key, ALERTS.c.group_key)
+            .add_columns(ALERTS.c.severity.label("alert_severity"), ALERTS.c.status.label("alert_status"))
+            .add_columns(ALERTS.c.labels_json)
             .join(ALERTS, ALERTS.c.incident_id == INCIDENTS.c.id)
             .where(live, or_(*matching))
         )
         for r in rows:
             inc = self._entry(r.id, r.root_target, r.status, r.severity, r.last_alert_at)
             inc.targets.add(r.target_key)
-            if r.severity == "critical" and r.status == "firing":
+            if r.alert_severity == "critical" and r.alert_status == "firing":
                 inc.critical.add(r.target_key)
             if r.group_key:
                 inc.group_keys.add(r.group_key)
@@ -289,7 +290,7 @@ class _Assignment:
         for dependent, why in dependents(
             alert.target.key, [v.frozen() for v in self.view.values()], self.rules, self.now, inc_id
         ):
-            fold(self.conn, self.bus, dependent, inc_id, SYSTEM, why)
+            fold(self.conn, self.bus, dependent, inc_id, SYSTEM, why, self.now)
             gone = self.view.pop(dependent)
             into = self.view[inc_id]
             into.targets |= gone.targets

@@ -67,11 +67,12 @@ def resolve(app: App, incident_id: int, actor: str, note_text: str | None = None
         inc = _incident(conn, incident_id)
         if inc.status not in LIVE:
             raise IncidentConflict(f"incident #{incident_id} is {inc.status} already")
-        _resolve(conn, app.bus, incident_id, actor, f"resolved by {actor}" + (f": {note_text}" if note_text else ""))
+        said = f"resolved by {actor}" + (f": {note_text}" if note_text else "")
+        _resolve(conn, app.bus, incident_id, actor, said, now_utc())
 
 
-def _resolve(conn: Connection, bus: Bus, incident_id: int, actor: str, said: str) -> None:
-    touch(conn, incident_id, status="resolved", resolved_at=now_utc(), resolved_by=actor, resolve_after=None)
+def _resolve(conn: Connection, bus: Bus, incident_id: int, actor: str, said: str, now: datetime) -> None:
+    touch(conn, incident_id, status="resolved", resolved_at=now, resolved_by=actor, resolve_after=None)
     _cancel_queued(conn, incident_id, "the incident resolved first")
     note(conn, bus, incident_id, "resolved", actor, said)
 
@@ -94,17 +95,17 @@ def merge(app: App, source_id: int, into_id: int, actor: str) -> None:
                 raise IncidentConflict(f"incident #{inc.id} was merged into #{inc.merged_into} already")
         if into.status == "closed":
             raise IncidentConflict(f"incident #{into_id} is closed: reopen it by merging the other way round")
-        fold(conn, app.bus, source_id, into_id, actor, f"merged by {actor}")
+        fold(conn, app.bus, source_id, into_id, actor, f"merged by {actor}", now_utc())
 
 
-def fold(conn: Connection, bus: Bus, source_id: int, into_id: int, actor: str, why: str) -> None:
-    """Move every alert of `source_id` into `into_id`; the source is closed, and both timelines say so."""
+def fold(conn: Connection, bus: Bus, source_id: int, into_id: int, actor: str, why: str, now: datetime) -> None:
+    """Move every alert of `source_id` into `into_id` (at `now`); the source is closed, and both timelines say so."""
     conn.execute(update(ALERTS).where(ALERTS.c.incident_id == source_id).values(incident_id=into_id))
     _cancel_queued(conn, source_id, f"merged into incident #{into_id}")
     source = conn.execute(select(INCIDENTS.c.title, INCIDENTS.c.severity).where(INCIDENTS.c.id == source_id)).one()
     into = conn.execute(select(INCIDENTS.c.severity).where(INCIDENTS.c.id == into_id)).scalar_one()
     touch(conn, source_id, status="closed", merged_into=into_id)
-    values: dict[str, Any] = {"last_alert_at": now_utc()}
+    values: dict[str, Any] = {"last_alert_at": now}
     if SEVERITY_RANK[source.severity] > SEVERITY_RANK[into]:
         values["severity"] = source.severity
     touch(conn, into_id, **values)
@@ -185,7 +186,8 @@ def tick(app: App, now: datetime | None = None) -> int:
             if firing:
                 touch(conn, inc_id, resolve_after=None)
                 continue
-            _resolve(conn, app.bus, inc_id, SYSTEM, "every alert resolved and stayed resolved for the grace period")
+            said = "every alert resolved and stayed resolved for the grace period"
+            _resolve(conn, app.bus, inc_id, SYSTEM, said, now)
             changed += 1
         cutoff = now - timedelta(seconds=app.settings.incidents.reopen_window_s)
         stale = select(INCIDENTS.c.id, INCIDENTS.c.resolved_at).where(

@@ -1,0 +1,185 @@
+"""From stored deliveries to incidents, as the assigner does it (no server, no clock: `now` is given)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from tests.conftest import make_settings
+from watchkeeper.app import App, open_app
+from watchkeeper.incidents import lifecycle
+from watchkeeper.incidents.assign import assign
+from watchkeeper.incidents.ingest import accept
+from watchkeeper.incidents.records import ALERTS, EVENTS, INCIDENTS, INVESTIGATIONS
+from watchkeeper.incidents.silences import add_silence
+
+T0 = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
+SERVICES = {
+    "orders-db": {},
+    "orders-api": {"depends_on": ["orders-db"]},
+    "cart": {"depends_on": ["orders-db"]},
+}
+
+
+@pytest.fixture
+def core(tmp_path: Path, log_dir: Path, db_url: str) -> Iterator[App]:
+    app = open_app(
+        make_settings(
+            tmp_path,
+            log_dir,
+            database_url=db_url,
+            triage={"services": SERVICES},
+            incidents={"resolve_grace_s": 300, "reopen_window_s": 3600},
+        ),
+        import_mcp=False,
+    )
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+def firing(name: str, status: str = "firing", at: datetime = T0, **labels: str) -> dict[str, Any]:
+    return {"name": name, "labels": labels, "status": status, "starts_at": at.isoformat()}
+
+
+def post(core: App, *alerts: dict[str, Any], at: datetime = T0) -> bool:
+    delivery = accept(core, "generic", json.dumps(list(alerts)).encode(), "test")
+    return assign(core, delivery.delivery_id, at)
+
+
+def incidents(core: App) -> list[Any]:
+    with core.engine.connect() as conn:
+        return list(conn.execute(select(INCIDENTS).order_by(INCIDENTS.c.id)))
+
+
+def alerts(core: App) -> dict[str, Any]:
+    with core.engine.connect() as conn:
+        return {json.loads(r.labels_json).get("service") or r.name: r for r in conn.execute(select(ALERTS))}
+
+
+def timeline(core: App, incident_id: int) -> list[tuple[str, str]]:
+    with core.engine.connect() as conn:
+        rows = conn.execute(select(EVENTS.c.kind, EVENTS.c.text).where(EVENTS.c.incident_id == incident_id))
+        return [(r.kind, r.text) for r in rows]
+
+
+def test_resends_update_the_alert_and_open_one_incident_with_one_investigation(core: App) -> None:
+    for n in range(5):
+        post(core, firing("HighLatency", service="orders-api", instance="web-1:8080"), at=T0 + timedelta(seconds=n))
+    (inc,) = incidents(core)
+    assert inc.status == "open" and inc.title.startswith("HighLatency")
+    assert alerts(core)["orders-api"].received_count == 5
+    with core.engine.connect() as conn:
+        queued = conn.execute(select(INVESTIGATIONS).where(INVESTIGATIONS.c.incident_id == inc.id)).all()
+    assert len(queued) == 1 and queued[0].kind == "initial"
+    assert queued[0].not_before.replace(tzinfo=UTC) == T0 + timedelta(seconds=10)  # the settle time
+
+
+def test_a_redelivered_delivery_is_assigned_once(core: App) -> None:
+    delivery = accept(core, "generic", json.dumps(firing("X", host="h1")).encode(), "test")
+    assert assign(core, delivery.delivery_id, T0) is True
+    assert assign(core, delivery.delivery_id, T0) is False
+    assert alerts(core)["X"].received_count == 1
+
+
+def test_dependents_first_then_their_database_the_dependents_merge_into_it(core: App) -> None:
+    post(core, firing("HighErrorRate", "firing", service="orders-api", instance="web-1:8080"))
+    post(core, firing("HighErrorRate", "firing", service="cart", instance="web-2:8080"))
+    assert len(incidents(core)) == 2
+    post(core, firing("PostgresDown", "firing", service="orders-db", severity="critical"), at=T0 + timedelta(seconds=5))
+    api, cart, db = incidents(core)
+    assert (api.status, api.merged_into, cart.merged_into) == ("closed", db.id, db.id)
+    assert db.severity == "critical" and db.root_target == "service:orders-db"
+    assert {a.incident_id for a in alerts(core).values()} == {db.id}
+    assert any(k == "merged" and f"#{db.id}" in t for k, t in timeline(core, api.id))
+    absorbed = [t for k, t in timeline(core, db.id) if k == "absorbed"]
+    assert len(absorbed) == 2 and "depends on orders-db" in absorbed[0]
+    # A later dependent joins the database's incident directly, and says why.
+    post(core, firing("HighLatency", service="orders-api", instance="web-9:8080"), at=T0 + timedelta(seconds=9))
+    assert len(incidents(core)) == 3
+
+
+def test_a_resolved_alert_for_an_unknown_fingerprint_is_stored_and_opens_nothing(core: App) -> None:
+    post(core, firing("DiskFull", "resolved", host="db-9"))
+    assert incidents(core) == [] and alerts(core)["DiskFull"].status == "resolved"
+
+
+def test_a_silenced_alert_is_stored_and_opens_nothing(core: App) -> None:
+    add_silence(
+        core, ['service="orders-db"'], starts_at=None, ends_at=T0 + timedelta(hours=2), actor="bob", comment="maint"
+    )
+    post(core, firing("PostgresDown", service="orders-db"))
+    row = alerts(core)["orders-db"]
+    assert incidents(core) == [] and row.silenced_by is not None and row.incident_id is None
+
+
+def test_a_warning_on_a_target_with_an_open_critical_joins_it(core: App) -> None:
+    post(core, firing("HostDown", host="db-9", severity="critical"))
+    post(core, firing("DiskSlow", host="db-9", severity="warning"), at=T0 + timedelta(hours=2))
+    assert len(incidents(core)) == 1 and alerts(core)["DiskSlow"].join_rule == "inhibited"
+
+
+def test_resolve_after_grace_reopen_within_the_window_and_a_new_linked_incident_after_it(core: App) -> None:
+    post(core, firing("DiskFull", host="db-9"))
+    post(core, firing("DiskFull", "resolved", host="db-9"), at=T0 + timedelta(minutes=1))
+    (inc,) = incidents(core)
+    assert inc.resolve_after is not None and inc.status == "open"
+    assert lifecycle.tick(core, T0 + timedelta(minutes=3)) == 0  # still within the grace period
+    assert lifecycle.tick(core, T0 + timedelta(minutes=7)) == 1
+    assert incidents(core)[0].status == "resolved"
+    # Fires again within the reopen window: the same incident, a flap counted.
+    post(core, firing("DiskFull", host="db-9", at=T0 + timedelta(minutes=20)), at=T0 + timedelta(minutes=20))
+    (inc,) = incidents(core)
+    assert (inc.status, inc.flaps) == ("open", 1) and inc.resolved_at is None
+    assert "reopened" in [k for k, _ in timeline(core, inc.id)]
+    # Resolved again, then past the reopen window: closed; firing after that is a new incident linked to it.
+    post(core, firing("DiskFull", "resolved", host="db-9"), at=T0 + timedelta(minutes=21))
+    lifecycle.tick(core, T0 + timedelta(minutes=30))
+    lifecycle.tick(core, T0 + timedelta(hours=3))
+    assert incidents(core)[0].status == "closed"
+    post(core, firing("DiskFull", host="db-9", at=T0 + timedelta(hours=4)), at=T0 + timedelta(hours=4))
+    old, new = incidents(core)
+    assert new.previous_id == old.id and new.status == "open"
+
+
+def test_concurrent_deliveries_of_one_cause_open_one_incident(core: App) -> None:
+    deliveries = [
+        accept(core, "generic", json.dumps(firing("Down", service="orders-db", instance=f"db-{n}:9187")).encode(), "t")
+        for n in range(8)
+    ]
+    threads = [threading.Thread(target=assign, args=(core, d.delivery_id, T0)) for d in deliveries]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    (inc,) = incidents(core)
+    with core.engine.connect() as conn:
+        joined = conn.execute(select(ALERTS.c.incident_id)).scalars().all()
+    assert joined == [inc.id] * 8
+
+
+def test_people_merge_and_split_and_each_is_on_the_timeline(core: App) -> None:
+    post(core, firing("A", host="h1"), firing("B", host="h2"))
+    one, two = incidents(core)
+    lifecycle.merge(core, two.id, one.id, "alice")
+    with pytest.raises(lifecycle.IncidentConflict):
+        lifecycle.merge(core, one.id, one.id, "alice")
+    fingerprint = alerts(core)["B"].fingerprint
+    new_id = lifecycle.split(core, one.id, [fingerprint], "bob")
+    assert alerts(core)["B"].incident_id == new_id and alerts(core)["B"].join_rule == "split"
+    with pytest.raises(lifecycle.IncidentConflict):
+        lifecycle.split(core, new_id, [fingerprint], "bob")  # its only alert
+    kinds = [k for k, _ in timeline(core, one.id)]
+    assert "absorbed" in kinds and "split" in kinds
+    lifecycle.acknowledge(core, one.id, "carol")
+    assert incidents(core)[0].acknowledged_by == "carol"
+    with pytest.raises(lifecycle.NoIncident):
+        lifecycle.acknowledge(core, 999, "carol")
