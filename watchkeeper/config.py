@@ -13,7 +13,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
@@ -101,6 +101,17 @@ class NotifyRoute(_Section):
     targets: list[str] = Field(..., min_length=1, description="Target URLs as in notify.urls (env:/file: allowed).")
     min_interval_s: float = Field(300, ge=0, le=86400, description="Least time between two updates of one incident.")
 
+    @field_validator("match")
+    @classmethod
+    def _patterns_compile(cls, match: dict[str, str]) -> dict[str, str]:
+        for name, want in match.items():
+            if want.startswith("~"):
+                try:
+                    re.compile(want[1:])
+                except re.error as exc:
+                    raise ValueError(f"match.{name}: {want[1:]!r} is not a regular expression ({exc})") from None
+        return match
+
 
 class NotifySettings(_Section):
     urls: list[str] = Field(
@@ -115,7 +126,7 @@ class NotifySettings(_Section):
         default_factory=list,
         description="Where incident messages go, first match wins; none: every incident to notify.urls.",
     )
-    per_minute: dict[str, int] = Field(
+    per_minute: dict[str, Annotated[int, Field(ge=1)]] = Field(
         default_factory=lambda: {"dingtalk": 20, "feishu": 100, "wecom": 20, "slack": 60},
         description="Messages per minute each platform takes from one robot; the rest is folded into the next.",
     )
