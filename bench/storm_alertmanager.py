@@ -4,15 +4,15 @@ taking the same alerts on its own `/api/v2/alerts`, and the notifications it mak
 from __future__ import annotations
 
 import contextlib
-import http.server
 import json
 import statistics
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,24 +20,16 @@ import httpx2
 
 from bench.storm_data import FIRING_ENDS_AT, GROUP_BY, RECEIVER
 from tests.conftest import require_binary
-from tests.helpers import free_port, serve, wait_for
+from tests.helpers import free_port, ready_process, wait_for
 
 GROUP_WAIT_S = 1
 GROUP_INTERVAL_S = 5
 
 
 @dataclass
-class Sink:
-    """The webhook receiver used when no other is given: answers 200 and keeps every payload."""
-
-    received: list[dict[str, Any]] = field(default_factory=list)
-
-
-@dataclass
 class RunningAlertmanager:
     url: str
     pid: int
-    sink: Sink | None  # None when the notifications go to the caller's webhook
 
     def notifications(self) -> int:
         """Notifications Alertmanager has sent, by its own count (`alertmanager_notifications_total`)."""
@@ -82,30 +74,37 @@ def _config(webhook_url: str) -> str:
     )
 
 
-def _sink_handler(sink: Sink) -> type[http.server.BaseHTTPRequestHandler]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            sink.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+# The webhook receiver when the caller names none: answers 200 and forgets, in a process of its own
+# so that serving Alertmanager's notifications takes no time from the senders being measured.
+_SINK = """
+import http.server, sys
 
-        def log_message(self, *args: object) -> None:
-            pass
+class Sink(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
-    return Handler
+    def log_message(self, *args):
+        pass
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Sink)
+print("ready", flush=True)
+server.serve_forever()
+"""
 
 
 @contextlib.contextmanager
 def start_alertmanager(tmp: Path, webhook_url: str | None = None) -> Iterator[RunningAlertmanager]:
     """The real Alertmanager on a free loopback port, routing `group_by: [alertname, service]`
-    (group_wait 1s, group_interval 5s) to `webhook_url`, or to a local sink when None."""
+    (group_wait 1s, group_interval 5s) to `webhook_url`, or to a sink that answers 200 when None."""
     binary = require_binary("prometheus-alertmanager")
     with contextlib.ExitStack() as stack:
-        sink = None
         if webhook_url is None:
-            sink = Sink()
-            webhook_url = stack.enter_context(serve(_sink_handler(sink))) + "/"
+            sink_port = free_port()
+            stack.enter_context(ready_process([sys.executable, "-c", _SINK, str(sink_port)]))
+            webhook_url = f"http://127.0.0.1:{sink_port}/"
         port = free_port()
         (tmp / "alertmanager.yml").write_text(_config(webhook_url))
         proc = subprocess.Popen(
@@ -121,7 +120,7 @@ def start_alertmanager(tmp: Path, webhook_url: str | None = None) -> Iterator[Ru
         )
         stack.callback(proc.wait, 15)
         stack.callback(proc.terminate)
-        am = RunningAlertmanager(f"http://127.0.0.1:{port}", proc.pid, sink)
+        am = RunningAlertmanager(f"http://127.0.0.1:{port}", proc.pid)
 
         def ready() -> bool:
             with contextlib.suppress(httpx2.HTTPError):

@@ -155,8 +155,9 @@ def _fixed_groups(t0: datetime) -> list[tuple[str, list[dict[str, Any]]]]:
 def make_storm(alerts: int, groups: int, resends: int, seed: int, *, start: datetime | None = None) -> Storm:
     """`alerts` distinct alerts in `groups` Alertmanager groups, each group posted whole `resends`
     times. The order is shuffled by `seed`, but some dependents' first posts always arrive before
-    the database's own alert, as in a real storm. Times are relative to `start` (default: now)."""
-    t0 = start or datetime.now(UTC).replace(microsecond=0)
+    the database's own alert, as in a real storm. `start` is when it is posted (default: now)."""
+    # Every alert started in the past, as Prometheus's do: the database 2 minutes before `start`.
+    t0 = (start or datetime.now(UTC).replace(microsecond=0)) - timedelta(minutes=2)
     fixed = _fixed_groups(t0)
     if groups <= len(fixed) or alerts < groups or resends < 1:
         raise ValueError(f"a storm needs groups > {len(fixed)}, alerts >= groups and resends >= 1")
