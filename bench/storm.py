@@ -5,15 +5,20 @@ causes) goes into a fresh Alertmanager's `/api/v2/alerts` at batch sizes 1 and 1
 concurrent senders: its ingest rate, POST latency, the notifications it sends once every group has
 flushed (group_by [alertname, service], group_wait 1s, group_interval 5s) and its peak RSS are the
 anchor the watchkeeper side is read against. Run from the project root:
-`.venv/bin/python -m bench.storm --alertmanager-only [--alerts N] [--groups G]`.
+`.venv/bin/python -m bench.storm [--alertmanager-only] [--alerts N] [--groups G] [--database-url URL]`.
+Goals (issue 15): ≥ 2000 alerts/s with p99 POST ≤ 1 s and no non-2xx; incidents ≤ 1 % of alerts with
+pairwise F1 ≥ 0.95; one investigation per incident; the first report ≤ settle + 10 s after the first alert.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
+from pathlib import Path
 
 from bench.storm_alertmanager import alertmanager_run
 from bench.storm_data import Storm, make_storm
+from bench.storm_watchkeeper import watchkeeper_run
 
 BATCHES = (1, 10)  # alerts per POST: one at a time, and a group's worth as Alertmanager sends them
 
@@ -32,13 +37,40 @@ def print_alertmanager(results: dict[int, dict[str, float]], senders: int) -> No
         )
 
 
-def summary(alertmanager: dict[int, dict[str, float]]) -> str:
-    figures = ", ".join(
-        f"batch {batch}: {r['alerts_per_s']:.0f} alerts/s, p99 {r['p99_ms']:.0f} ms, "
-        f"{r['notifications']:.0f} notifications, {r['peak_rss'] / 2**20:.0f} MiB"
-        for batch, r in alertmanager.items()
+def print_watchkeeper(wk: dict[str, dict[str, float]], senders: int, settle_s: float) -> None:
+    for name, what in (("burst", "first round, as Alertmanager batches them"), ("resent", "the resends")):
+        r = wk[name]
+        print(
+            f"watchkeeper webhook, {what}, {senders} senders: {r['alerts_per_s']:7.0f} alerts/s in {r['posts']:.0f} "
+            f"POSTs  p50 {r['p50_ms']:6.1f} ms  p99 {r['p99_ms']:6.1f} ms  non-2xx {r['non_2xx']:.0f}"
+        )
+    if single := wk["single"]:
+        print(
+            f"watchkeeper webhook, 1 alert per POST, {senders} senders: {single['alerts_per_s']:7.0f} alerts/s  "
+            f"p50 {single['p50_ms']:6.1f} ms  p99 {single['p99_ms']:6.1f} ms  non-2xx {single['non_2xx']:.0f}"
+        )
+    o = wk["outcome"]
+    print(
+        f"watchkeeper: {o['incidents']:.0f} incidents, {o['investigations']:.0f} investigations "
+        f"(each incident once: {'yes' if o['investigated_once'] else 'NO'}), {o['messages']:.0f} messages "
+        f"({o['notifications']:.0f} notifications queued); grouping precision {o['precision']:.3f} recall "
+        f"{o['recall']:.3f} F1 {o['f1']:.3f}; first report {o['first_report_s']:.1f} s after the first alert "
+        f"(settle {settle_s:g} s); peak RSS {o['peak_rss'] / 2**20:.0f} MiB"
     )
-    return f"SUMMARY alert storm, Alertmanager (the anchor): {figures}"
+
+
+def summary(alertmanager: dict[int, dict[str, float]], wk: dict[str, dict[str, float]] | None, alerts: int) -> str:
+    anchor = ", ".join(f"batch {b}: {r['alerts_per_s']:.0f} alerts/s" for b, r in alertmanager.items())
+    if wk is None:
+        return f"SUMMARY alert storm, Alertmanager /api/v2/alerts (the anchor): {anchor}"
+    burst, o = wk["burst"], wk["outcome"]
+    return (
+        f"SUMMARY alert storm of {alerts} alerts: watchkeeper ingests {burst['alerts_per_s']:.0f} alerts/s "
+        f"(goal ≥ 2000), p99 {burst['p99_ms']:.0f} ms (goal ≤ 1000), non-2xx {burst['non_2xx']:.0f}; "
+        f"{o['incidents']:.0f} incidents ({o['incidents'] / alerts:.2%} of alerts, goal ≤ 1%), F1 {o['f1']:.3f} "
+        f"(goal ≥ 0.95), one investigation each: {'yes' if o['investigated_once'] else 'no'}, first report "
+        f"{o['first_report_s']:.1f} s, {o['messages']:.0f} messages; Alertmanager {anchor}"
+    )
 
 
 def main() -> None:
@@ -48,18 +80,23 @@ def main() -> None:
     parser.add_argument("--resends", type=int, default=3, help="posts of each group to watchkeeper")
     parser.add_argument("--senders", type=int, default=8)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--settle", type=float, default=10.0, help="incidents.settle_s of the manager")
+    parser.add_argument("--database-url", help="the manager's database (default: SQLite in a temporary directory)")
     parser.add_argument("--alertmanager-only", action="store_true", help="skip the watchkeeper side")
     args = parser.parse_args()
-    if not args.alertmanager_only:
-        parser.error("the watchkeeper side is not written yet: run with --alertmanager-only")
     storm = make_storm(args.alerts, args.groups, args.resends, args.seed)
     print(
         f"storm: {len(storm.alerts)} alerts in {args.groups} groups from {len(storm.causes)} causes "
         f"({', '.join(storm.causes)}); {len(storm.posts)} webhook posts with {args.resends} resends"
     )
-    alertmanager = alertmanager_side(storm, args.senders)  # a watchkeeper_side(storm, senders) goes beside it
+    alertmanager = alertmanager_side(storm, args.senders)
     print_alertmanager(alertmanager, args.senders)
-    print(summary(alertmanager))
+    wk = None
+    if not args.alertmanager_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            wk = watchkeeper_run(storm, args.groups, args.senders, args.settle, args.database_url, Path(tmp))
+        print_watchkeeper(wk, args.senders, args.settle)
+    print(summary(alertmanager, wk, len(storm.alerts)))
 
 
 if __name__ == "__main__":

@@ -18,12 +18,22 @@ from typing import Any
 
 import httpx2
 
+from bench.api import pct
 from bench.storm_data import FIRING_ENDS_AT, GROUP_BY, RECEIVER
 from tests.conftest import require_binary
 from tests.helpers import free_port, ready_process, wait_for
 
 GROUP_WAIT_S = 1
 GROUP_INTERVAL_S = 5
+
+
+def peak_rss(pid: int) -> int:
+    """Bytes, the kernel's high-water mark of the resident set (VmHWM): psutil reports only the
+    current RSS, which a sampler could miss the peak of."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmHWM for pid {pid}")
 
 
 @dataclass
@@ -51,12 +61,7 @@ class RunningAlertmanager:
         return last
 
     def peak_rss(self) -> int:
-        """Bytes, the kernel's high-water mark of the resident set (VmHWM): psutil reports only the
-        current RSS, which a sampler could miss the peak of."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-        raise RuntimeError(f"no VmHWM for pid {self.pid}")
+        return peak_rss(self.pid)
 
 
 def _config(webhook_url: str) -> str:
@@ -139,11 +144,6 @@ def postable(alert: dict[str, Any]) -> dict[str, Any]:
     return keep if alert["endsAt"] == FIRING_ENDS_AT else {**keep, "endsAt": alert["endsAt"]}
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def alertmanager_ingest(am_url: str, alerts: list[dict[str, Any]], batch: int, senders: int) -> dict[str, float]:
     """POST `alerts` to Alertmanager's `/api/v2/alerts`, `batch` per request, from `senders` threads
     each with its own keep-alive connection. Returns alerts/s over the whole run, p50/p99 POST
@@ -184,7 +184,7 @@ def alertmanager_ingest(am_url: str, alerts: list[dict[str, Any]], batch: int, s
         "posts": len(batches),
         "alerts_per_s": len(alerts) / seconds,
         "p50_ms": statistics.median(latencies),
-        "p99_ms": _pct(latencies, 0.99),
+        "p99_ms": pct(latencies, 0.99),
         "non_2xx": failed,
     }
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from watchkeeper.alerts.fingerprint import fingerprint
+
 FIRING_ENDS_AT = "0001-01-01T00:00:00Z"  # Alertmanager's endsAt of a firing alert (Go's zero time)
 EXTERNAL_URL = "http://alertmanager.example.com:9093"
 PROMETHEUS_URL = "http://prometheus.example.com:9090"
@@ -66,18 +68,6 @@ class Storm:
         return list(seen.values())
 
 
-def _fingerprint(labels: Mapping[str, str]) -> str:
-    """Alertmanager's fingerprint of a label set (prometheus/common model.LabelSet.Fingerprint):
-    FNV-1a 64 over the names in sorted order, each name and value followed by a 0xff byte. It must
-    equal the one the real Alertmanager reports (tests/incidents/test_storm_data.py checks it)."""
-    h = 0xCBF29CE484222325
-    for name in sorted(labels):
-        for part in (name, labels[name]):
-            for byte in part.encode() + b"\xff":
-                h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return f"{h:016x}"
-
-
 def _group_key(labels: Mapping[str, str]) -> str:
     """The root route's `{}` and the group's labels as Go prints a LabelSet (sorted, `, `-joined)."""
     present = sorted((name, labels[name]) for name in GROUP_BY if name in labels)
@@ -98,7 +88,7 @@ def _alert(labels: dict[str, str], summary: str, starts_at: datetime) -> dict[st
         "startsAt": _stamp(starts_at),
         "endsAt": FIRING_ENDS_AT,
         "generatorURL": f"{PROMETHEUS_URL}/graph?g0.expr=ALERTS%7Balertname%3D%22{labels['alertname']}%22%7D",
-        "fingerprint": _fingerprint(labels),
+        "fingerprint": fingerprint(labels),
     }
 
 

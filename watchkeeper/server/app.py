@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse, Response
 from mcp.server.context import ServerRequestContext
@@ -17,6 +18,7 @@ from starlette.routing import Route
 
 from watchkeeper import __version__
 from watchkeeper.app import App
+from watchkeeper.incidents.runner import Runner
 from watchkeeper.mcp.server import build_server, mcp_caller
 from watchkeeper.policy.access import Access, Principal
 from watchkeeper.policy.risk import Caller
@@ -69,8 +71,14 @@ def build_app(core: App, metrics: Metrics | None = None, limiter: FailureLimiter
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with mcp.router.lifespan_context(mcp):  # MCP's session manager
-            yield
+        runner = Runner(core)  # alerts -> incidents -> investigations -> messages, in the background
+        if cfg.incidents.workers:
+            runner.start()
+        try:
+            async with mcp.router.lifespan_context(mcp):  # MCP's session manager
+                yield
+        finally:
+            await anyio.to_thread.run_sync(runner.stop, cfg.server.shutdown_s)
 
     app = FastAPI(
         title="watchkeeper",

@@ -1,0 +1,82 @@
+"""The manager's background work: the bus workers (assigner, investigator, notifier) and the clock
+(grace periods, reopen windows, notification retries), started and stopped with the server."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from watchkeeper.bus.base import Delivery
+from watchkeeper.bus.worker import Worker
+from watchkeeper.incidents import investigator, lifecycle
+from watchkeeper.incidents.assign import assign
+from watchkeeper.incidents.events import AlertsReceived, IncidentChanged, InvestigationDue
+from watchkeeper.incidents.notifier import Notifier
+
+if TYPE_CHECKING:
+    from watchkeeper.app import App
+
+log = logging.getLogger(__name__)
+
+
+class Runner:
+    def __init__(self, app: App, *, tick_s: float = 1.0) -> None:
+        self.app = app
+        # How long an investigation may go unheard (no heartbeat) before a restart takes it over.
+        self.lease_s = app.settings.incidents.lease_s
+        self.tick_s = tick_s
+        self.notifier = Notifier(app)
+        self.stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        bus = self.app.bus
+        workers = {
+            "assigner": Worker(bus.consumer("incident-assigner", AlertsReceived.SUBJECT, ack_wait_s=120), self._assign),
+            "investigator": Worker(
+                bus.consumer(
+                    "incident-investigator", InvestigationDue.SUBJECT, ack_wait_s=self.lease_s, max_deliver=20
+                ),
+                self._investigate,
+            ),
+            "notifier": Worker(
+                bus.consumer("incident-notifier", IncidentChanged.SUBJECT, ack_wait_s=120), self._notify
+            ),
+        }
+        for name, worker in workers.items():
+            self._spawn(name, lambda w=worker: w.run(self.stopping))
+        self._spawn("clock", self._clock)
+
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=target, name=f"wk-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def stop(self, timeout_s: float = 20.0) -> None:
+        """Let the work in hand finish (within `timeout_s`); what is left is redelivered on the next start."""
+        self.stopping.set()
+        end = time.monotonic() + timeout_s
+        for thread in self._threads:
+            thread.join(max(0.0, end - time.monotonic()))
+        self._threads.clear()
+
+    def _assign(self, delivery: Delivery) -> None:
+        assign(self.app, AlertsReceived.from_event(delivery.event).delivery_id)
+
+    def _investigate(self, delivery: Delivery) -> None:
+        due = InvestigationDue.from_event(delivery.event)
+        investigator.run(self.app, due.incident_id, due.investigation_id, delivery.in_progress, self.stopping)
+
+    def _notify(self, delivery: Delivery) -> None:
+        self.notifier.handle(IncidentChanged.from_event(delivery.event))
+
+    def _clock(self) -> None:
+        while not self.stopping.wait(self.tick_s):
+            for name, step in (("lifecycle", lambda: lifecycle.tick(self.app)), ("notifications", self.notifier.flush)):
+                try:
+                    step()
+                except Exception as exc:  # the store is busy or down: say so, and try on the next tick
+                    log.warning("incident clock: %s failed: %s", name, str(exc).splitlines()[0] if str(exc) else exc)
