@@ -41,7 +41,6 @@ def make_incident(
                 updated_at=at,
                 last_alert_at=at,
                 flaps=0,
-                investigation_count=1,
             )
         ).inserted_primary_key[0]
         for n, target in enumerate(targets):
@@ -66,7 +65,7 @@ def make_incident(
                     join_reason="opened the incident" if n == 0 else f"{name} depends on {targets[0]}",
                 )
             )
-        conn.execute(
+        opened_event = conn.execute(
             insert(IncidentEvent).values(
                 incident_id=incident_id, at=at, kind="opened", actor="watchkeeper", text=title, data_json="{}"
             )
@@ -90,6 +89,7 @@ def make_incident(
         conn.execute(
             insert(NotificationRow).values(
                 incident_id=incident_id,
+                event_id=opened_event.inserted_primary_key[0],  # type: ignore[index]
                 kind="diagnosed",
                 text="diagnosed",
                 target="env:DINGTALK_URL",
