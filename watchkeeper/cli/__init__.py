@@ -17,12 +17,14 @@ from watchkeeper.cli.check import check
 from watchkeeper.cli.common import CommandGroup, err
 from watchkeeper.cli.config import config_app
 from watchkeeper.cli.doctor import doctor
+from watchkeeper.cli.incidents import incidents_app
 from watchkeeper.cli.investigate import investigate
 from watchkeeper.cli.kb import kb_app
 from watchkeeper.cli.mcp import mcp_app
 from watchkeeper.cli.notify import notify_app
 from watchkeeper.cli.scenario import scenario_app
 from watchkeeper.cli.serve import serve
+from watchkeeper.cli.silences import silences_app
 from watchkeeper.cli.skills import skills_app
 from watchkeeper.cli.users import tokens_app, users_app
 from watchkeeper.cli.version import version
@@ -47,6 +49,8 @@ for group, name in (
     (notify_app, "notify"),
     (users_app, "users"),
     (tokens_app, "tokens"),
+    (incidents_app, "incidents"),
+    (silences_app, "silences"),
 ):
     app.add_typer(group, name=name)
 
