@@ -5,15 +5,16 @@ answers, or a server that cannot be reached, is one line on stderr and exit 1.""
 from __future__ import annotations
 
 import json
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from watchkeeper.cli.common import fail
+
+if TYPE_CHECKING:
+    import urllib.error
 
 ServerOption = Annotated[
     str | None,
@@ -36,6 +37,9 @@ class Remote:
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         """The answer's JSON; a problem or an unreachable server ends the command with one line."""
+        import urllib.error  # with http.client and ssl: 40 ms every other command need not pay
+        import urllib.request
+
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.url + path, data=data, method=method)
         request.add_header("Authorization", f"Bearer {self.token}")
