@@ -14,7 +14,9 @@ RULES = Rules(
 )
 
 
-def alert(name: str, target: Target, severity: Severity = "warning", group_key: str | None = None, **labels: str) -> Alert:
+def alert(
+    name: str, target: Target, severity: Severity = "warning", group_key: str | None = None, **labels: str
+) -> Alert:
     return Alert(
         fingerprint=f"{name}-{target.key}",
         source="generic",
@@ -30,7 +32,12 @@ def alert(name: str, target: Target, severity: Severity = "warning", group_key: 
 
 def incident(id: int, *targets: str, ago_s: float = 60, critical: tuple[str, ...] = (), **kw: object) -> OpenIncident:
     return OpenIncident(
-        id, targets[0], NOW - timedelta(seconds=ago_s), frozenset(targets), frozenset(critical), **kw  # type: ignore[arg-type]
+        id,
+        targets[0],
+        NOW - timedelta(seconds=ago_s),
+        frozenset(targets),
+        frozenset(critical),
+        **kw,  # type: ignore[arg-type]
     )
 
 

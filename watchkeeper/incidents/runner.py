@@ -7,9 +7,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
-from watchkeeper.bus.base import Delivery
+from watchkeeper.bus.base import Consumer, Delivery
 from watchkeeper.bus.worker import Worker
 from watchkeeper.incidents import investigator, lifecycle
 from watchkeeper.incidents.assign import assign
@@ -32,22 +33,24 @@ class Runner:
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
 
-    def start(self) -> None:
+    def consumers(self) -> dict[str, Consumer]:
+        """The durable consumers of the incident flow, created if new. A consumer only gets events
+        published after it exists, so every manager declares them before it takes any alert — one
+        that only receives (`incidents.workers = false`) included."""
         bus = self.app.bus
-        workers = {
-            "assigner": Worker(bus.consumer("incident-assigner", AlertsReceived.SUBJECT, ack_wait_s=120), self._assign),
-            "investigator": Worker(
-                bus.consumer(
-                    "incident-investigator", InvestigationDue.SUBJECT, ack_wait_s=self.lease_s, max_deliver=20
-                ),
-                self._investigate,
+        return {
+            "assigner": bus.consumer("incident-assigner", AlertsReceived.SUBJECT, ack_wait_s=120),
+            "investigator": bus.consumer(
+                "incident-investigator", InvestigationDue.SUBJECT, ack_wait_s=self.lease_s, max_deliver=20
             ),
-            "notifier": Worker(
-                bus.consumer("incident-notifier", IncidentChanged.SUBJECT, ack_wait_s=120), self._notify
-            ),
+            "notifier": bus.consumer("incident-notifier", IncidentChanged.SUBJECT, ack_wait_s=120),
         }
-        for name, worker in workers.items():
-            self._spawn(name, lambda w=worker: w.run(self.stopping))
+
+    def start(self) -> None:
+        consumers = self.consumers()
+        handlers = {"assigner": self._assign, "investigator": self._investigate, "notifier": self._notify}
+        for name, handler in handlers.items():
+            self._spawn(name, partial(Worker(consumers[name], handler).run, self.stopping))
         self._spawn("clock", self._clock)
 
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
@@ -75,7 +78,11 @@ class Runner:
 
     def _clock(self) -> None:
         while not self.stopping.wait(self.tick_s):
-            for name, step in (("lifecycle", lambda: lifecycle.tick(self.app)), ("notifications", self.notifier.flush)):
+            steps: tuple[tuple[str, Callable[[], object]], ...] = (
+                ("lifecycle", partial(lifecycle.tick, self.app)),
+                ("notifications", self.notifier.flush),
+            )
+            for name, step in steps:
                 try:
                     step()
                 except Exception as exc:  # the store is busy or down: say so, and try on the next tick

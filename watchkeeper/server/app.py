@@ -74,6 +74,8 @@ def build_app(core: App, metrics: Metrics | None = None, limiter: FailureLimiter
         runner = Runner(core)  # alerts -> incidents -> investigations -> messages, in the background
         if cfg.incidents.workers:
             runner.start()
+        else:
+            runner.consumers()
         try:
             async with mcp.router.lifespan_context(mcp):  # MCP's session manager
                 yield
