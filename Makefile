@@ -55,6 +55,7 @@ bench: install
 	$(BIN)/python -m bench.startup
 	$(BIN)/python -m bench.api
 	$(BIN)/python -m bench.bus
+	$(BIN)/python -m bench.storm
 
 clean:
 	rm -rf $(VENV) dist build .pytest_cache .mypy_cache .ruff_cache

@@ -14,9 +14,9 @@ from watchkeeper.errors import WatchkeeperError
 
 class Access(StrEnum):
     VIEWER = "viewer"  # reads everything
-    OPERATOR = "operator"  # also runs safe skills (later: acknowledges incidents, proposes actions)
+    OPERATOR = "operator"  # also runs safe skills, handles incidents and silences (later: proposes actions)
     APPROVER = "approver"  # also approves actions
-    ADMIN = "admin"  # also manages users, tokens, silences and settings
+    ADMIN = "admin"  # also manages users, tokens and settings
     WEBHOOK = "webhook"  # only posts alerts: a sender, not a person
 
 
