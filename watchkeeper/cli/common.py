@@ -108,13 +108,14 @@ def emit_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-def open_cli_app(need_store: bool = True) -> App:
+def open_cli_app(need_store: bool = True, import_mcp: bool = True) -> App:
     """The app core for this command (closed when the command ends); commands that only run skills go
-    on without the store (reads still work)."""
+    on without the store (reads still work). `import_mcp=False`: a command that runs no skill need not
+    wait for external MCP servers' tools."""
     from watchkeeper.app import open_app
 
     try:
-        app = open_app()
+        app = open_app(import_mcp=import_mcp)
     except ConfigError as exc:
         fail(str(exc), 2)
     except OSError as exc:  # e.g. the data directory cannot be created

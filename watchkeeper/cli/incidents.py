@@ -38,7 +38,7 @@ def _act(server: str | None, token: str | None, path: str, body: Any, local: Cal
     """One action, on the manager (as the token's user) or locally (as the person at the terminal)."""
     if api := remote(server, token):
         return api.call("POST", path, body)
-    return local(open_cli_app(), person())
+    return local(open_cli_app(import_mcp=False), person())
 
 
 @incidents_app.command("list")
@@ -62,7 +62,7 @@ def incidents_list(
         from watchkeeper.incidents.queries import list_incidents
 
         start = since_option(since) if since else None
-        engine = open_cli_app().engine
+        engine = open_cli_app(import_mcp=False).engine
         rows = list_incidents(engine, status=status, severity=severity, service=service, since=start, limit=limit)
     if as_json:
         emit_json(rows)
@@ -96,7 +96,7 @@ def incidents_show(
     else:
         from watchkeeper.incidents.queries import show_incident
 
-        incident = show_incident(open_cli_app().engine, incident_id)
+        incident = show_incident(open_cli_app(import_mcp=False).engine, incident_id)
     if as_json:
         emit_json(incident)
         return

@@ -54,7 +54,12 @@ def silences_add(
             until = start + parse_duration(duration) if duration else _time("--ends", ends)
             assert until is not None  # --ends was given
             silence = add_silence(
-                open_cli_app(), matchers, starts_at=start, ends_at=until, actor=person(), comment=comment
+                open_cli_app(import_mcp=False),
+                matchers,
+                starts_at=start,
+                ends_at=until,
+                actor=person(),
+                comment=comment,
             )
         except (ValueError, OverflowError) as exc:
             fail(str(exc))
@@ -81,7 +86,7 @@ def silences_list(
     else:
         from watchkeeper.incidents.silences import list_silences
 
-        rows = list_silences(open_cli_app().engine, include_expired=show_all)
+        rows = list_silences(open_cli_app(import_mcp=False).engine, include_expired=show_all)
     if as_json:
         emit_json(rows)
         return
@@ -116,7 +121,7 @@ def silences_expire(
     else:
         from watchkeeper.incidents.silences import expire_silence
 
-        silence = expire_silence(open_cli_app(), silence_id, person())
+        silence = expire_silence(open_cli_app(import_mcp=False), silence_id, person())
     if as_json:
         emit_json(silence)
         return

@@ -61,7 +61,7 @@ def users_add(
     from watchkeeper.policy.users import add_user
 
     access = access_option(role)
-    user = add_user(open_cli_app().engine, name, access)
+    user = add_user(open_cli_app(import_mcp=False).engine, name, access)
     out.print(f"added {user.name} ({user.role}); wk tokens create --user {user.name} gives them a token", markup=False)
 
 
@@ -70,7 +70,7 @@ def users_list(as_json: JsonFlag = False) -> None:
     """Users and their roles."""
     from watchkeeper.policy.users import list_users
 
-    users = list_users(open_cli_app().engine)
+    users = list_users(open_cli_app(import_mcp=False).engine)
     if as_json:
         emit_json([u.as_dict() for u in users])
         return
@@ -92,7 +92,7 @@ def tokens_create(
     from watchkeeper.policy.users import create_token
 
     lifetime = expiry_option(expires)
-    token, info = create_token(open_cli_app().engine, user, lifetime)
+    token, info = create_token(open_cli_app(import_mcp=False).engine, user, lifetime)
     if as_json:
         emit_json({"token": token, "id": info.id, "expires_at": info.as_dict()["expires_at"]})
         return
@@ -113,7 +113,7 @@ def tokens_list(
     """Tokens with their user, role, state and times (never the token itself)."""
     from watchkeeper.policy.users import list_tokens
 
-    tokens = list_tokens(open_cli_app().engine, user)
+    tokens = list_tokens(open_cli_app(import_mcp=False).engine, user)
     if as_json:
         emit_json([t.as_dict() for t in tokens])
         return
@@ -137,5 +137,5 @@ def tokens_revoke(token_id: Annotated[str, typer.Argument(metavar="TOKEN_ID", he
     """Revoke a token: a running server refuses it from its next request."""
     from watchkeeper.policy.users import revoke_token
 
-    info = revoke_token(open_cli_app().engine, token_id)
+    info = revoke_token(open_cli_app(import_mcp=False).engine, token_id)
     out.print(f"{info.id} of {info.user} is revoked (since {_when(info.revoked_at)} UTC)", markup=False)
