@@ -17,7 +17,8 @@ import json
 import threading
 import time
 from collections import defaultdict
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
@@ -34,7 +35,6 @@ from watchkeeper.incidents.records import (
     NOTIFICATIONS,
     SYSTEM,
     note,
-    now_utc,
     utc,
 )
 from watchkeeper.notify.deliver import deliver_one, fingerprint, reference
@@ -51,8 +51,9 @@ MAX_BACKOFF_S = 600.0
 
 
 class Notifier:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, clock: Callable[[], float] = time.time) -> None:
         self.app = app
+        self.clock = clock  # seconds since the epoch: the rate limits' minute and the retries' back-off
         self.limiter = RateLimiter(app.settings.notify.per_minute)
         self._sending = threading.Lock()  # the worker and the clock both flush
 
@@ -63,7 +64,7 @@ class Notifier:
         if notice is None:
             return
         targets, min_interval = targets_for(self.app.settings.notify, fields)
-        now = now_utc()
+        now = self._now()
         with self.app.engine.begin() as conn:
             # A redelivered event queues nothing twice.
             told = select(NOTIFICATIONS.c.id).where(NOTIFICATIONS.c.event_id == changed.event_id).limit(1)
@@ -131,7 +132,8 @@ class Notifier:
             severity=inc.severity,
             status=inc.status,
             opened_at=utc(inc.opened_at),
-            resolved_at=utc(inc.resolved_at) if inc.resolved_at else None,
+            # When it resolved as the timeline says (the incident may have reopened since).
+            resolved_at=utc(entry.at) if kind == "resolved" else None,
             alert_count=len(alerts),
             targets=targets,
             change=entry.text if kind == "update" else None,
@@ -151,8 +153,11 @@ class Notifier:
         with self._sending:
             return self._flush()
 
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
     def _flush(self) -> int:
-        now = now_utc()
+        now = self._now()
         waiting = NOTIFICATIONS.c.status.in_(("queued", "failed"))
         with self.app.engine.connect() as conn:
             due = conn.execute(
@@ -171,10 +176,8 @@ class Notifier:
                 self._failed(rows, "its target is no longer configured (notify.urls or notify.routes)")
                 continue
             platform = platform_of(url)
-            if not self.limiter.allow(key, platform, time.time()):
-                later = now + timedelta(
-                    seconds=max(0.0, self.limiter.next_free(key, platform, time.time()) - time.time())
-                )
+            if not self.limiter.allow(key, platform, now.timestamp()):
+                later = datetime.fromtimestamp(self.limiter.next_free(key, platform, now.timestamp()), UTC)
                 self._postpone(rows, later)
                 continue
             report = as_report([Notice.model_validate_json(r.text) for r in rows], self.app.settings.report.language)
@@ -200,7 +203,7 @@ class Notifier:
         return found
 
     def _sent(self, rows: list[Any]) -> None:
-        now = now_utc()
+        now = self._now()
         first, rest = rows[0], rows[1:]
         with self.app.engine.begin() as conn:
             conn.execute(
@@ -232,7 +235,7 @@ class Notifier:
             )
 
     def _failed(self, rows: list[Any], error: str) -> None:
-        now = now_utc()
+        now = self._now()
         backoff = self.app.settings.notify.backoff_s
         with self.app.engine.begin() as conn:
             for row in rows:
