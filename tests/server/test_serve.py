@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import textwrap
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from tests.conftest import require_binary
 from tests.helpers import WK, Wk, free_port, wait_for
 from watchkeeper.scenarios.certs import self_signed
 
@@ -66,6 +68,16 @@ def test_a_newcomer_makes_a_token_runs_a_skill_and_finds_it_audited(tmp_path: Pa
     assert proc.returncode == 0 and time.monotonic() - t0 < 20
     assert f"watchkeeper manager on {url}" in err and "wk tokens create --user me" in err
     assert "Traceback" not in err
+    # The Alertmanager receiver it prints is one the real Alertmanager accepts, pointing at this manager.
+    receiver = textwrap.dedent(
+        err.split("in alertmanager.yml (route its alerts to this receiver):\n")[1].split("Ctrl-C")[0]
+    )
+    assert f"url: {url}/api/v1/alerts/alertmanager" in receiver
+    (tmp_path / "am.yml").write_text("route: {receiver: watchkeeper}\n" + receiver)
+    checked = subprocess.run(
+        [require_binary("amtool"), "check-config", str(tmp_path / "am.yml")], capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_sigterm_stops_it_within_20_seconds(tmp_path: Path, log_dir: Path) -> None:
