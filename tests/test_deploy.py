@@ -73,7 +73,7 @@ def defined_metrics() -> set[str]:
         def depths(self) -> dict[str, int]:
             return {}
 
-    families = Metrics(NoEvents()).registry.collect()  # type: ignore[arg-type]
+    families = Metrics(NoEvents(), dict).registry.collect()  # type: ignore[arg-type]
     return {f.name + "_total" if f.type == "counter" else f.name for f in families}
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.helpers import wait_for
 from tests.server.conftest import Served
 from watchkeeper.server.openapi import invoke_operation
 from watchkeeper.skills import derive
@@ -92,3 +93,19 @@ def test_readiness_names_the_part_that_fails(served: Served) -> None:
         with served.core.engine.begin() as conn:
             conn.execute(text("ALTER TABLE bus_pending_away RENAME TO bus_pending"))
     assert served.get("/readyz").status_code == 200
+
+
+def test_incidents_deliveries_and_messages_are_counted_when_scraped(served: Served) -> None:
+    alert = {"name": "OrdersDown", "labels": {"service": "orders", "severity": "critical"}}
+    assert served.post("/api/v1/alerts", "webhook", json=alert).status_code == 202
+    assert wait_for(lambda: served.get("/api/v1/incidents", "viewer").json() != [], timeout=30)
+    seen = samples(served)
+    assert seen[("watchkeeper_alert_deliveries", (("status", "processed"),))] == 1
+    assert (
+        sum(
+            n
+            for (name, labels), n in seen.items()
+            if name == "watchkeeper_incidents" and ("severity", "critical") in labels
+        )
+        == 1
+    )

@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Engine, Row, case, exists, func, or_, select
 from sqlalchemy.engine import Connection, RowMapping
 
 from watchkeeper.incidents.lifecycle import NoIncident
+from watchkeeper.incidents.records import utc
 from watchkeeper.store.models import (
     AlertDelivery,
     AlertRow,
@@ -28,11 +29,6 @@ STATUSES: tuple[Status, ...] = ("open", "investigating", "diagnosed", "remediati
 # Every investigation run for an incident, follow-ups included; one cancelled before it ran does not count.
 COUNTED_INVESTIGATIONS = ("queued", "running", "done", "failed")
 BODY_SHOWN = 2000  # characters of a rejected delivery's body: enough to see what was wrong with it
-
-
-def utc(ts: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything written is UTC.
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
 def iso(ts: datetime | None) -> str | None:
@@ -274,3 +270,18 @@ def rejected_deliveries(engine: Engine, limit: int = 100) -> list[dict[str, Any]
     )
     with engine.connect() as conn:
         return [{**r, "received_at": iso(r["received_at"])} for r in conn.execute(query).mappings()]
+
+
+def tallies(engine: Engine) -> dict[str, dict[tuple[str, ...], int]]:
+    """How many incidents by (status, severity), alert deliveries by status (`accepted` ones wait for
+    the assigner) and notifications by status: what /metrics shows, read when scraped."""
+    counted = {
+        "incidents": (Incident.status, Incident.severity),
+        "alert_deliveries": (AlertDelivery.status,),
+        "notifications": (NotificationRow.status,),
+    }
+    with engine.connect() as conn:
+        return {
+            name: {tuple(row[:-1]): int(row[-1]) for row in conn.execute(select(*cols, func.count()).group_by(*cols))}
+            for name, cols in counted.items()
+        }

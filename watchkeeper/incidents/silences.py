@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.alerts.silences import Matcher, parse_matchers
 from watchkeeper.errors import WatchkeeperError
-from watchkeeper.incidents.queries import iso, utc
+from watchkeeper.incidents.queries import iso
+from watchkeeper.incidents.records import utc
 from watchkeeper.since import RELATIVE, UNITS
 from watchkeeper.store.models import SilenceRow
 

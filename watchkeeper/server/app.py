@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import anyio.to_thread
@@ -18,6 +19,7 @@ from starlette.routing import Route
 
 from watchkeeper import __version__
 from watchkeeper.app import App
+from watchkeeper.incidents.queries import tallies
 from watchkeeper.incidents.runner import Runner
 from watchkeeper.mcp.server import build_server, mcp_caller
 from watchkeeper.policy.access import Access, Principal
@@ -58,7 +60,7 @@ def _mcp_caller(core: App) -> Callable[[ServerRequestContext[Any]], Caller]:
 
 
 def build_app(core: App, metrics: Metrics | None = None, limiter: FailureLimiter | None = None) -> FastAPI:
-    metrics = metrics or Metrics(core.bus)
+    metrics = metrics or Metrics(core.bus, partial(tallies, core.engine))
     core.invoker.observers.append(metrics.invoked)
     cfg = core.settings
     mcp = build_server(core, caller_of=_mcp_caller(core)).streamable_http_app(

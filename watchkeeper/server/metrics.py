@@ -4,7 +4,7 @@ one process never share counters). Every name starts with `watchkeeper_`."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -45,6 +45,31 @@ class _BusMetrics:
         yield depth
 
 
+Tallies = Callable[[], dict[str, dict[tuple[str, ...], int]]]
+# What each tally counts and by which labels (`incidents.queries.tallies`).
+TALLIES = {
+    "incidents": ("Incidents by status and severity.", ["status", "severity"]),
+    "alert_deliveries": ("Alert deliveries by status (accepted: waiting for the assigner).", ["status"]),
+    "notifications": ("Incident messages by status (undeliverable: given up after retries).", ["status"]),
+}
+
+
+class _IncidentMetrics:
+    def __init__(self, tallies: Tallies) -> None:
+        self.tallies = tallies
+
+    def collect(self) -> Iterable[Metric]:
+        try:
+            counted = self.tallies()
+        except SQLAlchemyError:  # the store is down: /readyz says so
+            counted = {}
+        for name, (help_text, labels) in TALLIES.items():
+            family = GaugeMetricFamily(f"watchkeeper_{name}", help_text, labels=labels)
+            for key, n in sorted(counted.get(name, {}).items()):
+                family.add_metric(list(key), n)
+            yield family
+
+
 CONSUMER_COUNTERS = {
     "delivered": "Deliveries to a consumer, redeliveries included.",
     "redelivered": "Events delivered again to a consumer.",
@@ -54,7 +79,7 @@ CONSUMER_COUNTERS = {
 
 
 class Metrics:
-    def __init__(self, bus: Bus) -> None:
+    def __init__(self, bus: Bus, tallies: Tallies) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.skill_calls = Counter(
@@ -70,6 +95,7 @@ class Metrics:
             "watchkeeper_http_request_duration_seconds", "Time to answer an HTTP request.", ["route"], registry=r
         )
         r.register(_BusMetrics(bus))
+        r.register(_IncidentMetrics(tallies))
 
     def invoked(self, call: Invocation) -> None:
         self.skill_calls.labels(call.key, call.status.value).inc()
