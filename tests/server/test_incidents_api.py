@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
+from tests.helpers import wait_for
 from tests.server.conftest import Served
 from tests.server.test_api import is_problem
 from watchkeeper.store.models import AlertRow, Incident, IncidentEvent, InvestigationRow, NotificationRow
@@ -226,3 +227,15 @@ def test_silences_are_added_listed_and_expired(served_on: Served) -> None:
     assert expired.status_code == 200 and expired.json()["active"] is False
     assert served_on.get("/api/v1/silences", "viewer").json() == []
     assert [s["id"] for s in served_on.get("/api/v1/silences?include_expired=true", "viewer").json()] == [silence["id"]]
+
+
+def test_a_secret_an_alert_carries_never_leaves_through_the_api(served: Served) -> None:
+    leak = "postgres://app:Sup3rS3cretPw@db-1:5432/orders"
+    alert = {"name": "DbDown", "labels": {"service": "orders-db"}, "annotations": {"dsn": leak, "api_key": "k-123456"}}
+    assert served.post("/api/v1/alerts", "webhook", json=alert).status_code == 202
+    assert wait_for(lambda: listed(served) != [], timeout=30)
+    (incident,) = listed(served)
+    shown = served.get(f"/api/v1/incidents/{incident}", "viewer").text
+    alerts = served.get("/api/v1/alerts", "viewer").text
+    for text in (shown, alerts):
+        assert "Sup3rS3cretPw" not in text and "k-123456" not in text and "orders-db" in text

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from watchkeeper.incidents.lifecycle import NoIncident
 from watchkeeper.incidents.records import utc
+from watchkeeper.redact import redact
 from watchkeeper.store.models import (
     AlertDelivery,
     AlertRow,
@@ -133,7 +134,7 @@ def list_incidents(
         query = query.where(Incident.opened_at >= utc(since))
     query = query.order_by(Incident.opened_at.desc(), Incident.id.desc()).limit(limit)
     with engine.connect() as conn:
-        return _summaries(conn, list(conn.execute(query).mappings()))
+        return redact(_summaries(conn, list(conn.execute(query).mappings())))
 
 
 def _alert(row: Row[Any]) -> dict[str, Any]:
@@ -197,39 +198,41 @@ def show_incident(engine: Engine, incident_id: int) -> dict[str, Any]:
             .where(NotificationRow.incident_id == incident_id)
             .order_by(NotificationRow.created_at, NotificationRow.id)
         )
-        return {
-            **incident,
-            "alerts": [_alert(a) for a in alerts],
-            "timeline": [
-                {"at": iso(e.at), "kind": e.kind, "actor": e.actor, "text": e.text, "data": json.loads(e.data_json)}
-                for e in events
-            ],
-            "investigations": [
-                {
-                    "id": i.id,
-                    "kind": i.kind,
-                    "status": i.status,
-                    "started_at": iso(i.started_at),
-                    "finished_at": iso(i.finished_at),
-                    "error": i.error,
-                }
-                for i in investigations
-            ],
-            "reports": _reports(investigations),
-            "notifications": [
-                {
-                    "id": n.id,
-                    "kind": n.kind,
-                    "shown": n.shown,
-                    "status": n.status,
-                    "attempts": n.attempts,
-                    "created_at": iso(n.created_at),
-                    "sent_at": iso(n.sent_at),
-                    "error": n.error,
-                }
-                for n in notifications
-            ],
-        }
+        return redact(
+            {
+                **incident,
+                "alerts": [_alert(a) for a in alerts],
+                "timeline": [
+                    {"at": iso(e.at), "kind": e.kind, "actor": e.actor, "text": e.text, "data": json.loads(e.data_json)}
+                    for e in events
+                ],
+                "investigations": [
+                    {
+                        "id": i.id,
+                        "kind": i.kind,
+                        "status": i.status,
+                        "started_at": iso(i.started_at),
+                        "finished_at": iso(i.finished_at),
+                        "error": i.error,
+                    }
+                    for i in investigations
+                ],
+                "reports": _reports(investigations),
+                "notifications": [
+                    {
+                        "id": n.id,
+                        "kind": n.kind,
+                        "shown": n.shown,
+                        "status": n.status,
+                        "attempts": n.attempts,
+                        "created_at": iso(n.created_at),
+                        "sent_at": iso(n.sent_at),
+                        "error": n.error,
+                    }
+                    for n in notifications
+                ],
+            }
+        )
 
 
 def list_alerts(
@@ -250,7 +253,7 @@ def list_alerts(
         query = query.where(AlertRow.silenced_by.is_not(None) if silenced else AlertRow.silenced_by.is_(None))
     query = query.order_by(AlertRow.last_seen_at.desc(), AlertRow.id.desc()).limit(limit)
     with engine.connect() as conn:
-        return [_alert(a) for a in conn.execute(query)]
+        return redact([_alert(a) for a in conn.execute(query)])
 
 
 def rejected_deliveries(engine: Engine, limit: int = 100) -> list[dict[str, Any]]:
@@ -269,7 +272,7 @@ def rejected_deliveries(engine: Engine, limit: int = 100) -> list[dict[str, Any]
         .limit(limit)
     )
     with engine.connect() as conn:
-        return [{**r, "received_at": iso(r["received_at"])} for r in conn.execute(query).mappings()]
+        return redact([{**r, "received_at": iso(r["received_at"])} for r in conn.execute(query).mappings()])
 
 
 def tallies(engine: Engine) -> dict[str, dict[tuple[str, ...], int]]:

@@ -10,7 +10,7 @@ The corpus they are held to is tests/fixtures/secrets.yaml.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from watchkeeper.redact.argv import redact_argv
 from watchkeeper.redact.batch import redact_texts
@@ -18,6 +18,9 @@ from watchkeeper.redact.keys import MASK, is_secret_key, is_secret_value
 from watchkeeper.redact.text import redact_text
 
 __all__ = ["MASK", "is_secret_key", "redact", "redact_argv", "redact_text"]
+
+
+T = TypeVar("T")
 
 
 def _is_secret_item(key: object, value: object) -> bool:
@@ -53,8 +56,8 @@ def _rebuild(value: Any, redacted: Iterator[str]) -> Any:
     return value
 
 
-def redact(value: Any) -> Any:
+def redact(value: T) -> T:
     """A copy of JSON-like `value` with strings redacted anywhere and values under secret keys masked whole."""
     found: list[str] = []
     _strings(value, found)
-    return _rebuild(value, iter(redact_texts(found)))
+    return cast(T, _rebuild(value, iter(redact_texts(found))))
