@@ -8,24 +8,41 @@ runs out of time is named in a partial report: the incident always ends `diagnos
 Exactly one result per investigation: it moves queued -> running -> done|failed with compare-and-set
 updates, so a delivery that comes back after a crash (kill -9 mid-investigation) runs it again from
 the start, and an answer that comes too late changes nothing.
+
+When its reports name the target of another live incident (orders-api's log: "connection refused to
+orders-db:5432"), the two incidents are linked on both timelines: a dependency the triage discovered.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
+from watchkeeper.bus.base import Bus
+from watchkeeper.evidence.facts import JournalErrors, LogErrors
 from watchkeeper.evidence.report import Report, Symptom
 from watchkeeper.incidents.investigate import investigate, wants_model
-from watchkeeper.incidents.records import ALERTS, INCIDENTS, INVESTIGATIONS, SYSTEM, note, now_utc, touch, utc
+from watchkeeper.incidents.records import (
+    ALERTS,
+    EVENTS,
+    INCIDENTS,
+    INVESTIGATIONS,
+    LIVE,
+    SYSTEM,
+    note,
+    now_utc,
+    touch,
+    utc,
+)
 
 if TYPE_CHECKING:
     from watchkeeper.app import App
@@ -135,6 +152,7 @@ def run(app: App, incident_id: int, inv_id: int, heartbeat: Heartbeat, stop: thr
     started = now_utc()
     deadline = time.monotonic() + app.settings.incidents.investigation_timeout_s
     entries: list[dict[str, Any]] = []
+    reports: list[tuple[str, Report]] = []
     failures: list[dict[str, str]] = []
     beating = _Beating(heartbeat)
     try:
@@ -147,6 +165,7 @@ def run(app: App, incident_id: int, inv_id: int, heartbeat: Heartbeat, stop: thr
                 entries.append(
                     {"target": subject.target, "alerts": subject.alerts, "report": got.model_dump(mode="json")}
                 )
+                reports.append((subject.target, got))
             else:
                 failures.append({"target": subject.target, "error": got})
     finally:
@@ -154,12 +173,17 @@ def run(app: App, incident_id: int, inv_id: int, heartbeat: Heartbeat, stop: thr
     if failures:
         partial = _partial(incident_id, inv_id, failures, started)
         entries.append({"target": "", "alerts": [], "report": partial.model_dump(mode="json")})
-    _finish(app, incident_id, inv_id, entries, failures)
+    _finish(app, incident_id, inv_id, entries, reports, failures)
     return True
 
 
 def _finish(
-    app: App, incident_id: int, inv_id: int, entries: list[dict[str, Any]], failures: list[dict[str, str]]
+    app: App,
+    incident_id: int,
+    inv_id: int,
+    entries: list[dict[str, Any]],
+    reports: list[tuple[str, Report]],
+    failures: list[dict[str, str]],
 ) -> None:
     # Failed: not one target got its own report (the partial report then only says why).
     status = "done" if len(entries) > (1 if failures else 0) else "failed"
@@ -181,7 +205,113 @@ def _finish(
         title = entries[0]["report"]["summary"] if entries else ""
         said = title if not failures else f"partial diagnosis ({error}): {title}"
         note(conn, app.bus, incident_id, "diagnosed", SYSTEM, said, {"investigation_id": inv_id, "status": status})
+        link_blamed(conn, app.bus, incident_id, reports)
         touch(conn, incident_id)
+
+
+# -- dependencies the investigation discovered --------------------------------------------------
+
+LOG_KINDS = frozenset({LogErrors.KIND, JournalErrors.KIND})
+EXCERPT = 200
+MIN_NAME = 3  # shorter names ("db", "a1") would match words that name nothing
+
+
+@dataclass(frozen=True)
+class Blame:
+    """A report of this incident names the target of another live incident."""
+
+    incident_id: int  # the other incident
+    name: str  # its service or host, as that incident's alerts spell it
+    source: str  # the target whose report names it
+    from_logs: bool
+    evidence: str  # the words that name it, at most EXCERPT characters
+
+
+def link_blamed(conn: Connection, bus: Bus, incident_id: int, reports: Sequence[tuple[str, Report]]) -> list[int]:
+    """Link this incident to each other live incident whose target its reports blame, once per pair: a
+    `linked` entry on both timelines with the words that name it. Returns the incidents it linked."""
+    if not reports:
+        return []
+    names = _target_names(conn, incident_id)
+    own = {n.casefold() for n in names.pop(incident_id, {})}
+    earlier = conn.execute(
+        select(EVENTS.c.data_json).where(EVENTS.c.incident_id == incident_id, EVENTS.c.kind == "linked")
+    ).scalars()
+    linked = {json.loads(d).get("incident") for d in earlier}
+    others = {i: n for i, n in names.items() if i not in linked}
+    found = blamed(reports, own, others)
+    for b in found:
+        verb = "logs blame" if b.from_logs else "investigation names"
+        here = f"{b.source}'s {verb} {b.name} (incident #{b.incident_id})"
+        there = f"{b.source}'s {verb} {b.name}, this incident's target (in incident #{incident_id})"
+        note(conn, bus, incident_id, "linked", SYSTEM, here, {"incident": b.incident_id, "evidence": b.evidence})
+        note(conn, bus, b.incident_id, "linked", SYSTEM, there, {"incident": incident_id, "evidence": b.evidence})
+    return [b.incident_id for b in found]
+
+
+def blamed(reports: Sequence[tuple[str, Report]], own: set[str], others: dict[int, dict[str, bool]]) -> list[Blame]:
+    """The first words of the reports that name each other incident's target (`others`: its names, True
+    for a host). A service counts as a whole token (`orders-db`, `orders-db:5432`), a host only with a
+    port (`10.0.0.5:5432`); names of this incident's own targets (`own`, casefolded) and short ones never."""
+    patterns = [
+        (inc, name, _name_pattern(name, is_host))
+        for inc, names in others.items()
+        for name, is_host in names.items()
+        if len(name) >= MIN_NAME and name.casefold() not in own
+    ]
+    found: dict[int, Blame] = {}
+    for target, report in reports:
+        source = target.partition(":")[2] or target
+        for text, from_logs in _texts(report):
+            for inc, name, pattern in patterns:
+                if inc not in found and (m := pattern.search(text)):
+                    found[inc] = Blame(inc, name, source, from_logs, _excerpt(text, m))
+    return list(found.values())
+
+
+def _target_names(conn: Connection, incident_id: int) -> dict[int, dict[str, bool]]:
+    """The services and hosts (True) of this incident's and every other live incident's alerts."""
+    live = INCIDENTS.c.status.in_(LIVE) & INCIDENTS.c.merged_into.is_(None)
+    rows = conn.execute(
+        select(ALERTS.c.incident_id, ALERTS.c.target_json)
+        .distinct()
+        .join(INCIDENTS, INCIDENTS.c.id == ALERTS.c.incident_id)
+        .where(live | (INCIDENTS.c.id == incident_id))
+    )
+    names: dict[int, dict[str, bool]] = {}
+    for inc, target_json in rows:
+        target = json.loads(target_json)
+        of = names.setdefault(inc, {})
+        if target.get("host"):
+            of.setdefault(target["host"], True)
+        if target.get("service"):
+            of[target["service"]] = False  # a service may be named without its port
+    return names
+
+
+def _name_pattern(name: str, is_host: bool) -> re.Pattern[str]:
+    # Whole tokens only: not orders-db-replica, not 10.0.0.55, not a.orders-db; a sentence's full stop may follow.
+    tail = r":\d{1,5}(?!\d)" if is_host else r"(?![\w-]|\.\w)"
+    return re.compile(rf"(?<![\w.-]){re.escape(name)}{tail}", re.IGNORECASE)
+
+
+def _texts(report: Report) -> Iterator[tuple[str, bool]]:
+    """The words of a report that may name a dependency, and whether they come from a log."""
+    for f in report.findings:
+        # The log line itself first: the finding's message shows its template, where a port is <NUM>.
+        example = f.data.get("example") if isinstance(f.data, dict) else getattr(f.data, "example", None)
+        for text in (example, f.message):
+            if isinstance(text, str):
+                yield text, f.kind in LOG_KINDS
+    for h in report.hypotheses:
+        for text in (*h.evidence, h.title, h.explanation):
+            yield text, False
+
+
+def _excerpt(text: str, m: re.Match[str]) -> str:
+    """At most EXCERPT characters of the text around the name, on one line."""
+    start = max(0, min(m.start() - EXCERPT // 2, len(text) - EXCERPT))
+    return " ".join(text[start : start + EXCERPT].split())
 
 
 def _wait_until(when: datetime, heartbeat: Heartbeat, stop: threading.Event) -> None:
