@@ -1,7 +1,8 @@
-"""The whole flow with the real parts: a real fault makes a real Prometheus rule fire, the real
-Alertmanager posts to `wk serve`'s webhook with a webhook token, an incident opens and is investigated
-once, its report reaches a DingTalk-format receiver (signature checked); the fault is cleared,
-Alertmanager posts `resolved`, the incident resolves and the resolution message arrives."""
+"""The whole flow with the real parts: a real fault (a filesystem filling up) makes a real Prometheus
+rule fire on node-exporter's data, the real Alertmanager posts to `wk serve`'s webhook with a webhook
+token, an incident opens and is investigated once, its report reaches a DingTalk-format receiver
+(signature checked); the fault is cleared, Alertmanager posts `resolved`, the incident resolves and
+the resolution message arrives. (A filesystem rather than CPU: a busy host cannot keep it firing.)"""
 
 from __future__ import annotations
 
@@ -12,17 +13,17 @@ from tests.helpers import wait_for
 from tests.notify.receivers import SECRET, receiver
 from tests.observability.conftest import running_stack
 from tests.server.conftest import Served, serve_core
-from watchkeeper.scenarios.cpu_hog import CpuHog
+from watchkeeper.scenarios.disk_filling import DiskFilling
 from watchkeeper.scenarios.world import World
 
-CPU_RULE = """
+DISK_RULE = """
 groups:
   - name: node
     rules:
-      - alert: HostHighCpuLoad
-        expr: sum by (instance, job) (rate(node_cpu_seconds_total{mode!="idle"}[5s])) > 0.6
-        labels: {severity: critical}
-        annotations: {summary: "CPU busy on {{ $labels.instance }}"}
+      - alert: HostOutOfDiskSpace
+        expr: node_filesystem_avail_bytes{{mountpoint="{mount}"}} / node_filesystem_size_bytes < 0.2
+        labels: {{severity: critical}}
+        annotations: {{summary: "{{{{ $labels.mountpoint }}}} is almost full"}}
 """
 
 
@@ -56,8 +57,9 @@ receivers:
         http_config: {{authorization: {{credentials_file: {token_file}}}}}
 """
             try:
-                with running_stack(tmp_path, CPU_RULE, am_config):
-                    CpuHog().setup(world)
+                fault = DiskFilling()
+                fault.setup(world)
+                with running_stack(tmp_path, DISK_RULE.format(mount=fault.mount), am_config):
                     assert wait_for(lambda: len(incidents(served)) >= 1, timeout=90), "no incident opened"
                     assert wait_for(lambda: incidents(served)[0]["status"] == "diagnosed", timeout=120)
                     (incident,) = incidents(served)
@@ -71,7 +73,8 @@ receivers:
                 world.cleanup()
     # One report, attached, covering the alert; one investigation in all.
     assert len(shown["reports"]) == 1 and shown["reports"][0]["alerts"] == [shown["alerts"][0]["fingerprint"]]
-    assert shown["alerts"][0]["labels"]["alertname"] == "HostHighCpuLoad"
+    assert shown["alerts"][0]["labels"]["alertname"] == "HostOutOfDiskSpace"
+    assert shown["reports"][0]["report"]["playbook"] == "disk"
     assert [i["status"] for i in shown["investigations"]] == ["done"]
     kinds = [e["kind"] for e in shown["timeline"]]
     assert kinds.index("opened") < kinds.index("diagnosed") < kinds.index("resolved")
@@ -79,5 +82,5 @@ receivers:
     assert all(r.path == "/robot/send" and r.query.get("sign") for r in chat.got)
     assert [n["status"] for n in shown["notifications"]] == ["sent", "sent"]
     diagnosis, resolution = chat.got[0].body["markdown"]["text"], chat.got[-1].body["markdown"]["text"]
-    assert "HostHighCpuLoad" in diagnosis
+    assert "HostOutOfDiskSpace" in diagnosis
     assert "resolved" in resolution.lower()
