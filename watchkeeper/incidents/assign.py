@@ -72,6 +72,32 @@ _TOUCH = (
     .values(severity=func.coalesce(bindparam("raised", type_=String), INCIDENTS.c.severity))
 )
 _OPEN = insert(INCIDENTS).returning(INCIDENTS.c.id)
+# The live incidents a delivery may join: those with alerts on its targets (and on what they need) or
+# in its sender's groups, and those rooted at services that need its services (they may merge into it).
+_LIVE = INCIDENTS.c.status.in_(LIVE) & INCIDENTS.c.merged_into.is_(None)
+_INCIDENT = (
+    INCIDENTS.c.id,
+    INCIDENTS.c.root_target,
+    INCIDENTS.c.status,
+    INCIDENTS.c.severity,
+    INCIDENTS.c.last_alert_at,
+)
+_BY_ALERTS = (
+    select(*_INCIDENT, ALERTS.c.target_key, ALERTS.c.group_key)
+    .add_columns(ALERTS.c.severity.label("alert_severity"), ALERTS.c.status.label("alert_status"))
+    .join(ALERTS, ALERTS.c.incident_id == INCIDENTS.c.id)
+)
+_MATCHING = (
+    ALERTS.c.target_key.in_(bindparam("keys", expanding=True)),
+    ALERTS.c.group_key.in_(bindparam("group_keys", expanding=True)),
+)
+# Many alerts share a target (the instances of a service): without group_by labels one row for each is enough.
+_LIVE_BY_ALERTS = _BY_ALERTS.where(_LIVE, or_(*_MATCHING)).distinct()
+# With group_by labels, every alert of a live incident: their labels decide.
+_LIVE_WITH_LABELS = _BY_ALERTS.add_columns(ALERTS.c.labels_json).where(
+    _LIVE, or_(*_MATCHING, ALERTS.c.incident_id.is_not(None))
+)
+_LIVE_BY_ROOT = select(*_INCIDENT).where(_LIVE, INCIDENTS.c.root_target.in_(bindparam("roots", expanding=True)))
 
 
 def rules_of(settings: Settings) -> Rules:
@@ -211,19 +237,8 @@ class _Assigner:
         keys |= {f"service:{up}" for s in named for up in deps.upstream(s)}
         group_keys = {a.group_key for a in alerts if a.group_key}
         roots = {f"service:{d}" for s in named for d in self.needed_by.get(s, ())}
-        live = INCIDENTS.c.status.in_(LIVE) & INCIDENTS.c.merged_into.is_(None)
-        incident_cols = (INCIDENTS.c.id, INCIDENTS.c.root_target, INCIDENTS.c.status, INCIDENTS.c.severity)
-        matching = [ALERTS.c.target_key.in_(keys), ALERTS.c.group_key.in_(group_keys)]
-        if self.rules.group_by:
-            matching.append(ALERTS.c.incident_id.is_not(None))  # their labels decide: read them all
-        rows = self.conn.execute(
-            select(*incident_cols, INCIDENTS.c.last_alert_at, ALERTS.c.target_key, ALERTS.c.group_key)
-            .add_columns(ALERTS.c.severity.label("alert_severity"), ALERTS.c.status.label("alert_status"))
-            .add_columns(ALERTS.c.labels_json)
-            .join(ALERTS, ALERTS.c.incident_id == INCIDENTS.c.id)
-            .where(live, or_(*matching))
-        )
-        for r in rows:
+        by_alerts = _LIVE_WITH_LABELS if self.rules.group_by else _LIVE_BY_ALERTS
+        for r in self.conn.execute(by_alerts, {"keys": list(keys), "group_keys": list(group_keys)}):
             inc = self._entry(r.id, r.root_target, r.status, r.severity, r.last_alert_at)
             inc.targets.add(r.target_key)
             if r.alert_severity == "critical" and r.alert_status == "firing":
@@ -235,9 +250,7 @@ class _Assigner:
                 if values is not None:
                     inc.groups.add(values)
         if roots:
-            for r in self.conn.execute(
-                select(*incident_cols, INCIDENTS.c.last_alert_at).where(live, INCIDENTS.c.root_target.in_(roots))
-            ):
+            for r in self.conn.execute(_LIVE_BY_ROOT, {"roots": list(roots)}):
                 self._entry(r.id, r.root_target, r.status, r.severity, r.last_alert_at)
 
     def _entry(self, inc_id: int, root: str, status: str, severity: str, last: datetime) -> _Live:
