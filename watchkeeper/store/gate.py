@@ -5,8 +5,8 @@ SQLite's busy handler in growing steps (up to 100 ms each), however soon the loc
 webhook ingest queued behind the assigner's transactions then waits for seconds in a storm. Writers
 of one process that pass this gate first queue on a Python lock instead and go in the moment it is
 free; an `urgent` writer (an ingest: the sender waits for the answer) goes before a `background`
-one (the assigner), which yields while one is waiting, for at most `max_defer_s` so that a steady
-stream of posts cannot keep incidents from opening. Writers that do not pass the gate still meet at
+one (the assigner), which waits until none is waiting or writing, for at most `max_defer_s` so that
+a steady stream of posts cannot keep incidents from opening. Writers that do not pass the gate still meet at
 SQLite's lock, as before. PostgreSQL locks rows, not the database: there the gate is open.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 import weakref
 from collections.abc import Iterator
 
@@ -24,41 +23,31 @@ from sqlalchemy import Engine
 class WriteGate:
     def __init__(self, max_defer_s: float = 0.25) -> None:
         self.max_defer_s = max_defer_s
-        self._changed = threading.Condition()
-        self._busy = False
-        self._urgent_waiting = 0
+        self._gate = threading.Lock()  # a plain lock wakes one waiter when it is let go, not every one
+        self._count = threading.Lock()
+        self._urgent = 0  # urgent writers waiting or inside
+        self._no_urgent = threading.Event()
+        self._no_urgent.set()
 
     @contextlib.contextmanager
     def urgent(self) -> Iterator[None]:
-        with self._changed:
-            self._urgent_waiting += 1
-            try:
-                self._changed.wait_for(lambda: not self._busy)
-            finally:
-                self._urgent_waiting -= 1
-            self._busy = True
+        with self._count:
+            self._urgent += 1
+            self._no_urgent.clear()
         try:
-            yield
+            with self._gate:
+                yield
         finally:
-            self._leave()
+            with self._count:
+                self._urgent -= 1
+                if not self._urgent:
+                    self._no_urgent.set()
 
     @contextlib.contextmanager
     def background(self) -> Iterator[None]:
-        until = time.monotonic() + self.max_defer_s
-        with self._changed:
-            while self._busy or (self._urgent_waiting and time.monotonic() < until):
-                # Busy: woken when it is left. Free but an urgent writer waits: it goes first, until the deadline.
-                self._changed.wait(None if self._busy else until - time.monotonic())
-            self._busy = True
-        try:
+        self._no_urgent.wait(self.max_defer_s)
+        with self._gate:
             yield
-        finally:
-            self._leave()
-
-    def _leave(self) -> None:
-        with self._changed:
-            self._busy = False
-            self._changed.notify_all()
 
 
 class _Open(WriteGate):
