@@ -74,6 +74,8 @@ _TOUCH = (
 _OPEN = insert(INCIDENTS).returning(INCIDENTS.c.id)
 # The live incidents a delivery may join: those with alerts on its targets (and on what they need) or
 # in its sender's groups, and those rooted at services that need its services (they may merge into it).
+# The alerts are read first, then their incidents: joined in one query, PostgreSQL (its statistics
+# behind a storm's growth) reads every alert of each live incident to find the few on the targets.
 _LIVE = INCIDENTS.c.status.in_(LIVE) & INCIDENTS.c.merged_into.is_(None)
 _INCIDENT = (
     INCIDENTS.c.id,
@@ -82,20 +84,21 @@ _INCIDENT = (
     INCIDENTS.c.severity,
     INCIDENTS.c.last_alert_at,
 )
-_BY_ALERTS = (
-    select(*_INCIDENT, ALERTS.c.target_key, ALERTS.c.group_key)
-    .add_columns(ALERTS.c.severity.label("alert_severity"), ALERTS.c.status.label("alert_status"))
-    .join(ALERTS, ALERTS.c.incident_id == INCIDENTS.c.id)
-)
-_MATCHING = (
-    ALERTS.c.target_key.in_(bindparam("keys", expanding=True)),
-    ALERTS.c.group_key.in_(bindparam("group_keys", expanding=True)),
-)
+_PLACED = select(ALERTS.c.incident_id, ALERTS.c.target_key, ALERTS.c.group_key, ALERTS.c.severity, ALERTS.c.status)
 # Many alerts share a target (the instances of a service): without group_by labels one row for each is enough.
-_LIVE_BY_ALERTS = _BY_ALERTS.where(_LIVE, or_(*_MATCHING)).distinct()
+_MATCHING_ALERTS = _PLACED.where(
+    ALERTS.c.incident_id.is_not(None),
+    or_(
+        ALERTS.c.target_key.in_(bindparam("keys", expanding=True)),
+        ALERTS.c.group_key.in_(bindparam("group_keys", expanding=True)),
+    ),
+).distinct()
 # With group_by labels, every alert of a live incident: their labels decide.
-_LIVE_WITH_LABELS = _BY_ALERTS.add_columns(ALERTS.c.labels_json).where(
-    _LIVE, or_(*_MATCHING, ALERTS.c.incident_id.is_not(None))
+_LIVE_ALERTS_WITH_LABELS = (
+    _PLACED.add_columns(ALERTS.c.labels_json).join(INCIDENTS, INCIDENTS.c.id == ALERTS.c.incident_id).where(_LIVE)
+)
+_LIVE_BY_ID = (
+    select(*_INCIDENT).where(_LIVE, INCIDENTS.c.id.in_(bindparam("ids", expanding=True))).order_by(INCIDENTS.c.id)
 )
 _LIVE_BY_ROOT = select(*_INCIDENT).where(_LIVE, INCIDENTS.c.root_target.in_(bindparam("roots", expanding=True)))
 
@@ -237,11 +240,17 @@ class _Assigner:
         keys |= {f"service:{up}" for s in named for up in deps.upstream(s)}
         group_keys = {a.group_key for a in alerts if a.group_key}
         roots = {f"service:{d}" for s in named for d in self.needed_by.get(s, ())}
-        by_alerts = _LIVE_WITH_LABELS if self.rules.group_by else _LIVE_BY_ALERTS
-        for r in self.conn.execute(by_alerts, {"keys": list(keys), "group_keys": list(group_keys)}):
-            inc = self._entry(r.id, r.root_target, r.status, r.severity, r.last_alert_at)
+        if self.rules.group_by:
+            rows = self.conn.execute(_LIVE_ALERTS_WITH_LABELS).all()
+        else:
+            rows = self.conn.execute(_MATCHING_ALERTS, {"keys": list(keys), "group_keys": list(group_keys)}).all()
+        for r in self.conn.execute(_LIVE_BY_ID, {"ids": sorted({r.incident_id for r in rows})}):
+            self._entry(r.id, r.root_target, r.status, r.severity, r.last_alert_at)
+        for r in rows:
+            if (inc := self.view.get(r.incident_id)) is None:
+                continue  # an alert of an incident that ended
             inc.targets.add(r.target_key)
-            if r.alert_severity == "critical" and r.alert_status == "firing":
+            if r.severity == "critical" and r.status == "firing":
                 inc.critical.add(r.target_key)
             if r.group_key:
                 inc.group_keys.add(r.group_key)
