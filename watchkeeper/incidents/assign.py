@@ -126,6 +126,9 @@ def assign_many(app: App, delivery_ids: Sequence[int], now: datetime | None = No
     with write_gate(app.engine).background(), app.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(_ASSIGN_LOCK, {"key": ASSIGN_LOCK})
+            # psycopg prepares a statement run five times, and PostgreSQL then keeps one plan for it: made
+            # while a storm's tables were still small, it scans them whole once they are not.
+            conn.exec_driver_sql("SET LOCAL plan_cache_mode TO force_custom_plan")
         # The first statement writes: on SQLite that takes the write lock for the whole transaction.
         claimed = sorted(conn.execute(_CLAIM, {"ids": list(delivery_ids)}).all())
         if not claimed:
