@@ -12,12 +12,12 @@ services that depend on it). A silenced alert is stored and visible, and does no
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, insert, or_, select, text, update
+from sqlalchemy import Connection, String, bindparam, func, insert, or_, select, text, update
 
 from watchkeeper.alerts.correlate import NO_TARGET, Dependencies, OpenIncident, Rules, decide, dependents, group_values
 from watchkeeper.alerts.model import SEVERITY_RANK, Alert
@@ -41,11 +41,66 @@ from watchkeeper.incidents.records import (
     utc,
 )
 from watchkeeper.incidents.silences import active_silences
+from watchkeeper.store.gate import write_gate
 
 if TYPE_CHECKING:
     from watchkeeper.app import App
 
 ASSIGN_LOCK = 0x77_6B_15  # pg_advisory_xact_lock key: one assignment at a time across managers
+# Built once: building SQLAlchemy statements costs more than running these on SQLite (see _Assigner).
+_ASSIGN_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_CLAIM = (
+    update(DELIVERIES)
+    .where(DELIVERIES.c.id.in_(bindparam("ids", expanding=True)), DELIVERIES.c.status == "accepted")
+    .values(status="processed")
+    .returning(DELIVERIES.c.id, DELIVERIES.c.source, DELIVERIES.c.body)
+)
+_KNOWN = (
+    select(ALERTS.c.id, ALERTS.c.fingerprint, ALERTS.c.status, ALERTS.c.incident_id, ALERTS.c.silenced_by)
+    .add_columns(INCIDENTS.c.status.label("incident_status"), INCIDENTS.c.resolved_at, INCIDENTS.c.merged_into)
+    .outerjoin(INCIDENTS, INCIDENTS.c.id == ALERTS.c.incident_id)
+    .where(ALERTS.c.fingerprint.in_(bindparam("fingerprints", expanding=True)))
+)
+_INCIDENT_STATE = select(INCIDENTS.c.status, INCIDENTS.c.resolved_at).where(INCIDENTS.c.id == bindparam("incident_id"))
+_INSERT = insert(ALERTS)
+# The columns to set are the parameters' (the alert's fields; where a placed alert went).
+_RESEND = update(ALERTS).where(ALERTS.c.id == bindparam("row_id")).values(received_count=ALERTS.c.received_count + 1)
+_PLACE = update(ALERTS).where(ALERTS.c.id == bindparam("row_id"))
+_TOUCH = (
+    update(INCIDENTS)
+    .where(INCIDENTS.c.id == bindparam("incident"))
+    .values(severity=func.coalesce(bindparam("raised", type_=String), INCIDENTS.c.severity))
+)
+_OPEN = insert(INCIDENTS).returning(INCIDENTS.c.id)
+# The live incidents a delivery may join: those with alerts on its targets (and on what they need) or
+# in its sender's groups, and those rooted at services that need its services (they may merge into it).
+# The alerts are read first, then their incidents: joined in one query, PostgreSQL (its statistics
+# behind a storm's growth) reads every alert of each live incident to find the few on the targets.
+_LIVE = INCIDENTS.c.status.in_(LIVE) & INCIDENTS.c.merged_into.is_(None)
+_INCIDENT = (
+    INCIDENTS.c.id,
+    INCIDENTS.c.root_target,
+    INCIDENTS.c.status,
+    INCIDENTS.c.severity,
+    INCIDENTS.c.last_alert_at,
+)
+_PLACED = select(ALERTS.c.incident_id, ALERTS.c.target_key, ALERTS.c.group_key, ALERTS.c.severity, ALERTS.c.status)
+# Many alerts share a target (the instances of a service): without group_by labels one row for each is enough.
+_MATCHING_ALERTS = _PLACED.where(
+    ALERTS.c.incident_id.is_not(None),
+    or_(
+        ALERTS.c.target_key.in_(bindparam("keys", expanding=True)),
+        ALERTS.c.group_key.in_(bindparam("group_keys", expanding=True)),
+    ),
+).distinct()
+# With group_by labels, every alert of a live incident: their labels decide.
+_LIVE_ALERTS_WITH_LABELS = (
+    _PLACED.add_columns(ALERTS.c.labels_json).join(INCIDENTS, INCIDENTS.c.id == ALERTS.c.incident_id).where(_LIVE)
+)
+_LIVE_BY_ID = (
+    select(*_INCIDENT).where(_LIVE, INCIDENTS.c.id.in_(bindparam("ids", expanding=True))).order_by(INCIDENTS.c.id)
+)
+_LIVE_BY_ROOT = select(*_INCIDENT).where(_LIVE, INCIDENTS.c.root_target.in_(bindparam("roots", expanding=True)))
 
 
 def rules_of(settings: Settings) -> Rules:
@@ -60,20 +115,28 @@ def rules_of(settings: Settings) -> Rules:
 
 def assign(app: App, delivery_id: int, now: datetime | None = None) -> bool:
     """Assign a stored delivery's alerts; False when it was assigned already (a redelivery)."""
+    return delivery_id in assign_many(app, [delivery_id], now)
+
+
+def assign_many(app: App, delivery_ids: Sequence[int], now: datetime | None = None) -> set[int]:
+    """Assign stored deliveries in one transaction, one after the other in the order they were stored,
+    as if each were alone; the ids assigned now (one assigned already, a redelivery, is left out)."""
     now = now or now_utc()
-    with app.engine.begin() as conn:
+    # The assigner waits for the webhook ingests of this process (a sender waits for their answer).
+    with write_gate(app.engine).background(), app.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ASSIGN_LOCK})
+            conn.execute(_ASSIGN_LOCK, {"key": ASSIGN_LOCK})
+            # psycopg prepares a statement run five times, and PostgreSQL then keeps one plan for it: made
+            # while a storm's tables were still small, it scans them whole once they are not.
+            conn.exec_driver_sql("SET LOCAL plan_cache_mode TO force_custom_plan")
         # The first statement writes: on SQLite that takes the write lock for the whole transaction.
-        claim = update(DELIVERIES).where(DELIVERIES.c.id == delivery_id, DELIVERIES.c.status == "accepted")
-        if conn.execute(claim.values(status="processed")).rowcount != 1:
-            return False
-        source, body = conn.execute(
-            select(DELIVERIES.c.source, DELIVERIES.c.body).where(DELIVERIES.c.id == delivery_id)
-        ).one()
-        batch = normalise(source, json.loads(body))
-        _Assignment(conn, app.bus, app.settings, now, active_silences(conn, now), source).run(batch.alerts)
-    return True
+        claimed = sorted(conn.execute(_CLAIM, {"ids": list(delivery_ids)}).all())
+        if not claimed:
+            return set()
+        assigner = _Assigner(conn, app.bus, app.settings, now, active_silences(conn, now))
+        for _, source, body in claimed:
+            assigner.delivery(source, normalise(source, json.loads(body)).alerts)
+    return {delivery_id for delivery_id, _, _ in claimed}
 
 
 @dataclass
@@ -102,7 +165,16 @@ class _Live:
         )
 
 
-class _Assignment:
+Placed = Callable[[dict[str, Any]], object]  # records where a firing alert went (incident_id, join_rule, join_reason)
+
+
+class _Assigner:
+    """One transaction's deliveries. The decisions are made in memory, and the writes every alert
+    needs are collected and written together (an alert's row once, with where it went; the resends in
+    one statement; an incident's last alert time and severity once per delivery): building SQLAlchemy
+    statements, not running them, is what costs on SQLite. Whatever is collected is written before
+    any statement that reads what it changes (`_flush`), so each delivery sees the ones before it."""
+
     def __init__(
         self,
         conn: Connection,
@@ -110,13 +182,57 @@ class _Assignment:
         settings: Settings,
         now: datetime,
         silences: Sequence[tuple[str, list[Matcher]]],
-        sender: str,
     ) -> None:
-        self.conn, self.bus, self.now, self.silences, self.sender = conn, bus, now, silences, sender
+        self.conn, self.bus, self.now, self.silences = conn, bus, now, silences
         self.rules = rules_of(settings)
         self.cfg = settings.incidents
-        self.services = list(settings.triage.services)
+        # service -> the configured services that need it (directly or through others)
+        self.needed_by: dict[str, set[str]] = {}
+        for name in settings.triage.services:
+            for upstream in self.rules.deps.upstream(name):
+                self.needed_by.setdefault(upstream, set()).add(name)
+        self.inserts: list[dict[str, Any]] = []
+        self.resends: list[dict[str, Any]] = []
+        self.touches: dict[int, str | None] = {}  # incident -> its raised severity (None: unchanged)
+        self.sender = ""
         self.view: dict[int, _Live] = {}
+        self.fresh = True  # no incident's status or merge changed since this delivery's alerts were read
+
+    def delivery(self, sender: str, batch: Sequence[Alert]) -> None:
+        self.sender, self.view, self.fresh = sender, {}, True
+        # One alert twice in one delivery: the later copy is what the sender means now.
+        alerts = list({a.fingerprint: a for a in batch}.values())
+        self._load(alerts)
+        known = {r.fingerprint: r for r in self.conn.execute(_KNOWN, {"fingerprints": [a.fingerprint for a in alerts]})}
+        for alert in alerts:
+            row = known.get(alert.fingerprint)
+            if row is None:
+                self._new(alert)
+            else:
+                self._resend(alert, row)
+        self._flush()
+
+    def _flush(self) -> None:
+        if self.inserts:
+            self.conn.execute(_INSERT, self.inserts)
+            self.inserts = []
+        if self.resends:
+            self.conn.execute(_RESEND, self.resends)
+            self.resends = []
+        if self.touches:
+            at = now_utc()
+            touched = [
+                {"incident": i, "raised": raised, "last_alert_at": self.now, "updated_at": at}
+                for i, raised in self.touches.items()
+            ]
+            self.conn.execute(_TOUCH, touched)
+            self.touches = {}
+
+    def _touch(self, inc_id: int, raised: str | None = None) -> None:
+        """The incident took an alert now (and its severity rose to `raised`): written on the next flush."""
+        self.touches[inc_id] = raised or self.touches.get(inc_id)
+        if inc_id in self.view:
+            self.view[inc_id].last_alert_at = self.now
 
     # -- the view of the live incidents this delivery may touch ----------------------------------
 
@@ -126,23 +242,18 @@ class _Assignment:
         named = {a.target.service for a in alerts if a.target.service}
         keys |= {f"service:{up}" for s in named for up in deps.upstream(s)}
         group_keys = {a.group_key for a in alerts if a.group_key}
-        roots = {f"service:{d}" for d in self.services if any(deps.needs(d, s) for s in named)}
-        live = INCIDENTS.c.status.in_(LIVE) & INCIDENTS.c.merged_into.is_(None)
-        incident_cols = (INCIDENTS.c.id, INCIDENTS.c.root_target, INCIDENTS.c.status, INCIDENTS.c.severity)
-        matching = [ALERTS.c.target_key.in_(keys), ALERTS.c.group_key.in_(group_keys)]
+        roots = {f"service:{d}" for s in named for d in self.needed_by.get(s, ())}
         if self.rules.group_by:
-            matching.append(ALERTS.c.incident_id.is_not(None))  # their labels decide: read them all
-        rows = self.conn.execute(
-            select(*incident_cols, INCIDENTS.c.last_alert_at, ALERTS.c.target_key, ALERTS.c.group_key)
-            .add_columns(ALERTS.c.severity.label("alert_severity"), ALERTS.c.status.label("alert_status"))
-            .add_columns(ALERTS.c.labels_json)
-            .join(ALERTS, ALERTS.c.incident_id == INCIDENTS.c.id)
-            .where(live, or_(*matching))
-        )
+            rows = self.conn.execute(_LIVE_ALERTS_WITH_LABELS).all()
+        else:
+            rows = self.conn.execute(_MATCHING_ALERTS, {"keys": list(keys), "group_keys": list(group_keys)}).all()
+        for r in self.conn.execute(_LIVE_BY_ID, {"ids": sorted({r.incident_id for r in rows})}):
+            self._entry(r.id, r.root_target, r.status, r.severity, r.last_alert_at)
         for r in rows:
-            inc = self._entry(r.id, r.root_target, r.status, r.severity, r.last_alert_at)
+            if (inc := self.view.get(r.incident_id)) is None:
+                continue  # an alert of an incident that ended
             inc.targets.add(r.target_key)
-            if r.alert_severity == "critical" and r.alert_status == "firing":
+            if r.severity == "critical" and r.status == "firing":
                 inc.critical.add(r.target_key)
             if r.group_key:
                 inc.group_keys.add(r.group_key)
@@ -151,9 +262,7 @@ class _Assignment:
                 if values is not None:
                     inc.groups.add(values)
         if roots:
-            for r in self.conn.execute(
-                select(*incident_cols, INCIDENTS.c.last_alert_at).where(live, INCIDENTS.c.root_target.in_(roots))
-            ):
+            for r in self.conn.execute(_LIVE_BY_ROOT, {"roots": list(roots)}):
                 self._entry(r.id, r.root_target, r.status, r.severity, r.last_alert_at)
 
     def _entry(self, inc_id: int, root: str, status: str, severity: str, last: datetime) -> _Live:
@@ -163,84 +272,68 @@ class _Assignment:
 
     # -- alerts ---------------------------------------------------------------------------------
 
-    def run(self, batch: Sequence[Alert]) -> None:
-        # One alert twice in one delivery: the later copy is what the sender means now.
-        alerts = list({a.fingerprint: a for a in batch}.values())
-        self._load(alerts)
-        fingerprints = [a.fingerprint for a in alerts]
-        known = {
-            r.fingerprint: r
-            for r in self.conn.execute(
-                select(ALERTS.c.id, ALERTS.c.fingerprint, ALERTS.c.status, ALERTS.c.incident_id).where(
-                    ALERTS.c.fingerprint.in_(fingerprints)
-                )
-            )
+    def _silence(self, alert: Alert) -> str | None:
+        return next((sid for sid, matchers in self.silences if all_match(matchers, alert.labels)), None)
+
+    def _new(self, alert: Alert) -> None:
+        row = {
+            **_fields(alert, self.now),
+            "first_seen_at": self.now,
+            "received_count": 1,
+            "silenced_by": None,
+            "incident_id": None,
+            "join_rule": None,
+            "join_reason": None,
         }
-        for alert in alerts:
-            row = known.get(alert.fingerprint)
-            if row is not None:
-                self._update(alert, row)
-                continue
-            row_id = self._insert(alert)
-            if alert.status == "firing" and not self._silenced(alert, row_id):
-                self._place(alert, row_id)
+        if alert.status == "firing":
+            row["silenced_by"] = self._silence(alert)
+            if row["silenced_by"] is None:
+                self._place(alert, lambda placed: self.inserts.append(row | placed))
+                return
+        self.inserts.append(row)
 
-    def _silenced(self, alert: Alert, row_id: int) -> bool:
-        silence = next((sid for sid, matchers in self.silences if all_match(matchers, alert.labels)), None)
-        self.conn.execute(update(ALERTS).where(ALERTS.c.id == row_id).values(silenced_by=silence))
-        return silence is not None
+    def _incident_of(self, row: Any) -> tuple[int, str, datetime | None] | None:
+        """The live incident of a known alert (through merges), its status and when it resolved."""
+        if row.incident_id is None:
+            return None
+        if self.fresh and row.merged_into is None:
+            return row.incident_id, row.incident_status, row.resolved_at
+        inc_id = live_id(self.conn, row.incident_id)
+        status, resolved_at = self.conn.execute(_INCIDENT_STATE, {"incident_id": inc_id}).one()
+        return inc_id, status, resolved_at
 
-    def _insert(self, alert: Alert) -> int:
-        return int(
-            self.conn.execute(
-                insert(ALERTS).returning(ALERTS.c.id),
-                {**_fields(alert, self.now), "first_seen_at": self.now, "received_count": 1},
-            ).scalar_one()
-        )
-
-    def _update(self, alert: Alert, row: Any) -> None:
+    def _resend(self, alert: Alert, row: Any) -> None:
         refire = row.status == "resolved" and alert.status == "firing"
-        self.conn.execute(
-            update(ALERTS)
-            .where(ALERTS.c.id == row.id)
-            .values(**_fields(alert, self.now), received_count=ALERTS.c.received_count + 1)
-        )
-        inc_id = live_id(self.conn, row.incident_id) if row.incident_id is not None else None
+        silence = self._silence(alert) if alert.status == "firing" else row.silenced_by
+        self.resends.append({"row_id": row.id, **_fields(alert, self.now), "silenced_by": silence})
+        incident = self._incident_of(row)
         if alert.status == "resolved":
-            if inc_id is not None:
-                self._maybe_all_resolved(inc_id)
+            if incident is not None:
+                self._maybe_all_resolved(incident[0])
             return
-        if self._silenced(alert, row.id):
+        if silence is not None:
             return
-        if inc_id is None:
-            self._place(alert, row.id)
+        if incident is None:
+            self._place(alert, self._placed(row.id))
             return
-        status, resolved_at = self.conn.execute(
-            select(INCIDENTS.c.status, INCIDENTS.c.resolved_at).where(INCIDENTS.c.id == inc_id)
-        ).one()
+        inc_id, status, resolved_at = incident
         if status in LIVE:
-            values: dict[str, Any] = {"last_alert_at": self.now}
+            self._touch(inc_id)
             if refire:
-                values |= {"flaps": INCIDENTS.c.flaps + 1, "resolve_after": None}
-                label = alert.target.label
-                note(
-                    self.conn,
-                    self.bus,
-                    inc_id,
-                    "alert-fired-again",
-                    self.sender,
-                    f"{alert.name} on {label} fired again",
-                )
-            touch(self.conn, inc_id, **values)
-            if inc_id in self.view:
-                self.view[inc_id].last_alert_at = self.now
+                touch(self.conn, inc_id, flaps=INCIDENTS.c.flaps + 1, resolve_after=None)
+                said = f"{alert.name} on {alert.target.label} fired again"
+                note(self.conn, self.bus, inc_id, "alert-fired-again", self.sender, said)
             return
         if not refire:
             return  # still firing after a person resolved the incident: their call stands until it fires anew
         if resolved_at is not None and self.now - utc(resolved_at) <= timedelta(seconds=self.cfg.reopen_window_s):
             self._reopen(inc_id, alert)
         else:
-            self._place(alert, row.id, previous=inc_id)
+            self._place(alert, self._placed(row.id), previous=inc_id)
+
+    def _placed(self, row_id: int) -> Placed:
+        """Where a known alert went, written at once (a new alert's row is written with it)."""
+        return lambda placed: self.conn.execute(_PLACE, {"row_id": row_id, **placed})
 
     def _reopen(self, inc_id: int, alert: Alert) -> None:
         diagnosed = self.conn.execute(
@@ -257,10 +350,12 @@ class _Assignment:
             last_alert_at=self.now,
             flaps=INCIDENTS.c.flaps + 1,
         )
+        self.fresh = False
         text_ = f"{alert.name} on {alert.target.label} fired again within the reopen window"
         note(self.conn, self.bus, inc_id, "reopened", self.sender, text_, {"fingerprint": alert.fingerprint})
 
     def _maybe_all_resolved(self, inc_id: int) -> None:
+        self._flush()  # the alerts of this delivery so far count
         firing = self.conn.execute(
             select(func.count()).where(ALERTS.c.incident_id == inc_id, ALERTS.c.status == "firing")
         ).scalar_one()
@@ -274,29 +369,28 @@ class _Assignment:
 
     # -- placing a firing alert -------------------------------------------------------------------
 
-    def _place(self, alert: Alert, row_id: int, previous: int | None = None) -> None:
+    def _place(self, alert: Alert, placed: Placed, previous: int | None = None) -> None:
         decision = decide(alert, [v.frozen() for v in self.view.values()], self.rules, self.now)
         if decision.incident_id is None:
             inc_id = self._open(alert, decision.reason, previous)
         else:
             inc_id = decision.incident_id
             self._join(alert, self.view[inc_id], decision.rule, decision.reason)
-        self.conn.execute(
-            update(ALERTS)
-            .where(ALERTS.c.id == row_id)
-            .values(incident_id=inc_id, join_rule=decision.rule, join_reason=decision.reason)
-        )
-        self._add(self.view[inc_id], alert)
-        for dependent, why in dependents(
-            alert.target.key, [v.frozen() for v in self.view.values()], self.rules, self.now, inc_id
-        ):
+        placed({"incident_id": inc_id, "join_rule": decision.rule, "join_reason": decision.reason})
+        into = self.view[inc_id]
+        self._add(into, alert)
+        merging = dependents(alert.target.key, [v.frozen() for v in self.view.values()], self.rules, self.now, inc_id)
+        if merging:
+            self._flush()  # a fold moves the alerts of each dependent, these included
+            self.fresh = False
+        for dependent, why in merging:
             fold(self.conn, self.bus, dependent, inc_id, SYSTEM, why, self.now)
             gone = self.view.pop(dependent)
-            into = self.view[inc_id]
             into.targets |= gone.targets
             into.critical |= gone.critical
             into.group_keys |= gone.group_keys
             into.groups |= gone.groups
+            into.severity = max(into.severity, gone.severity, key=SEVERITY_RANK.__getitem__)  # as fold wrote it
 
     def _add(self, inc: _Live, alert: Alert) -> None:
         key = alert.target.key
@@ -314,7 +408,7 @@ class _Assignment:
         title = f"{alert.name}: {alert.target.label}"
         inc_id = int(
             self.conn.execute(
-                insert(INCIDENTS).returning(INCIDENTS.c.id),
+                _OPEN,
                 {
                     "title": title,
                     "status": "open",
@@ -341,10 +435,10 @@ class _Assignment:
         return inc_id
 
     def _join(self, alert: Alert, inc: _Live, rule: str, reason: str) -> None:
-        values: dict[str, Any] = {"last_alert_at": self.now}
+        raised = None
         if SEVERITY_RANK[alert.severity] > SEVERITY_RANK[inc.severity]:
-            values["severity"] = inc.severity = alert.severity
-        touch(self.conn, inc.id, **values)
+            raised = inc.severity = alert.severity
+        self._touch(inc.id, raised)
         key = alert.target.key
         if key == NO_TARGET or key in inc.targets:
             return  # one more alert on a target the timeline already names: its join reason is on the alert
@@ -368,6 +462,7 @@ class _Assignment:
             queue_investigation(self.conn, self.bus, inc.id, "follow-up", self.now, SYSTEM, f"follow-up: {said}")
 
     def _known_symptom(self, inc_id: int, name: str) -> bool:
+        self._flush()  # the alerts of this delivery placed so far count
         same = select(ALERTS.c.id).where(ALERTS.c.incident_id == inc_id, ALERTS.c.name == name).limit(1)
         return self.conn.execute(same).first() is not None
 

@@ -20,6 +20,7 @@ from watchkeeper.alerts.model import Source
 from watchkeeper.alerts.normalise import normalise
 from watchkeeper.errors import StoreError
 from watchkeeper.incidents.events import AlertsReceived
+from watchkeeper.store.gate import write_gate
 from watchkeeper.store.models import AlertDelivery
 
 if TYPE_CHECKING:
@@ -66,7 +67,8 @@ def accept(app: App, source: Source, raw: bytes, sender: str) -> Accepted:
         "error": None,
     }
     try:
-        with app.engine.begin() as conn:
+        # First through this process's write gate: a sender waits for this answer, the assigner for nothing.
+        with write_gate(app.engine).urgent(), app.engine.begin() as conn:
             delivery_id = int(conn.execute(_STORE, row).scalar_one())
             event = AlertsReceived(delivery_id=delivery_id).to_event(id=f"alert.received:{delivery_id}")
             app.bus.publish(event, conn=conn)

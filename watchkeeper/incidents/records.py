@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
 from watchkeeper.bus.base import Bus
 from watchkeeper.incidents.events import IncidentChanged, InvestigationDue
@@ -32,6 +32,10 @@ ENDED = ("resolved", "closed")
 # The timeline entries people hear of (the notifier decides who and when); the rest is only recorded.
 ANNOUNCED = frozenset({"diagnosed", "new-symptom", "reopened", "resolved"})
 SYSTEM = "watchkeeper"
+# Built once: building SQLAlchemy statements costs more than running these (the assigner runs them per alert).
+_NOTE = insert(EVENTS).returning(EVENTS.c.id)
+_QUEUE = insert(INVESTIGATIONS).returning(INVESTIGATIONS.c.id)
+_MERGED_INTO = select(INCIDENTS.c.merged_into).where(INCIDENTS.c.id == bindparam("incident_id"))
 
 
 def now_utc() -> datetime:
@@ -56,7 +60,7 @@ def note(
     """A timeline entry; one people hear of also goes on the bus, in the same transaction."""
     event_id = int(
         conn.execute(
-            insert(EVENTS).returning(EVENTS.c.id),
+            _NOTE,
             {
                 "incident_id": incident_id,
                 "at": at or now_utc(),
@@ -79,7 +83,7 @@ def queue_investigation(
     """An investigation to run at `not_before`, and its event for the investigator."""
     inv_id = int(
         conn.execute(
-            insert(INVESTIGATIONS).returning(INVESTIGATIONS.c.id),
+            _QUEUE,
             {"incident_id": incident_id, "kind": kind, "status": "queued", "not_before": not_before, "attempts": 0},
         ).scalar_one()
     )
@@ -93,7 +97,7 @@ def live_id(conn: Connection, incident_id: int) -> int:
     """The incident an incident was merged into (through every merge), or itself."""
     seen = {incident_id}
     while True:
-        into = conn.execute(select(INCIDENTS.c.merged_into).where(INCIDENTS.c.id == incident_id)).scalar()
+        into = conn.execute(_MERGED_INTO, {"incident_id": incident_id}).scalar()
         if into is None or into in seen:
             return incident_id
         seen.add(into)

@@ -1,0 +1,99 @@
+"""A write gate in front of SQLite's single writer, so a sender waiting for its answer goes first.
+
+SQLite lets one transaction write at a time. A connection that finds the write lock taken sleeps in
+SQLite's busy handler in growing steps (up to 100 ms each), however soon the lock is free again: a
+webhook ingest queued behind the assigner's transactions then waits for seconds in a storm. Writers
+of one process that pass this gate first queue on a Python lock instead and go in the moment it is
+free. An `urgent` writer (an ingest: the sender waits for the answer) goes before a `background` one
+(the assigner), which waits until none is waiting, but for at most `max_defer_s`, so that a steady
+stream of posts cannot keep incidents from opening. Writers that do not pass the gate still meet at
+SQLite's lock, as before. PostgreSQL locks rows, not the database: there the gate is open.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+
+from sqlalchemy import Engine
+
+
+class WriteGate:
+    """A lock handed from one writer to the next (a plain lock lets a busy thread take it again and
+    again before a woken one runs, which starves the assigner): urgent writers in the order they came,
+    a background writer when none is waiting, or as soon as it has waited `max_defer_s`."""
+
+    def __init__(self, max_defer_s: float = 0.25) -> None:
+        self.max_defer_s = max_defer_s
+        self._state = threading.Lock()
+        self._busy = False
+        self._urgent: collections.deque[threading.Lock] = collections.deque()
+        self._background: collections.deque[tuple[threading.Lock, float]] = collections.deque()  # and when due
+
+    def urgent(self) -> contextlib.AbstractContextManager[None]:
+        return self._pass(urgent=True)
+
+    def background(self) -> contextlib.AbstractContextManager[None]:
+        return self._pass(urgent=False)
+
+    @contextlib.contextmanager
+    def _pass(self, urgent: bool) -> Iterator[None]:
+        with self._state:
+            turn = _held() if self._busy else None
+            self._busy = True
+            if turn is not None and urgent:
+                self._urgent.append(turn)
+            elif turn is not None:
+                self._background.append((turn, time.monotonic() + self.max_defer_s))
+        if turn is not None:
+            turn.acquire()  # released by the writer that hands the gate over
+        try:
+            yield
+        finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        with self._state:
+            if self._background and (not self._urgent or time.monotonic() >= self._background[0][1]):
+                turn = self._background.popleft()[0]
+            elif self._urgent:
+                turn = self._urgent.popleft()
+            else:
+                self._busy = False
+                return
+        turn.release()  # the gate stays busy: it is that writer's now
+
+
+class _Open(WriteGate):
+    """No gate: the database takes concurrent writers itself."""
+
+    @contextlib.contextmanager
+    def _pass(self, urgent: bool) -> Iterator[None]:
+        yield
+
+
+def _held() -> threading.Lock:
+    """A lock already taken: its waiter goes on when the writer before it releases it."""
+    turn = threading.Lock()
+    turn.acquire()
+    return turn
+
+
+_OPEN = _Open()
+_gates: weakref.WeakKeyDictionary[Engine, WriteGate] = weakref.WeakKeyDictionary()
+_gates_lock = threading.Lock()
+
+
+def write_gate(engine: Engine) -> WriteGate:
+    """The gate of `engine`'s database in this process (one per engine; open unless it is SQLite)."""
+    if engine.dialect.name != "sqlite":
+        return _OPEN
+    with _gates_lock:
+        gate = _gates.get(engine)
+        if gate is None:
+            gate = _gates[engine] = WriteGate()
+        return gate
