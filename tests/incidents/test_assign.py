@@ -183,3 +183,49 @@ def test_people_merge_and_split_and_each_is_on_the_timeline(core: App) -> None:
     assert incidents(core)[0].acknowledged_by == "carol"
     with pytest.raises(lifecycle.NoIncident):
         lifecycle.acknowledge(core, 999, "carol")
+
+
+def test_a_batch_of_deliveries_gives_what_one_by_one_gives_and_skips_a_processed_one(core: App) -> None:
+    from watchkeeper.incidents.assign import assign_many
+
+    first = accept(core, "generic", json.dumps(firing("X", service="orders-api")).encode(), "t")
+    assert assign(core, first.delivery_id, T0)
+    rest = [
+        accept(core, "generic", json.dumps(firing(name, **labels)).encode(), "t")
+        for name, labels in (("Y", {"service": "cart"}), ("Z", {"service": "orders-db", "severity": "critical"}))
+    ]
+    done = assign_many(core, [first.delivery_id, *(d.delivery_id for d in rest)], T0 + timedelta(seconds=1))
+    assert done == {d.delivery_id for d in rest}  # the first was processed already
+    api, cart, db = incidents(core)
+    assert (api.merged_into, cart.merged_into, db.merged_into) == (db.id, db.id, None)
+    assert alerts(core)["orders-api"].received_count == 1
+
+
+def test_a_merge_cancels_the_investigation_running_for_the_dependent(core: App) -> None:
+    from sqlalchemy import update
+
+    post(core, firing("HighErrorRate", service="orders-api"))
+    with core.engine.begin() as conn:  # the investigator has claimed it
+        conn.execute(update(INVESTIGATIONS).values(status="running"))
+        conn.execute(update(INCIDENTS).values(status="investigating"))
+    post(core, firing("PostgresDown", service="orders-db", severity="critical"), at=T0 + timedelta(seconds=5))
+    with core.engine.connect() as conn:
+        first, second = conn.execute(select(INVESTIGATIONS).order_by(INVESTIGATIONS.c.id)).all()
+    # Its result would announce a diagnosis of a closed incident: cancelled, and the cause's is queued.
+    assert (first.status, second.status) == ("cancelled", "queued") and "merged into" in (first.error or "")
+
+
+def test_a_new_symptom_on_a_new_target_during_the_investigation_queues_one_follow_up(core: App) -> None:
+    from sqlalchemy import update
+
+    post(core, firing("PostgresDown", service="orders-db", severity="critical"))
+    with core.engine.begin() as conn:
+        conn.execute(update(INVESTIGATIONS).values(status="running"))
+        conn.execute(update(INCIDENTS).values(status="investigating"))
+    post(core, firing("HighErrorRate", service="orders-api"), at=T0 + timedelta(seconds=1))
+    post(core, firing("HighLatency", service="cart"), at=T0 + timedelta(seconds=2))  # a follow-up is queued already
+    with core.engine.connect() as conn:
+        kinds = [(r.kind, r.status) for r in conn.execute(select(INVESTIGATIONS).order_by(INVESTIGATIONS.c.id))]
+    assert kinds == [("initial", "running"), ("follow-up", "queued")]
+    (inc,) = incidents(core)
+    assert "new-symptom" not in [k for k, _ in timeline(core, inc.id)]  # no update before the diagnosis

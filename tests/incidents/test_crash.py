@@ -91,7 +91,7 @@ def test_an_investigation_killed_midway_resumes_and_reports_once(tmp_path: Path,
     wk, token, url_db = setup(tmp_path, log_dir, db_url)
     auth = {"Authorization": f"Bearer {token}"}
     # A memory symptom samples the host's growth for triage.sample_seconds: a long enough window to kill in.
-    slow = {"WK_INCIDENTS__SETTLE_S": "0", "WK_INCIDENTS__LEASE_S": "3", "WK_TRIAGE__SAMPLE_SECONDS": "8"}
+    slow = {"WK_INCIDENTS__SETTLE_S": "0", "WK_INCIDENTS__LEASE_S": "3", "WK_TRIAGE__SAMPLE_SECONDS": "4"}
     memory = {"name": "HostOutOfMemory", "labels": {"instance": "db-1:9100", "severity": "critical"}}
 
     def investigations() -> list[Any]:

@@ -452,13 +452,17 @@ class _Assigner:
             f"{alert.name} on {alert.target.label} joined: {reason}",
             data,
         )
+        # A new symptom on a new target gets one follow-up: after the diagnosis, or during the investigation
+        # (which chose its targets when it started); a queued one will read the incident when it starts.
         if (
-            inc.status == "diagnosed"
+            inc.status in ("investigating", "diagnosed")
             and not self._known_symptom(inc.id, alert.name)
-            and not self._investigating(inc.id)
+            and not self._queued(inc.id)
         ):
-            said = f"new symptom {alert.name} on {alert.target.label} after the diagnosis"
-            note(self.conn, self.bus, inc.id, "new-symptom", self.sender, said, data)
+            when = "after the diagnosis" if inc.status == "diagnosed" else "during the investigation"
+            said = f"new symptom {alert.name} on {alert.target.label} {when}"
+            if inc.status == "diagnosed":  # the team heard the diagnosis: they hear of this too
+                note(self.conn, self.bus, inc.id, "new-symptom", self.sender, said, data)
             queue_investigation(self.conn, self.bus, inc.id, "follow-up", self.now, SYSTEM, f"follow-up: {said}")
 
     def _known_symptom(self, inc_id: int, name: str) -> bool:
@@ -466,9 +470,9 @@ class _Assigner:
         same = select(ALERTS.c.id).where(ALERTS.c.incident_id == inc_id, ALERTS.c.name == name).limit(1)
         return self.conn.execute(same).first() is not None
 
-    def _investigating(self, inc_id: int) -> bool:
-        pending = INVESTIGATIONS.c.status.in_(("queued", "running"))
-        query = select(INVESTIGATIONS.c.id).where(INVESTIGATIONS.c.incident_id == inc_id, pending).limit(1)
+    def _queued(self, inc_id: int) -> bool:
+        queued = INVESTIGATIONS.c.status == "queued"
+        query = select(INVESTIGATIONS.c.id).where(INVESTIGATIONS.c.incident_id == inc_id, queued).limit(1)
         return self.conn.execute(query).first() is not None
 
 

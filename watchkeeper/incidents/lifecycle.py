@@ -73,7 +73,7 @@ def resolve(app: App, incident_id: int, actor: str, note_text: str | None = None
 
 def _resolve(conn: Connection, bus: Bus, incident_id: int, actor: str, said: str, now: datetime) -> None:
     touch(conn, incident_id, status="resolved", resolved_at=now, resolved_by=actor, resolve_after=None)
-    _cancel_queued(conn, incident_id, "the incident resolved first")
+    _cancel(conn, incident_id, "the incident resolved first", ("queued",))
     note(conn, bus, incident_id, "resolved", actor, said)
 
 
@@ -101,7 +101,8 @@ def merge(app: App, source_id: int, into_id: int, actor: str) -> None:
 def fold(conn: Connection, bus: Bus, source_id: int, into_id: int, actor: str, why: str, now: datetime) -> None:
     """Move every alert of `source_id` into `into_id` (at `now`); the source is closed, and both timelines say so."""
     conn.execute(update(ALERTS).where(ALERTS.c.incident_id == source_id).values(incident_id=into_id))
-    _cancel_queued(conn, source_id, f"merged into incident #{into_id}")
+    # A running one too: its result would announce a diagnosis of an incident that no longer exists.
+    _cancel(conn, source_id, f"merged into incident #{into_id}", ("queued", "running"))
     source = conn.execute(select(INCIDENTS.c.title, INCIDENTS.c.severity).where(INCIDENTS.c.id == source_id)).one()
     into = conn.execute(select(INCIDENTS.c.severity).where(INCIDENTS.c.id == into_id)).scalar_one()
     touch(conn, source_id, status="closed", merged_into=into_id)
@@ -164,10 +165,10 @@ def split(app: App, incident_id: int, fingerprints: list[str], actor: str) -> in
         return new_id
 
 
-def _cancel_queued(conn: Connection, incident_id: int, why: str) -> None:
+def _cancel(conn: Connection, incident_id: int, why: str, statuses: tuple[str, ...]) -> None:
     conn.execute(
         update(INVESTIGATIONS)
-        .where(INVESTIGATIONS.c.incident_id == incident_id, INVESTIGATIONS.c.status == "queued")
+        .where(INVESTIGATIONS.c.incident_id == incident_id, INVESTIGATIONS.c.status.in_(statuses))
         .values(status="cancelled", error=why, finished_at=now_utc())
     )
 

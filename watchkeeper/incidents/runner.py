@@ -76,7 +76,10 @@ class Runner:
 
     def _investigate(self, delivery: Delivery) -> None:
         due = InvestigationDue.from_event(delivery.event)
-        investigator.run(self.app, due.incident_id, due.investigation_id, delivery.in_progress, self.stopping)
+        try:
+            investigator.run(self.app, due.incident_id, due.investigation_id, delivery.in_progress, self.stopping)
+        except investigator.Interrupted:  # stopping is not failing: the next start takes it up at once
+            delivery.nak(0.0, reason="the manager stopped before it ran")
 
     def _notify(self, delivery: Delivery) -> None:
         self.notifier.handle(IncidentChanged.from_event(delivery.event))
