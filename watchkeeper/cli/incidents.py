@@ -248,12 +248,16 @@ def incidents_merge(
 @incidents_app.command("split")
 def incidents_split(
     incident_id: IncidentArg,
-    fingerprints: Annotated[list[str], typer.Argument(metavar="FINGERPRINT...", help="The alerts to split off.")],
+    # Described in the docstring: Typer would print a variadic argument's type as `<list[str]>`.
+    fingerprints: Annotated[list[str], typer.Argument(metavar="FINGERPRINT...", hidden=True)],
     as_json: JsonFlag = False,
     server: ServerOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Move some alerts of an incident to a new one."""
+    """Move some alerts of an incident to a new one.
+
+    Each FINGERPRINT names an alert of the incident to split off (wk incidents show ID lists them).
+    """
     from watchkeeper.incidents.lifecycle import split
     from watchkeeper.incidents.queries import show_incident
 

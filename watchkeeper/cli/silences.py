@@ -28,10 +28,8 @@ def _time(option: str, text: str | None) -> datetime | None:
 
 @silences_app.command("add")
 def silences_add(
-    matchers: Annotated[
-        list[str],
-        typer.Argument(metavar="MATCHER...", help='Matchers: service="orders-db" sev=~"warn.*"'),
-    ],
+    # Described in the docstring: Typer would print a variadic argument's type as `<list[str]>`.
+    matchers: Annotated[list[str], typer.Argument(metavar="MATCHER...", hidden=True)],
     comment: Annotated[str, typer.Option("--comment", help="Why: shown beside every alert it silences.")],
     duration: Annotated[str | None, typer.Option("--duration", help="How long: 30m, 2h, 1d.")] = None,
     starts: Annotated[str | None, typer.Option("--starts", help="When it starts (ISO time; default now).")] = None,
@@ -40,7 +38,10 @@ def silences_add(
     server: ServerOption = None,
     token: TokenOption = None,
 ) -> None:
-    """Silence the alerts that match every matcher, for --duration or until --ends."""
+    """Silence the alerts that match every matcher, for --duration or until --ends.
+
+    Each MATCHER is Alertmanager's: name="value", name!="value", name=~"regex", name!~"regex".
+    """
     from watchkeeper.incidents.silences import add_silence, parse_duration
 
     if (duration is None) == (ends is None):
