@@ -1,8 +1,9 @@
-"""What routes take from a request, typed once: the app core, the caller's principal, a role check."""
+"""What routes take from a request, typed once: the app core, the caller's principal, a role check, a `since`."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,6 +11,7 @@ from fastapi import Depends, Request
 from watchkeeper.app import App
 from watchkeeper.policy.access import Access, Principal, grants
 from watchkeeper.server.problems import Problem
+from watchkeeper.since import parse_since
 
 
 # async: FastAPI runs a sync dependency in its thread pool, a hop per dependency per request for nothing.
@@ -43,3 +45,16 @@ def need(access: Access) -> Callable[[Principal], Awaitable[Principal]]:
         return principal
 
     return check
+
+
+def since_param(since: str | None) -> datetime | None:
+    """A `since` query parameter: 30m, 1h, 2d or an ISO timestamp; 422 naming it otherwise."""
+    try:
+        return parse_since(since) if since else None
+    except (ValueError, OverflowError):
+        raise Problem(
+            422,
+            f"since takes a duration like 30m, 1h, 2d or an ISO timestamp, got {since!r}",
+            "invalid-request",
+            errors=[{"field": "since", "error": "not a duration or an ISO timestamp"}],
+        ) from None

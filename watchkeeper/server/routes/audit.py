@@ -6,9 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from watchkeeper.server.deps import CoreDep
-from watchkeeper.server.problems import Problem
-from watchkeeper.since import parse_since
+from watchkeeper.server.deps import CoreDep, since_param
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -24,15 +22,7 @@ def audit_rows(
     since: Annotated[str | None, Query(description="30m, 1h, 2d or an ISO timestamp")] = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 50,
 ) -> list[dict[str, Any]]:
-    try:
-        start = parse_since(since) if since else None
-    except (ValueError, OverflowError):
-        raise Problem(
-            422,
-            f"since takes a duration like 30m, 1h, 2d or an ISO timestamp, got {since!r}",
-            "invalid-request",
-            errors=[{"field": "since", "error": "not a duration or an ISO timestamp"}],
-        ) from None
+    start = since_param(since)
     return core.ledger.rows(
         tool=tool, status=status, user=user, edge=edge, session_id=session, since=start, limit=limit
     )

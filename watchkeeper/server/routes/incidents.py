@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -14,28 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from watchkeeper.alerts.model import Severity
 from watchkeeper.incidents import lifecycle, queries
 from watchkeeper.policy.access import Access, Principal
-from watchkeeper.server.deps import CoreDep, need
+from watchkeeper.server.deps import CoreDep, need, since_param
 from watchkeeper.server.problems import Problem
-from watchkeeper.since import parse_since
 
 router = APIRouter(prefix="/api/v1/incidents", tags=["incidents"])
 MAX_ID = 2**31 - 1  # incidents.id is a 32-bit integer in PostgreSQL
 IncidentId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Operator = Annotated[Principal, Depends(need(Access.OPERATOR))]
 Fingerprint = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00]+$")]
-
-
-def since_param(since: str | None) -> datetime | None:
-    """A `since` query parameter: 30m, 1h, 2d or an ISO timestamp; 422 naming it otherwise."""
-    try:
-        return parse_since(since) if since else None
-    except (ValueError, OverflowError):
-        raise Problem(
-            422,
-            f"since takes a duration like 30m, 1h, 2d or an ISO timestamp, got {since!r}",
-            "invalid-request",
-            errors=[{"field": "since", "error": "not a duration or an ISO timestamp"}],
-        ) from None
 
 
 @contextmanager
