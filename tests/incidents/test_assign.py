@@ -113,10 +113,12 @@ def test_a_resolved_alert_for_an_unknown_fingerprint_is_stored_and_opens_nothing
 
 
 def test_a_silenced_alert_is_stored_and_opens_nothing(core: App) -> None:
+    # A silence starts now (the wall clock), so the alert arrives after it began, not at the fixed T0.
+    now = datetime.now(UTC)
     add_silence(
-        core, ['service="orders-db"'], starts_at=None, ends_at=T0 + timedelta(hours=2), actor="bob", comment="maint"
+        core, ['service="orders-db"'], starts_at=None, ends_at=now + timedelta(hours=2), actor="bob", comment="maint"
     )
-    post(core, firing("PostgresDown", service="orders-db"))
+    post(core, firing("PostgresDown", at=now, service="orders-db"), at=now + timedelta(seconds=1))
     row = alerts(core)["orders-db"]
     assert incidents(core) == [] and row.silenced_by is not None and row.incident_id is None
 
