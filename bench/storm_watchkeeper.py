@@ -3,7 +3,7 @@ directory, SQLite unless a database URL is given) taking the storm's webhook pos
 senders, then folding them into incidents, investigating each once and messaging a DingTalk-format
 sink. What it measures: ingest (alerts/s, POST latency, non-2xx), messages, incidents,
 investigations, grouping against the truth, the time from the first alert to the first report,
-and the manager's peak RSS."""
+and the peak RSS of the manager and its worker process."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import psutil
 from sqlalchemy import func, select
 
 from bench.api import pct
@@ -97,6 +98,8 @@ def wk_manager(tmp: Path, storm: Storm, settle_s: float, db_url: str | None) -> 
     core = open_app(settings, import_mcp=False)
     add_user(core.engine, "alertmanager", Access.WEBHOOK)
     token, _ = create_token(core.engine, "alertmanager", timedelta(hours=2))
+    add_user(core.engine, "bench", Access.VIEWER)
+    viewer, _ = create_token(core.engine, "bench", timedelta(hours=2))
     core.close()
     wk = shutil.which("wk", path=str(Path(sys.executable).parent)) or "wk"
     env = {**os.environ, "WK_DATA_DIR": str(data), "WK_CONFIG": str(config)}
@@ -106,17 +109,19 @@ def wk_manager(tmp: Path, storm: Storm, settle_s: float, db_url: str | None) -> 
         server = subprocess.Popen([wk, "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL)
         url = f"http://127.0.0.1:{port}"
         try:
-            if not wait_for(lambda: _answers(url), timeout=60):
-                raise RuntimeError(f"wk serve did not start on {url}")
+            # A manager that has run for a while: its worker process is up before the storm comes.
+            if not wait_for(lambda: _workers_up(url, viewer), timeout=60):
+                raise RuntimeError(f"wk serve did not start on {url}, or its workers did not")
             yield Manager(url, server.pid, token, settings.db_url, f"http://127.0.0.1:{robot_port}/")
         finally:
             server.terminate()
             server.wait(60)
 
 
-def _answers(url: str) -> bool:
+def _workers_up(url: str, viewer: str) -> bool:
     with contextlib.suppress(httpx2.HTTPError):
-        return httpx2.get(f"{url}/healthz", timeout=1).status_code == 200
+        scraped = httpx2.get(f"{url}/metrics", headers={"Authorization": f"Bearer {viewer}"}, timeout=1)
+        return "\nwatchkeeper_workers_up 1.0" in scraped.text
     return False
 
 
@@ -210,7 +215,10 @@ def outcome(manager: Manager, storm: Storm) -> dict[str, float]:
         "precision": precision,
         "recall": recall,
         "f1": f1,
-        "peak_rss": float(peak_rss(manager.pid)),
+        # The manager and its worker process.
+        "peak_rss": float(
+            sum(peak_rss(p.pid) for p in [psutil.Process(manager.pid), *psutil.Process(manager.pid).children()])
+        ),
     }
 
 

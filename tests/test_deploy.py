@@ -73,7 +73,9 @@ def defined_metrics() -> set[str]:
         def depths(self) -> dict[str, int]:
             return {}
 
-    families = Metrics(NoEvents(), dict).registry.collect()  # type: ignore[arg-type]
+    metrics = Metrics(NoEvents(), dict)  # type: ignore[arg-type]
+    metrics.workers_up = lambda: True  # a manager that runs the incident workers
+    families = metrics.registry.collect()
     return {f.name + "_total" if f.type == "counter" else f.name for f in families}
 
 

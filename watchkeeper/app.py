@@ -4,6 +4,7 @@ server and the edge agent) and given back by `close()`."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -65,6 +66,7 @@ class App:
         self.store_error = store_error
         self.invoker = Invoker(registry, ledger, settings, knowledge=lambda: self.knowledge)
         self._knowledge: KnowledgeBase | None = None
+        self._knowledge_lock = threading.Lock()
         self._bus: Bus | None = None
         # The configured language picks the starter runbooks; a command's --lang changes only what it says.
         self._starter_language = settings.report.language
@@ -73,18 +75,20 @@ class App:
     def knowledge(self) -> KnowledgeBase:
         """The knowledge base, opened on first use (it loads the embedding model): its index and
         vectors stay warm for the life of the app, the starter runbooks are loaded once."""
-        if self._knowledge is None:
-            from watchkeeper.knowledge import tokens
-            from watchkeeper.knowledge.base import KnowledgeBase
-            from watchkeeper.knowledge.embeddings import load_model
+        with self._knowledge_lock:  # two skills asking at once open it once
+            return self._knowledge or self._open_knowledge()
 
-            tokens.use_cache_dir(self.settings.data_dir / "cache")  # jieba's dictionary cache
+    def _open_knowledge(self) -> KnowledgeBase:
+        from watchkeeper.knowledge import tokens
+        from watchkeeper.knowledge.base import KnowledgeBase
+        from watchkeeper.knowledge.embeddings import load_model
 
-            kb = KnowledgeBase(self.engine, load_model())
-            kb.ensure_starter(self._starter_language)
-            kb.backfill_embeddings()  # chunks stored before the model was installed
-            self._knowledge = kb
-        return self._knowledge
+        tokens.use_cache_dir(self.settings.data_dir / "cache")  # jieba's dictionary cache
+        kb = KnowledgeBase(self.engine, load_model())
+        kb.ensure_starter(self._starter_language)
+        kb.backfill_embeddings()  # chunks stored before the model was installed
+        self._knowledge = kb
+        return kb
 
     @property
     def bus(self) -> Bus:

@@ -5,6 +5,8 @@ nothing is lost and nothing is done twice."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +24,8 @@ from watchkeeper.store.db import make_engine
 
 @contextmanager
 def manager(wk: Wk, **env: str) -> Iterator[str]:
-    """`wk serve` on a free port until the block ends, then kill -9 (as a crash would)."""
+    """`wk serve` on a free port until the block ends, then kill -9 of it and its worker process (as a
+    crash of the host or an OOM kill of the unit's cgroup would)."""
     port = free_port()
     proc = subprocess.Popen(
         [WK, "serve", "--port", str(port)],
@@ -30,6 +33,7 @@ def manager(wk: Wk, **env: str) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # a process group of its own, the worker process in it
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -37,7 +41,7 @@ def manager(wk: Wk, **env: str) -> Iterator[str]:
         assert up and proc.poll() is None, f"wk serve did not start: {proc.communicate(timeout=10)[1]}"
         yield url
     finally:
-        proc.kill()  # SIGKILL: no shutdown, no lifespan, no flush
+        os.killpg(proc.pid, signal.SIGKILL)  # no shutdown, no lifespan, no flush, in either process
         proc.wait(30)
 
 

@@ -13,10 +13,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
+import psutil
 import pytest
 
 from tests.conftest import require_binary
-from tests.helpers import WK, Wk, free_port, wait_for
+from tests.helpers import WK, Wk, free_port, pid_alive, wait_for
 from watchkeeper.scenarios.certs import self_signed
 
 
@@ -80,12 +81,14 @@ def test_a_newcomer_makes_a_token_runs_a_skill_and_finds_it_audited(tmp_path: Pa
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
-def test_sigterm_stops_it_within_20_seconds(tmp_path: Path, log_dir: Path) -> None:
+def test_sigterm_stops_it_and_its_worker_process_within_20_seconds(tmp_path: Path, log_dir: Path) -> None:
     with wk_serve(Wk(tmp_path, log_dir)) as (proc, _url):
+        assert wait_for(lambda: len(psutil.Process(proc.pid).children()) == 1, timeout=30)
+        (workers,) = psutil.Process(proc.pid).children()
         proc.send_signal(signal.SIGTERM)
         t0 = time.monotonic()
         proc.communicate(timeout=30)
-    assert proc.returncode == 0 and time.monotonic() - t0 < 20
+    assert proc.returncode == 0 and time.monotonic() - t0 < 20 and not pid_alive(workers.pid)
 
 
 def test_plain_http_beyond_loopback_is_refused(tmp_path: Path, log_dir: Path) -> None:

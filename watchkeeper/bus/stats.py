@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -50,3 +51,21 @@ class Counters:
     def snapshot(self) -> BusStats:
         with self._lock:
             return replace(self._stats, consumers=dict(self._consumers))
+
+
+def merged(a: BusStats, b: BusStats) -> BusStats:
+    """Two processes' counts as one (the manager's and its worker process's)."""
+    consumers = dict(a.consumers)
+    for name, theirs in b.consumers.items():
+        mine = consumers.get(name, ConsumerStats())
+        consumers[name] = ConsumerStats(**{c: getattr(mine, c) + getattr(theirs, c) for c in CONSUMER_COUNTERS})
+    return BusStats(a.published + b.published, a.duplicates + b.duplicates, consumers)
+
+
+def to_json(stats: BusStats) -> dict[str, Any]:
+    return {**asdict(stats), "consumers": {name: asdict(c) for name, c in stats.consumers.items()}}
+
+
+def from_json(data: dict[str, Any]) -> BusStats:
+    consumers = {str(name): ConsumerStats(**counts) for name, counts in data.get("consumers", {}).items()}
+    return BusStats(int(data.get("published", 0)), int(data.get("duplicates", 0)), consumers)

@@ -61,6 +61,10 @@ class Runner:
             self._spawn(name, partial(worker.run, self.stopping))
         self._spawn("clock", self._clock)
 
+    @property
+    def up(self) -> bool:
+        return bool(self._threads) and all(t.is_alive() for t in self._threads)
+
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
         thread = threading.Thread(target=target, name=f"wk-{name}", daemon=True)
         thread.start()

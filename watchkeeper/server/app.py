@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from watchkeeper import __version__
 from watchkeeper.app import App
+from watchkeeper.incidents.process import WorkerProcess
 from watchkeeper.incidents.queries import tallies
 from watchkeeper.incidents.runner import Runner
 from watchkeeper.mcp.server import build_server, mcp_caller
@@ -59,8 +60,12 @@ def _mcp_caller(core: App) -> Callable[[ServerRequestContext[Any]], Caller]:
     return caller_of
 
 
-def build_app(core: App, metrics: Metrics | None = None, limiter: FailureLimiter | None = None) -> FastAPI:
+def build_app(
+    core: App, metrics: Metrics | None = None, limiter: FailureLimiter | None = None, worker_process: bool = False
+) -> FastAPI:
+    """`worker_process`: the incident workers run in a child process (`wk serve`), not in threads of this one."""
     metrics = metrics or Metrics(core.bus, partial(tallies, core.engine))
+    counting = metrics  # what the worker process reports is counted here too
     core.invoker.observers.append(metrics.invoked)
     cfg = core.settings
     mcp = build_server(core, caller_of=_mcp_caller(core)).streamable_http_app(
@@ -73,9 +78,11 @@ def build_app(core: App, metrics: Metrics | None = None, limiter: FailureLimiter
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runner = Runner(core)  # alerts -> incidents -> investigations -> messages, in the background
+        # alerts -> incidents -> investigations -> messages, in the background
+        runner = WorkerProcess(core, counting) if worker_process else Runner(core)
         if cfg.incidents.workers:
             runner.start()
+            counting.workers_up = lambda: runner.up
         else:
             runner.consumers()
         try:

@@ -11,6 +11,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from sqlalchemy.exc import SQLAlchemyError
 
 from watchkeeper.bus.base import Bus
+from watchkeeper.bus.stats import BusStats, merged
 from watchkeeper.server.asgi import ASGIApp, Message, Receive, Scope, Send
 from watchkeeper.skills.invoke import Invocation
 
@@ -20,11 +21,12 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 class _BusMetrics:
     """The bus's own counters and each consumer's queue depth, read when scraped (nothing to keep in step)."""
 
-    def __init__(self, bus: Bus) -> None:
+    def __init__(self, bus: Bus, elsewhere: Callable[[], BusStats]) -> None:
         self.bus = bus
+        self.elsewhere = elsewhere  # what the worker process counted, as it last reported
 
     def collect(self) -> Iterable[Metric]:
-        stats = self.bus.stats()
+        stats = merged(self.bus.stats(), self.elsewhere())
         published = CounterMetricFamily("watchkeeper_events_published", "Events published (a new id each).")
         published.add_metric([], stats.published)
         yield published
@@ -70,6 +72,19 @@ class _IncidentMetrics:
             yield family
 
 
+class _WorkersUp:
+    """1 while the incident workers run, 0 while they are down; absent where a manager only receives."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        if (up := self.metrics.workers_up) is not None:
+            yield GaugeMetricFamily(
+                "watchkeeper_workers_up", "1 while the assigner, investigator and notifier run.", value=float(up())
+            )
+
+
 CONSUMER_COUNTERS = {
     "delivered": "Deliveries to a consumer, redeliveries included.",
     "redelivered": "Events delivered again to a consumer.",
@@ -94,12 +109,22 @@ class Metrics:
         self.http_seconds = Histogram(
             "watchkeeper_http_request_duration_seconds", "Time to answer an HTTP request.", ["route"], registry=r
         )
-        r.register(_BusMetrics(bus))
+        self.worker_restarts = Counter(
+            "watchkeeper_worker_restarts", "Incident worker processes started again after they exited.", registry=r
+        )
+        # The bus counters of the worker process (incidents.process), as it last reported them.
+        self.worker_bus = BusStats()
+        self.workers_up: Callable[[], bool] | None = None  # set where this manager runs the workers
+        r.register(_WorkersUp(self))
+        r.register(_BusMetrics(bus, lambda: self.worker_bus))
         r.register(_IncidentMetrics(tallies))
 
     def invoked(self, call: Invocation) -> None:
-        self.skill_calls.labels(call.key, call.status.value).inc()
-        self.skill_seconds.labels(call.key).observe(call.duration_ms / 1000)
+        self.skill_called(call.key, call.status.value, call.duration_ms / 1000)
+
+    def skill_called(self, skill: str, status: str, seconds: float) -> None:
+        self.skill_calls.labels(skill, status).inc()
+        self.skill_seconds.labels(skill).observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -52,7 +52,7 @@ def serve(
 
     cfg = core.settings.server
     check_bind(host, tls, cfg.allow_plain_http)
-    app = build_app(core)
+    app = build_app(core, worker_process=True)
     bare = host.strip("[]")
     sock = listen(bare, port)
     scheme = "https" if tls else "http"

@@ -8,16 +8,25 @@ free. An `urgent` writer (an ingest: the sender waits for the answer) goes befor
 (the assigner), which waits until none is waiting, but for at most `max_defer_s`, so that a steady
 stream of posts cannot keep incidents from opening. Writers that do not pass the gate still meet at
 SQLite's lock, as before. PostgreSQL locks rows, not the database: there the gate is open.
+
+`wk serve` writes from two processes (the manager ingests, its worker process assigns), so the order
+holds across processes too, through flocks beside the database, which the kernel hands to a waiter
+the moment they are released: every gated writer takes `<database>-writers`, and a process holds
+`<database>-urgent` shared while an urgent writer of it waits or writes, which a background writer
+of any process defers to (for at most `max_defer_s`).
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import fcntl
+import os
 import threading
 import time
 import weakref
 from collections.abc import Iterator
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -27,8 +36,9 @@ class WriteGate:
     again before a woken one runs, which starves the assigner): urgent writers in the order they came,
     a background writer when none is waiting, or as soon as it has waited `max_defer_s`."""
 
-    def __init__(self, max_defer_s: float = 0.25) -> None:
+    def __init__(self, max_defer_s: float = 0.25, database: Path | None = None) -> None:
         self.max_defer_s = max_defer_s
+        self.processes = _AcrossProcesses(database) if database else None
         self._state = threading.Lock()
         self._busy = False
         self._urgent: collections.deque[threading.Lock] = collections.deque()
@@ -42,19 +52,26 @@ class WriteGate:
 
     @contextlib.contextmanager
     def _pass(self, urgent: bool) -> Iterator[None]:
-        with self._state:
-            turn = _held() if self._busy else None
-            self._busy = True
-            if turn is not None and urgent:
-                self._urgent.append(turn)
-            elif turn is not None:
-                self._background.append((turn, time.monotonic() + self.max_defer_s))
-        if turn is not None:
-            turn.acquire()  # released by the writer that hands the gate over
-        try:
+        due = time.monotonic() + self.max_defer_s
+        with contextlib.ExitStack() as stack:
+            if self.processes is not None:
+                if urgent:
+                    stack.enter_context(self.processes.urgent_waiting())
+                else:
+                    self.processes.defer_to_urgent(due)
+            with self._state:
+                turn = _held() if self._busy else None
+                self._busy = True
+                if turn is not None and urgent:
+                    self._urgent.append(turn)
+                elif turn is not None:
+                    self._background.append((turn, due))
+            if turn is not None:
+                turn.acquire()  # released by the writer that hands the gate over
+            stack.callback(self._leave)
+            if self.processes is not None:
+                stack.enter_context(self.processes.writing())
             yield
-        finally:
-            self._leave()
 
     def _leave(self) -> None:
         with self._state:
@@ -66,6 +83,62 @@ class WriteGate:
                 self._busy = False
                 return
         turn.release()  # the gate stays busy: it is that writer's now
+
+
+class _AcrossProcesses:
+    """The gate's flocks, on descriptors of this process. At most one thread of it writes at a time
+    (the gate sees to that), so one descriptor serves them all for `-writers`; `-urgent` is held shared
+    while any urgent writer of this process is in play, and probed on a second descriptor, which
+    conflicts with this process's own hold as with another's."""
+
+    def __init__(self, database: Path) -> None:
+        def opened(suffix: str) -> int:
+            return os.open(f"{database}-{suffix}", os.O_RDWR | os.O_CREAT, 0o600)
+
+        self.writers, self.urgent, self.probe = opened("writers"), opened("urgent"), opened("urgent")
+        self._lock = threading.Lock()
+        self._urgent_in_play = 0
+        weakref.finalize(self, _close, (self.writers, self.urgent, self.probe))
+
+    @contextlib.contextmanager
+    def urgent_waiting(self) -> Iterator[None]:
+        with self._lock:
+            self._urgent_in_play += 1
+            if self._urgent_in_play == 1:
+                fcntl.flock(self.urgent, fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._urgent_in_play -= 1
+                if self._urgent_in_play == 0:
+                    fcntl.flock(self.urgent, fcntl.LOCK_UN)
+
+    def defer_to_urgent(self, due: float) -> None:
+        """Return once no process has an urgent writer in play, or at `due`."""
+        while True:
+            try:
+                fcntl.flock(self.probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() >= due:
+                    return
+                time.sleep(0.002)
+                continue
+            fcntl.flock(self.probe, fcntl.LOCK_UN)
+            return
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        fcntl.flock(self.writers, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self.writers, fcntl.LOCK_UN)
+
+
+def _close(fds: tuple[int, ...]) -> None:
+    for fd in fds:
+        os.close(fd)
 
 
 class _Open(WriteGate):
@@ -95,5 +168,7 @@ def write_gate(engine: Engine) -> WriteGate:
     with _gates_lock:
         gate = _gates.get(engine)
         if gate is None:
-            gate = _gates[engine] = WriteGate()
+            database = engine.url.database
+            on_disk = database not in (None, "", ":memory:") and not str(database).startswith("file:")
+            gate = _gates[engine] = WriteGate(database=Path(str(database)) if on_disk else None)
         return gate

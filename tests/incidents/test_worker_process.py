@@ -1,0 +1,115 @@
+"""`wk serve` runs the incident workers in a child process: what the child does is counted in the
+manager's /metrics, a child killed is started again and the work goes on, and the child does not
+outlive a kill -9 of the manager (test_serve: a SIGTERM stops both)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx2
+import psutil
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.helpers import WK, Wk, free_port, pid_alive, wait_for
+from watchkeeper.config import Settings
+from watchkeeper.incidents.process import MODULE
+from watchkeeper.incidents.records import INCIDENTS
+from watchkeeper.store.db import make_engine
+
+Serve = tuple[subprocess.Popen[str], str, dict[str, str]]
+
+
+@contextmanager
+def serving(tmp_path: Path, log_dir: Path) -> Iterator[Serve]:
+    """`wk serve` with a webhook and a viewer token; incidents settle for a minute, so none is investigated."""
+    wk = Wk(tmp_path, log_dir, "[incidents]\nsettle_s = 60\n")
+    tokens = {}
+    for user, role in (("am", "webhook"), ("prom", "viewer")):
+        assert wk("users", "add", user, "--role", role).returncode == 0
+        tokens[role] = wk("tokens", "create", "--user", user).stdout.strip()
+    port = free_port()
+    proc = subprocess.Popen(
+        [WK, "serve", "--port", str(port)], env=wk.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert wait_for(lambda: proc.poll() is not None or up(url, tokens["viewer"]), timeout=90), "workers not up"
+        assert proc.poll() is None, proc.communicate(timeout=10)[1]
+        yield proc, url, tokens
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(30)
+
+
+def metrics(url: str, token: str) -> dict[str, float]:
+    answer = httpx2.get(f"{url}/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return {
+        s.name + json.dumps(s.labels, sort_keys=True): s.value
+        for family in text_string_to_metric_families(answer.text)
+        for s in family.samples
+    }
+
+
+def up(url: str, token: str) -> bool:
+    try:
+        return metrics(url, token).get("watchkeeper_workers_up{}") == 1
+    except httpx2.HTTPError:
+        return False
+
+
+def worker(manager: int) -> int | None:
+    """The pid of the manager's worker process, if it has one running."""
+    for child in psutil.Process(manager).children():
+        try:
+            if MODULE in " ".join(child.cmdline()):
+                return child.pid
+        except psutil.Error:  # exited and not reaped yet (a zombie) or gone
+            continue
+    return None
+
+
+def incidents(tmp_path: Path) -> int:
+    engine = make_engine(Settings(data_dir=tmp_path / "cli-data").db_url)  # Wk's data directory
+    try:
+        with engine.connect() as conn:
+            return len(list(conn.execute(INCIDENTS.select())))
+    finally:
+        engine.dispose()
+
+
+def post(url: str, token: str, service: str) -> None:
+    body = {"name": "ServiceDown", "labels": {"service": service, "severity": "critical"}}
+    answer = httpx2.post(f"{url}/api/v1/alerts", headers={"Authorization": f"Bearer {token}"}, json=body)
+    assert answer.status_code == 202, answer.text
+
+
+def test_a_killed_worker_process_is_started_again_and_its_work_is_counted(tmp_path: Path, log_dir: Path) -> None:
+    with serving(tmp_path, log_dir) as (proc, url, tokens):
+        first = worker(proc.pid)
+        assert first is not None
+        post(url, tokens["webhook"], "shop")
+        assert wait_for(lambda: incidents(tmp_path) == 1, timeout=60)
+        # The assigner acked in the child; the manager's /metrics counts it.
+        acked = 'watchkeeper_events_acked_total{"consumer": "incident-assigner"}'
+        assert wait_for(lambda: metrics(url, tokens["viewer"]).get(acked, 0) >= 1, timeout=30)
+
+        psutil.Process(first).kill()
+        assert wait_for(lambda: worker(proc.pid) not in (None, first) and up(url, tokens["viewer"]), timeout=60)
+        seen = metrics(url, tokens["viewer"])
+        assert seen["watchkeeper_worker_restarts_total{}"] == 1 and seen.get(acked, 0) >= 1
+        post(url, tokens["webhook"], "cart")
+        assert wait_for(lambda: incidents(tmp_path) == 2, timeout=60)
+
+        second = worker(proc.pid)
+        assert second is not None
+        proc.kill()  # the manager, not its child: the child notices and stops by itself
+        proc.wait(30)
+        assert wait_for(lambda: not pid_alive(second), timeout=30)
+    assert proc.stderr is not None
+    assert "the incident workers exited with code -9; starting them again" in proc.stderr.read()
