@@ -1,10 +1,13 @@
 """The write gate in front of SQLite's single writer: one writer at a time, senders first, and the
-background writer never starved for longer than its deadline."""
+background writer never starved for longer than its deadline — within a process and across two."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 from sqlalchemy import create_engine
 
@@ -93,3 +96,45 @@ def test_only_sqlite_has_a_gate_and_each_engine_its_own() -> None:
     pg = write_gate(create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"))
     with pg.urgent(), pg.background(), pg.urgent():  # open: PostgreSQL takes concurrent writers itself
         pass
+
+
+# Another process holding one part of the gate of `argv[1]` for a second: "urgent" (an urgent writer of it
+# waits or writes) or "writing" (one of its writers writes).
+_HOLDER = """
+import sys, time
+from pathlib import Path
+from watchkeeper.store.gate import WriteGate
+held = WriteGate(database=Path(sys.argv[1])).processes
+with held.urgent_waiting() if sys.argv[2] == "urgent" else held.writing():
+    print("held", flush=True)
+    time.sleep(1.0)
+"""
+
+
+def held_elsewhere(database: Path, part: str) -> subprocess.Popen[str]:
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(database), part], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return holder
+
+
+def waited(gate: WriteGate, urgent: bool) -> float:
+    t0 = time.monotonic()
+    with gate.urgent() if urgent else gate.background():
+        return time.monotonic() - t0
+
+
+def test_across_processes_a_writer_waits_for_another_process_writing(tmp_path: Path) -> None:
+    holder = held_elsewhere(tmp_path / "wk.db", "writing")
+    assert waited(WriteGate(database=tmp_path / "wk.db"), urgent=True) > 0.5  # the holder sleeps 1 s
+    assert holder.wait(10) == 0
+
+
+def test_across_processes_the_background_writer_defers_to_urgent_ones_until_its_deadline(tmp_path: Path) -> None:
+    holder = held_elsewhere(tmp_path / "wk.db", "urgent")
+    assert waited(WriteGate(max_defer_s=30, database=tmp_path / "wk.db"), urgent=False) > 0.5
+    assert holder.wait(10) == 0
+    holder = held_elsewhere(tmp_path / "wk.db", "urgent")
+    assert waited(WriteGate(max_defer_s=0.05, database=tmp_path / "wk.db"), urgent=False) < 0.5
+    # An urgent writer does not defer to another process's urgent one: they only take turns writing.
+    assert waited(WriteGate(database=tmp_path / "wk.db"), urgent=True) < 0.5
+    assert holder.wait(10) == 0
