@@ -63,8 +63,11 @@ class WorkerProcess:
     def _spawn(self) -> None:
         proc = subprocess.Popen([sys.executable, "-m", MODULE], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert proc.stdin is not None
-        proc.stdin.write(pickle.dumps(self.app.settings))
-        proc.stdin.flush()
+        try:
+            proc.stdin.write(pickle.dumps(self.app.settings))
+            proc.stdin.flush()
+        except OSError:  # it died at once: the watcher sees it exit and starts another after a while
+            pass
         self._proc, self._heard = proc, False
 
     def _watch(self) -> None:
