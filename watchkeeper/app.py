@@ -35,6 +35,8 @@ def pack_skills(registry: Registry, settings: Settings) -> None:
 
 def imported_mcp_tools(registry: Registry, settings: Settings) -> None:
     """External MCP servers' tools; refreshing them may start (and wait for) those servers."""
+    if not settings.mcp.servers:
+        return  # without importing the MCP client: over a second of every `wk` command's start
     from watchkeeper.mcp.client import Connections
     from watchkeeper.mcp.imports import add_imported_tools
 

@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from watchkeeper.errors import StoreError
-from watchkeeper.store.db import MIGRATIONS, make_engine, migrate, open_engine
+from watchkeeper.store.db import HEAD, MIGRATIONS, at_head, make_engine, migrate, open_engine
 from watchkeeper.store.models import Base
 
 
@@ -24,6 +24,23 @@ def test_migrations_create_the_schema_and_are_idempotent(db_url: str) -> None:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == newest
         head = conn.execute(text("SELECT last_id, last_hash FROM ledger_head WHERE id = 1")).one()
     assert head == (0, "0" * 64)
+
+
+def test_head_is_alembics_head_and_a_database_behind_it_is_migrated(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD
+    engine = make_engine(f"sqlite:///{tmp_path / 'wk.db'}")
+    with engine.begin() as conn:  # a database left by the release before the incidents
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0006")
+    assert not at_head(engine) and "incidents" not in inspect(engine).get_table_names()
+    migrate(engine)
+    assert at_head(engine) and "incidents" in inspect(engine).get_table_names()
 
 
 def test_the_models_are_what_the_migrations_build(db_url: str) -> None:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from watchkeeper.errors import StoreError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The newest revision in migrations/versions (tests/store/test_db.py holds it to alembic's head): a
+# database already there is opened without importing alembic, a second of every command's start.
+HEAD = "0007"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -40,8 +41,21 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+def at_head(engine: Engine) -> bool:
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars()) == [HEAD]
+    except SQLAlchemyError:  # a new database (no version table yet), or one alembic will name the fault of
+        return False
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (a no-op when it already is)."""
+    if at_head(engine):
+        return
+    from alembic import command
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     try:
