@@ -42,8 +42,12 @@ def serving(tmp_path: Path, log_dir: Path) -> Iterator[Serve]:
         yield proc, url, tokens
     finally:
         if proc.poll() is None:
+            proc.terminate()  # a kill -9 would leave its worker process finishing its work alone
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
             proc.kill()
-        proc.wait(30)
+            proc.wait(30)
 
 
 def metrics(url: str, token: str) -> dict[str, float]:

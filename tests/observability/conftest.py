@@ -110,7 +110,7 @@ scrape_configs:
             proc.wait(15)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # not the session: its 1 s scrapes are load the CPU scenarios would see
 def prom_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PromStack]:
     with running_stack(tmp_path_factory.mktemp("prom")) as stack:
         time.sleep(3)  # a few samples for range queries, and the always-firing rule evaluated

@@ -36,8 +36,12 @@ def wk_serve(wk: Wk, *args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
         yield proc, url
     finally:
         if proc.poll() is None:
+            proc.terminate()  # a kill -9 would leave its worker process finishing its work alone
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
             proc.kill()
-        proc.wait(30)
+            proc.wait(30)
 
 
 def _answers(url: str) -> bool:
