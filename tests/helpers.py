@@ -160,6 +160,18 @@ def ready_process(argv: list[str], executable: str | None = None) -> Iterator[su
         proc.wait()
 
 
+def stop_manager(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM a `wk serve` still running (a kill -9 would leave its worker process finishing its work
+    alone), and SIGKILL it if it has not stopped within 30 s."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(30)
+
+
 def python_child(setup: str, *args: str) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
     """A Python child that runs `setup`, says it is ready, then idles until killed; `args` follow `-c CODE`."""
     code = f"{setup}\nimport time\nprint('ready', flush=True)\ntime.sleep(120)"

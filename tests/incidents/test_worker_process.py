@@ -14,7 +14,7 @@ import httpx2
 import psutil
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import WK, Wk, free_port, pid_alive, wait_for
+from tests.helpers import WK, Wk, free_port, pid_alive, stop_manager, wait_for
 from watchkeeper.config import Settings
 from watchkeeper.incidents.process import MODULE
 from watchkeeper.incidents.records import INCIDENTS
@@ -41,13 +41,7 @@ def serving(tmp_path: Path, log_dir: Path) -> Iterator[Serve]:
         assert proc.poll() is None, proc.communicate(timeout=10)[1]
         yield proc, url, tokens
     finally:
-        if proc.poll() is None:
-            proc.terminate()  # a kill -9 would leave its worker process finishing its work alone
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(30)
+        stop_manager(proc)
 
 
 def metrics(url: str, token: str) -> dict[str, float]:

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from tests.conftest import require_binary
-from tests.helpers import WK, Wk, free_port, pid_alive, wait_for
+from tests.helpers import WK, Wk, free_port, pid_alive, stop_manager, wait_for
 from watchkeeper.scenarios.certs import self_signed
 
 
@@ -35,13 +35,7 @@ def wk_serve(wk: Wk, *args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
         assert up and proc.poll() is None, f"wk serve did not start: {proc.communicate(timeout=10)[1]}"
         yield proc, url
     finally:
-        if proc.poll() is None:
-            proc.terminate()  # a kill -9 would leave its worker process finishing its work alone
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(30)
+        stop_manager(proc)
 
 
 def _answers(url: str) -> bool:

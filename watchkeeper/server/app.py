@@ -64,9 +64,8 @@ def build_app(
     core: App, metrics: Metrics | None = None, limiter: FailureLimiter | None = None, worker_process: bool = False
 ) -> FastAPI:
     """`worker_process`: the incident workers run in a child process (`wk serve`), not in threads of this one."""
-    metrics = metrics or Metrics(core.bus, partial(tallies, core.engine))
-    counting = metrics  # what the worker process reports is counted here too
-    core.invoker.observers.append(metrics.invoked)
+    counted = metrics or Metrics(core.bus, partial(tallies, core.engine))
+    core.invoker.observers.append(counted.invoked)
     cfg = core.settings
     mcp = build_server(core, caller_of=_mcp_caller(core)).streamable_http_app(
         streamable_http_path="/mcp",
@@ -79,10 +78,10 @@ def build_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # alerts -> incidents -> investigations -> messages, in the background
-        runner = WorkerProcess(core, counting) if worker_process else Runner(core)
+        runner = WorkerProcess(core, counted) if worker_process else Runner(core)
         if cfg.incidents.workers:
             runner.start()
-            counting.workers_up = lambda: runner.up
+            counted.workers_up = lambda: runner.up
         else:
             runner.consumers()
         try:
@@ -110,7 +109,7 @@ def build_app(
 
     @app.get("/metrics", tags=["health"], summary="Prometheus metrics (viewer or above)")
     def prometheus_metrics(_: Principal = Depends(need(Access.VIEWER))) -> Response:
-        return Response(metrics.render(), media_type=CONTENT_TYPE)
+        return Response(counted.render(), media_type=CONTENT_TYPE)
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi(core: CoreDep, _: Principal = Depends(need(Access.VIEWER))) -> JSONResponse:
@@ -129,7 +128,7 @@ def build_app(
         origins=cfg.mcp.allowed_origins,
         exempt=PUBLIC,
     )
-    app.add_middleware(HttpMetrics, metrics=metrics)
+    app.add_middleware(HttpMetrics, metrics=counted)
     return app
 
 
