@@ -31,9 +31,11 @@ lint: install
 	$(BIN)/ruff check watchkeeper tests bench
 	$(BIN)/mypy
 
-## Install what the tests need and pass them (lint and types included).
+## Install what the tests need and pass them (lint and types included): the tests on two workers, then
+## those marked `alone` (they judge which process burns the host's CPU) by themselves; both always run.
 test: install test-deps lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadscope -m "not alone"; others=$$?; \
+	$(BIN)/python -m pytest -m alone && exit $$others
 
 ## After changing a message in code: refresh the template and the zh_CN catalog, translate the new
 ## entries (empty msgstr) in watchkeeper/locale/zh_CN/LC_MESSAGES/watchkeeper.po, run it again to compile.

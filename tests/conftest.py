@@ -93,6 +93,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
     pydantic_ai.models.ALLOW_MODEL_REQUESTS = False
     config.addinivalue_line("markers", "ledger_tampering: the test edits the ledger on purpose; skip row accounting")
+    # make test runs the others on two workers, then these by themselves: a test that judges which
+    # process burns the host's CPU would otherwise blame a test running beside it.
+    config.addinivalue_line("markers", "alone: the test judges the whole host, or takes all of its CPU; run it alone")
 
 
 # -- settings and runtime -----------------------------------------------------------------------

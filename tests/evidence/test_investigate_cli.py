@@ -18,6 +18,7 @@ def wk(tmp_path: Path, log_dir: Path) -> Wk:
     return Wk(tmp_path, log_dir)
 
 
+@pytest.mark.alone
 def test_question_json_replay_and_markdown(wk: Wk, tmp_path: Path) -> None:
     world = World("cli-cpu")
     try:

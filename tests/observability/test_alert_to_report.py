@@ -9,6 +9,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import call, make_settings
 from tests.helpers import wait_for
 from tests.observability.conftest import PromStack, running_stack
@@ -29,6 +31,7 @@ groups:
 """
 
 
+@pytest.mark.alone
 def test_a_real_rule_fires_and_the_report_names_the_hog(tmp_path: Path, log_dir: Path) -> None:
     posts: list[dict[str, Any]] = []
 

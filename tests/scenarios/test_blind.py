@@ -17,6 +17,8 @@ from watchkeeper.scenarios.base import FAULT_CLASSES, Scenario
 from watchkeeper.scenarios.runner import all_scenarios
 from watchkeeper.scenarios.world import World
 
+pytestmark = pytest.mark.alone  # each fault is judged on the whole host
+
 BLIND = all_scenarios("blind")
 FSTRING_MIDDLE = getattr(tokenize, "FSTRING_MIDDLE", tokenize.STRING)  # Python 3.12: f-strings are tokens
 

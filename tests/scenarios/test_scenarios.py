@@ -12,6 +12,8 @@ from tests.scenarios.scoring import run_and_score
 from watchkeeper.cli.render import print_report
 from watchkeeper.scenarios.runner import all_scenarios
 
+pytestmark = pytest.mark.alone  # each fault is judged on the whole host
+
 SCENARIOS = all_scenarios("original")
 
 

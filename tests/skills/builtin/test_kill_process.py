@@ -49,10 +49,11 @@ def test_a_reused_pid_is_never_hit(rt: App, victim: subprocess.Popen[bytes]) -> 
 
 
 @pytest.mark.parametrize(
-    ("pid", "reason"),
-    [(1, "PID 1"), (2, "kernel thread"), (os.getpid(), "watchkeeper itself"), (os.getppid(), "one of its parents")],
+    ("which", "reason"),
+    [("1", "PID 1"), ("2", "kernel thread"), ("self", "watchkeeper itself"), ("parent", "one of its parents")],
 )
-def test_guardrails(rt: App, pid: int, reason: str) -> None:
+def test_guardrails(rt: App, which: str, reason: str) -> None:
+    pid = {"self": os.getpid(), "parent": os.getppid()}.get(which) or int(which)
     if pid == 2 and not psutil.pid_exists(2):
         pytest.skip("no kthreadd visible here")
     result = call(rt, "kill_process", pid=pid)
