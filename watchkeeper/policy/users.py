@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Engine, or_, select, update
+from sqlalchemy import Engine, bindparam, or_, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,12 @@ TOKEN_BYTES = 32
 # A busy API must not write on every request: the last use is recorded at most this often per token.
 LAST_USED_EVERY = timedelta(minutes=1)
 USER_NAME = re.compile(r"[A-Za-z0-9._@-]{1,100}")
+# Built once: every request checks its token here, and a storm of webhook posts makes that thousands a second.
+_BY_HASH = (
+    select(ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at, User.name, User.role)
+    .join(User, User.id == ApiToken.user_id)  # an inner join: a token whose user was deleted is invalid
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
 
 TokenState = Literal["active", "expired", "revoked"]
 
@@ -192,14 +198,9 @@ def authenticate(engine: Engine, token: str, now: datetime | None = None) -> Pri
     if not token:
         raise AuthError("missing")
     at = _utc(now or datetime.now(UTC))
-    query = (
-        select(ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at, User.name, User.role)
-        .join(User, User.id == ApiToken.user_id)  # an inner join: a token whose user was deleted is invalid
-        .where(ApiToken.token_hash == token_hash(token))
-    )
     try:
         with engine.connect() as conn:
-            row = conn.execute(query).one_or_none()
+            row = conn.execute(_BY_HASH, {"token_hash": token_hash(token)}).one_or_none()
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot check the API token: the database is unavailable ({exc.__class__.__name__})") from exc
     if row is None:
