@@ -140,6 +140,27 @@ def test_a_duplicate_publish_is_handled_once(bus: OutboxBus) -> None:
     assert (bus.stats().published, bus.stats().duplicates) == (1, 3)
 
 
+def test_publish_all_stores_new_events_in_order_and_tells_each_duplicate(bus: OutboxBus, engine: Engine) -> None:
+    consumers = {"alerts": bus.consumer("alerts", "alert.>"), "everything": bus.consumer("everything")}
+    old = Event(id="alert.received:1", subject="alert.received")
+    assert bus.publish(old) is True
+    batch = [
+        Event(id="alert.received:2", subject="alert.received"),
+        old,  # published before: a duplicate
+        Event(id="incident.opened:9", subject="incident.opened"),
+        Event(id="alert.received:2", subject="alert.received"),  # twice in one call: new once
+    ]
+    with engine.begin() as conn:
+        assert bus.publish_all(batch, conn=conn) == [True, False, True, False]
+    got = {name: [d.event.id for d in c.fetch(10, timeout_s=0)] for name, c in consumers.items()}
+    assert got == {
+        "alerts": ["alert.received:1", "alert.received:2"],
+        "everything": ["alert.received:1", "alert.received:2", "incident.opened:9"],
+    }
+    assert (bus.stats().published, bus.stats().duplicates) == (3, 2)
+    assert bus.publish_all([]) == []
+
+
 def test_term_dead_letters_now_with_its_reason(bus: OutboxBus) -> None:
     consumer = bus.consumer("strict", max_deliver=5)
     bus.publish(Event(id="bad", subject="test.work", data={"x": 1}))

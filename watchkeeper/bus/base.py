@@ -107,6 +107,10 @@ class Bus(Protocol):
         published. With `conn`, inside that connection's transaction: it exists if and when that commits."""
         ...
 
+    def publish_all(self, events: Sequence[Event], *, conn: Connection | None = None) -> list[bool]:
+        """`publish` for each of `events`, in one transaction (the caller's with `conn`), with one answer each."""
+        ...
+
     def consumer(
         self, name: str, filter_subject: str = ">", *, ack_wait_s: float = 30.0, max_deliver: int = 5
     ) -> Consumer:

@@ -77,7 +77,9 @@ class OutboxBus:
         self._postgres = engine.dialect.name == "postgresql"
         dialect = postgresql if self._postgres else sqlite
         self._insert_event = (
-            dialect.insert(EVENTS).on_conflict_do_nothing(index_elements=[EVENTS.c.event_id]).returning(EVENTS.c.seq)
+            dialect.insert(EVENTS)
+            .on_conflict_do_nothing(index_elements=[EVENTS.c.event_id])
+            .returning(EVENTS.c.event_id, EVENTS.c.seq)
         )
         upsert = dialect.insert(CONSUMERS)
         self._upsert_consumer = upsert.on_conflict_do_update(
@@ -91,40 +93,52 @@ class OutboxBus:
     # -- publishing -------------------------------------------------------------------------
 
     def publish(self, event: Event, *, conn: Connection | None = None) -> bool:
+        return self.publish_all([event], conn=conn)[0]
+
+    def publish_all(self, events: Sequence[Event], *, conn: Connection | None = None) -> list[bool]:
         if conn is not None:
-            new = self._store(conn, event)
+            new = self._store(conn, events)
         else:
             with self.engine.begin() as own:
-                new = self._store(own, event)
-            if new:
+                new = self._store(own, events)
+            if any(new):
                 with self._published:
                     self._generation += 1
                     self._published.notify_all()
-        self.counters.published(new)
+        for each in new:
+            self.counters.published(each)
         return new
 
-    def _store(self, conn: Connection, event: Event) -> bool:
+    def _store(self, conn: Connection, events: Sequence[Event]) -> list[bool]:
+        if not events:
+            return []
         # The insert comes first: on SQLite a transaction that writes first holds the write lock throughout.
-        seq = conn.execute(
-            self._insert_event,
+        rows = [
             {
-                "event_id": event.id,
-                "subject": event.subject,
-                "data_json": json.dumps(event.data, ensure_ascii=False, separators=(",", ":")),
-                "published_at": event.published_at,
-            },
-        ).scalar()
-        if seq is None:
-            return False
-        names = [n for n, f in conn.execute(_READ_CONSUMERS) if matches(f, event.subject)]
-        if names:
-            now = _now()
-            rows = [
-                {"consumer": n, "event_seq": seq, "attempts": 0, "deliver_after": now, "last_error": None}
-                for n in names
-            ]
-            conn.execute(_INSERT_PENDING, rows)
-        return True
+                "event_id": e.id,
+                "subject": e.subject,
+                "data_json": json.dumps(e.data, ensure_ascii=False, separators=(",", ":")),
+                "published_at": e.published_at,
+            }
+            for e in events
+        ]
+        # A duplicate id inserts nothing and returns no row: the new ones are told apart by their ids
+        # (an id given twice here is new once, the first time).
+        stored: dict[str, int] = {i: seq for i, seq in conn.execute(self._insert_event, rows)}
+        first = {e.id: i for i, e in reversed(list(enumerate(events)))}
+        new = [e.id in stored and first[e.id] == i for i, e in enumerate(events)]
+        consumers = [(n, f) for n, f in conn.execute(_READ_CONSUMERS)] if any(new) else []
+        now = _now()
+        pending = [
+            {"consumer": name, "event_seq": stored[e.id], "attempts": 0, "deliver_after": now, "last_error": None}
+            for e, is_new in zip(events, new, strict=True)
+            if is_new
+            for name, subjects in consumers
+            if matches(subjects, e.subject)
+        ]
+        if pending:
+            conn.execute(_INSERT_PENDING, pending)
+        return new
 
     # -- consuming ----------------------------------------------------------------------------
 

@@ -133,9 +133,8 @@ class _GroupCommit:
             # First through this process's write gate: a sender waits for this answer, the assigner for nothing.
             with write_gate(self.engine).urgent(), self.engine.begin() as conn:
                 ids = [int(i) for i in conn.execute(_STORE, [w.row for w in group]).scalars()]
-                for delivery_id in ids:
-                    event = AlertsReceived(delivery_id=delivery_id).to_event(id=f"alert.received:{delivery_id}")
-                    self.bus.publish(event, conn=conn)
+                received = [AlertsReceived(delivery_id=i).to_event(id=f"alert.received:{i}") for i in ids]
+                self.bus.publish_all(received, conn=conn)
             return list(ids)
         except SQLAlchemyError as exc:
             if len(group) > 1:  # one row the database refuses must not refuse the others with it
