@@ -53,6 +53,10 @@ def test_openapi_has_one_operation_per_skill_from_the_registry(served: Served) -
         assert schema["properties"]["params"] == json.loads(json.dumps(derive.params_schema(skill)))
     assert {"/healthz", "/readyz", "/metrics", "/api/v1/skills", "/api/v1/audit", "/api/v1/audit/verify"} <= set(paths)
     assert paths["/healthz"]["get"]["security"] == [] and doc["security"] == [{"bearer": []}]
+    for path in ("/api/v1/alerts", "/api/v1/alerts/alertmanager", "/api/v1/alerts/grafana"):
+        assert paths[path]["post"]["security"] == [{"bearer": []}, {"signature": []}], path
+    assert "security" not in paths["/api/v1/alerts"]["get"]  # reading alerts takes a token
+    assert doc["components"]["securitySchemes"]["signature"]["name"] == "X-Watchkeeper-Signature"
     # A snapshot of one derived operation: an accidental change of the HTTP surface shows here.
     operation = json.loads(json.dumps(invoke_operation(served.core.registry.get("path_info"))))
     if os.environ.get("WK_UPDATE_GOLDEN") == "1":

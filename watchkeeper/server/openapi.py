@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from watchkeeper import __version__
-from watchkeeper.server.auth import PUBLIC
+from watchkeeper.server.auth import PUBLIC, WEBHOOK_PATHS
 from watchkeeper.skills import derive
 from watchkeeper.skills.base import Skill
 from watchkeeper.skills.params import EDGE_DESCRIPTION, LOCAL_EDGE
@@ -48,6 +48,15 @@ INVOCATION_SCHEMA = {
         "duration_ms": {"type": "number"},
         "audit_id": {"type": ["integer", "null"]},
     },
+}
+
+SIGNATURE_SCHEME = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "X-Watchkeeper-Signature",
+    "description": "For senders that cannot send a bearer token: `sha256=<hex HMAC-SHA256 of the raw body>` "
+    "with the secret of one of the `[[alerts.sources]]`; Grafana's own `X-Grafana-Alerting-Signature` "
+    "is accepted too. A bad signature is 401.",
 }
 
 
@@ -93,9 +102,12 @@ def document(app: FastAPI, registry: Registry) -> dict[str, Any]:
         paths[f"/api/v1/skills/{skill.key}/invoke"] = invoke_operation(skill)
     components = doc.setdefault("components", {})
     components.setdefault("schemas", {}).update(Problem=PROBLEM_SCHEMA, Invocation=INVOCATION_SCHEMA)
-    components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}, "signature": SIGNATURE_SCHEME}
     doc["security"] = [{"bearer": []}]
     for path in PUBLIC:
         for operation in paths.get(path, {}).values():
             operation["security"] = []
+    for path, item in paths.items():  # an alert post may be signed instead: either one will do
+        if path.startswith(WEBHOOK_PATHS) and "post" in item:
+            item["post"]["security"] = [{"bearer": []}, {"signature": []}]
     return doc
