@@ -41,6 +41,7 @@ def test_bad_payloads_say_why(bad: object) -> None:
             "annotations must be an object of strings, not a string",
         ),
         ({"labels": {"alertname": {"nested": 1}}}, "labels.alertname must be a string, not an object"),
+        ({"labels": {"a\nb": []}}, 'labels["a\\nb"] must be a string, not an array'),  # one line, whatever the key
         ({"alerts": [1, "two"]}, "alerts[0] must be an alert object, not a number"),
         (
             {"alerts": [{"labels": {}}, {"labels": ["x"]}]},

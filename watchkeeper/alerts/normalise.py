@@ -173,7 +173,7 @@ def _webhook_alert(
     name = labels.get("alertname")
     if not name:
         raise PayloadError(f"{where}.labels.alertname", "required: every alert is named by its alertname label")
-    annotations = _text_map(_object(item, "annotations"), f"{where}.annotations")
+    annotations = text_map(_object(item, "annotations"), f"{where}.annotations")
     if source == "grafana":
         for key in _GRAFANA_EXTRAS:
             extra = _optional_text(item.get(key), f"{where}.{key}")
@@ -229,7 +229,7 @@ def _generic_alert(item: Any, where: str, now: datetime) -> Alert:
         "generic",
         name,
         labels,
-        _text_map(_object(item, "annotations"), at("annotations")),
+        text_map(_object(item, "annotations"), at("annotations")),
         status=_status(item.get("status"), at("status")) or "firing",
         starts_at=_time(item.get("starts_at"), at("starts_at")) or now,
         ends_at=_time(item.get("ends_at"), at("ends_at")),
@@ -282,7 +282,7 @@ def _object(item: dict[str, Any], key: str) -> Any:
     return {} if value is None else value
 
 
-def _text_map(value: Any, where: str) -> dict[str, str]:
+def text_map(value: Any, where: str) -> dict[str, str]:
     """Labels or annotations as text: senders send strings, hand-written alerts often hold numbers."""
     if not isinstance(value, dict):
         raise PayloadError(where, f"must be an object of strings, not {json_type(value)}")
@@ -299,7 +299,7 @@ def _text_map(value: Any, where: str) -> dict[str, str]:
 
 def _labels(value: Any, where: str) -> dict[str, str]:
     labels: dict[str, str] = {}
-    for key, text in _text_map(value, where).items():
+    for key, text in text_map(value, where).items():
         longest = max(len(key), len(text))
         if longest > MAX_LABEL_CHARS:
             raise PayloadError(_member(where, key), f"at most {MAX_LABEL_CHARS} characters in a label, not {longest}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -14,6 +13,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from watchkeeper.alerts.errors import PayloadError
+from watchkeeper.alerts.normalise import text_map
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.evidence.report import Symptom
 from watchkeeper.inputs import json_type
@@ -33,18 +34,10 @@ class AlertError(WatchkeeperError):
 
 
 def _text_map(value: Any, where: str) -> dict[str, str]:
-    """Labels or annotations as text. Alertmanager sends strings; hand-written alerts often hold numbers."""
-    if not isinstance(value, dict):
-        raise AlertError(f"{where} must be an object of strings, not {json_type(value)}")
-    texts: dict[str, str] = {}
-    for key, item in value.items():
-        if isinstance(item, str):
-            texts[key] = item
-        elif isinstance(item, int | float):  # bool included: JSON spells it true/false
-            texts[key] = json.dumps(item)
-        else:
-            raise AlertError(f"{where}.{key} must be a string, not {json_type(item)}")
-    return texts
+    try:
+        return text_map(value, where)
+    except PayloadError as exc:
+        raise AlertError(f"{exc.field} {exc.problem}") from None
 
 
 def _alert_symptom(alert: dict[str, Any], where: str) -> Symptom:
