@@ -5,6 +5,8 @@ outlive a kill -9 of the manager (test_serve: a SIGTERM stops both)."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -111,3 +113,15 @@ def test_a_killed_worker_process_is_started_again_and_its_work_is_counted(tmp_pa
         assert wait_for(lambda: not pid_alive(second), timeout=30)
     assert proc.stderr is not None
     assert "the incident workers exited with code -9; starting them again" in proc.stderr.read()
+
+
+def test_ctrl_c_stops_the_manager_and_its_workers_cleanly(tmp_path: Path, log_dir: Path) -> None:
+    with serving(tmp_path, log_dir) as (proc, _url, _tokens):
+        child = worker(proc.pid)
+        assert child is not None
+        for pid in (proc.pid, child):  # a terminal's Ctrl-C reaches the whole process group
+            os.kill(pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0 and wait_for(lambda: not pid_alive(child), timeout=30)
+    # The child's stderr is the manager's: an error at its exit (a daemon thread holding stdin) would show here.
+    assert "Fatal Python error" not in err and "Traceback" not in err, err

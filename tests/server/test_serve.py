@@ -85,8 +85,9 @@ def test_sigterm_stops_it_and_its_worker_process_within_20_seconds(tmp_path: Pat
         (workers,) = psutil.Process(proc.pid).children()
         proc.send_signal(signal.SIGTERM)
         t0 = time.monotonic()
-        proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and time.monotonic() - t0 < 20 and not pid_alive(workers.pid)
+    assert "Fatal Python error" not in err and "Traceback" not in err, err  # the worker process too
 
 
 def test_plain_http_beyond_loopback_is_refused(tmp_path: Path, log_dir: Path) -> None:

@@ -141,7 +141,10 @@ def main() -> None:
     settings = pickle.load(sys.stdin.buffer)
 
     def watch_manager() -> None:
-        sys.stdin.buffer.read()  # returns when the manager closes its end or dies
+        # Until the manager closes its end or dies. On the descriptor, not sys.stdin: a daemon thread
+        # blocked in a buffered read holds its lock, and the interpreter aborts on it at exit.
+        while os.read(0, 4096):
+            pass
         stop.set()
 
     threading.Thread(target=watch_manager, daemon=True).start()
