@@ -16,7 +16,7 @@ from typing import Any
 import psutil
 
 from tests.conftest import call, missing_backend
-from tests.helpers import cpu_burner, wait_for
+from tests.helpers import cpu_burner, free_port, wait_for
 from tests.readable import on_terminal
 from watchkeeper.app import App
 from watchkeeper.cli.render import print_host_report
@@ -293,6 +293,23 @@ def test_a_memory_investigation_never_blames_watchkeeper(rt: App) -> None:
     assert os.getpid() not in blamed
     assert not [f for f in report.findings if f.entity is not None and f.entity.pid == os.getpid()]
     del ballast
+
+
+def test_a_port_is_looked_for_here_only_when_the_alert_is_about_this_host(rt: App) -> None:
+    """An alert on db-9:PORT says nothing of what listens on PORT here: no "nothing listens" finding for
+    another host (which would blame a local service), but one for this host, by address or by name."""
+    from watchkeeper.evidence import triage
+    from watchkeeper.evidence.report import Symptom
+
+    port = free_port()  # nothing listens on it here
+
+    def kinds(instance: str) -> set[str]:
+        symptom = Symptom(alertname="ServiceDown", labels={"instance": instance, "severity": "critical"})
+        return {f.kind for f in triage.investigate(rt.settings, rt.invoker, symptom).findings}
+
+    assert "port_not_listening" not in kinds(f"db-9.example.net:{port}")
+    assert "port_not_listening" in kinds(f"127.0.0.1:{port}")
+    assert "port_not_listening" in kinds(f"{socket.gethostname()}:{port}")
 
 
 def test_a_real_check_flags_zombies_under_their_parent(rt: App) -> None:

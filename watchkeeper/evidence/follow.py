@@ -6,6 +6,7 @@ a `Lead`: who is to blame, whether the check confirmed it, and what it showed.""
 from __future__ import annotations
 
 import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -17,7 +18,7 @@ from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.report import Culprit, Finding
 from watchkeeper.i18n import _, ngettext
 
-LOCAL = {"127.0.0.1", "localhost", "::1", "0.0.0.0"}
+LOCAL = {"127.0.0.1", "localhost", "::1", "0.0.0.0", socket.gethostname()}  # an alert may name this host
 SILENT_WINDOW_S = 3600
 MAX_LEADS = 12
 WRITE_RE = re.compile(r"(?i)\b(writ\w*|sav\w*|creat\w*|append\w*|mkdir|rename|unlink|upload\w*)\b")

@@ -26,6 +26,7 @@ from watchkeeper.evidence.facts import (
     ProcessMemoryTop,
     SwapReading,
 )
+from watchkeeper.evidence.follow import local_host
 from watchkeeper.evidence.gather import finding, gatherer
 from watchkeeper.evidence.investigation import Investigation
 from watchkeeper.evidence.report import Culprit
@@ -94,8 +95,8 @@ def analyze_listening(inv: Investigation, ports: dict[str, Any]) -> None:
     inv.results["listening"] = ports.get("ports", [])
     inv.results["host_addresses"] = ports.get("host_addresses", [])
     port = inv.targets.port
-    if port is None:
-        return
+    if port is None or not local_host(inv, inv.targets.host):
+        return  # another host's port: what listens here says nothing of it (a probe from here does)
     listeners = [p for p in ports.get("ports", []) if p["port"] == port and p["protocol"] == "tcp"]
     ids = inv.audit_ids("listening_ports")
     if not listeners:
