@@ -75,6 +75,7 @@ def llama() -> Iterator[str]:
         proc.wait(30)
 
 
+@pytest.mark.alone  # llama.cpp takes every core: beside it, the other worker's timed tests starve
 @pytest.mark.timeout(600)
 def test_a_real_small_model_investigates_through_the_whole_path(
     llama: str, tmp_path: Path, log_dir: Path, monkeypatch: pytest.MonkeyPatch
