@@ -223,11 +223,20 @@ class OutboxConsumer:
         due = and_(mine, PENDING.c.deliver_after <= bindparam("now"))
         # In event order, so both walk the primary key and stop early however long the backlog.
         self._peek = select(PENDING.c.event_seq).where(due).order_by(PENDING.c.event_seq).limit(1)
-        picked = select(PENDING.c.event_seq).where(due).order_by(PENDING.c.event_seq).limit(bindparam("batch"))
+        picked = (
+            select(PENDING.c.event_seq)
+            .where(due)
+            .order_by(PENDING.c.event_seq)
+            .limit(bindparam("batch"))
+            .with_for_update(skip_locked=True)
+            .cte("picked")
+            # Picked once: as a subquery inside the UPDATE, PostgreSQL claimed every due row for a batch of one.
+            .prefix_with("MATERIALIZED")
+        )
         # Claims what is due, out-of-deliveries rows included: those come back over max_deliver and are buried.
         self._claim = (
             update(PENDING)
-            .where(mine, PENDING.c.event_seq.in_(picked.with_for_update(skip_locked=True)))
+            .where(mine, PENDING.c.event_seq.in_(select(picked.c.event_seq)))
             .values(attempts=PENDING.c.attempts + 1, deliver_after=bindparam("deadline"))
             .returning(PENDING.c.event_seq, PENDING.c.attempts, PENDING.c.last_error)
         )
