@@ -5,7 +5,8 @@ causes) goes into a fresh Alertmanager's `/api/v2/alerts` at batch sizes 1 and 1
 concurrent senders: its ingest rate, POST latency, the notifications it sends once every group has
 flushed (group_by [alertname, service], group_wait 1s, group_interval 5s) and its peak RSS are the
 anchor the watchkeeper side is read against. Run from the project root:
-`.venv/bin/python -m bench.storm [--alertmanager-only] [--alerts N] [--groups G] [--database-url URL]`.
+`.venv/bin/python -m bench.storm [--alertmanager-only] [--alerts N] [--groups G] [--database-url URL]
+[--investigators N]`.
 Goals (issue 15): ≥ 2000 alerts/s with p99 POST ≤ 1 s and no non-2xx; incidents ≤ 1 % of alerts with
 pairwise F1 ≥ 0.95; one investigation per incident; the first report ≤ settle + 10 s after the first alert.
 """
@@ -54,8 +55,9 @@ def print_watchkeeper(wk: dict[str, dict[str, float]], senders: int, settle_s: f
         f"watchkeeper: {o['incidents']:.0f} incidents, {o['investigations']:.0f} investigations "
         f"(each incident once: {'yes' if o['investigated_once'] else 'NO'}), {o['messages']:.0f} messages "
         f"({o['notifications']:.0f} notifications queued); grouping precision {o['precision']:.3f} recall "
-        f"{o['recall']:.3f} F1 {o['f1']:.3f}; first report {o['first_report_s']:.1f} s after the first alert "
-        f"(settle {settle_s:g} s); peak RSS {o['peak_rss'] / 2**20:.0f} MiB"
+        f"{o['recall']:.3f} F1 {o['f1']:.3f}; first report {o['first_report_s']:.1f} s and last "
+        f"{o['last_report_s']:.1f} s after the first alert (settle {settle_s:g} s); "
+        f"peak RSS {o['peak_rss'] / 2**20:.0f} MiB"
     )
 
 
@@ -69,7 +71,8 @@ def summary(alertmanager: dict[int, dict[str, float]], wk: dict[str, dict[str, f
         f"(goal ≥ 2000), p99 {burst['p99_ms']:.0f} ms (goal ≤ 1000), non-2xx {burst['non_2xx']:.0f}; "
         f"{o['incidents']:.0f} incidents ({o['incidents'] / alerts:.2%} of alerts, goal ≤ 1%), F1 {o['f1']:.3f} "
         f"(goal ≥ 0.95), one investigation each: {'yes' if o['investigated_once'] else 'no'}, first report "
-        f"{o['first_report_s']:.1f} s, {o['messages']:.0f} messages; Alertmanager {anchor}"
+        f"{o['first_report_s']:.1f} s, last {o['last_report_s']:.1f} s, {o['messages']:.0f} messages; "
+        f"Alertmanager {anchor}"
     )
 
 
@@ -82,6 +85,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--settle", type=float, default=10.0, help="incidents.settle_s of the manager")
     parser.add_argument("--database-url", help="the manager's database (default: SQLite in a temporary directory)")
+    parser.add_argument("--investigators", type=int, help="incidents.investigators of the manager (default: its own)")
     parser.add_argument("--alertmanager-only", action="store_true", help="skip the watchkeeper side")
     args = parser.parse_args()
     storm = make_storm(args.alerts, args.groups, args.resends, args.seed)
@@ -94,7 +98,9 @@ def main() -> None:
     wk = None
     if not args.alertmanager_only:
         with tempfile.TemporaryDirectory() as tmp:
-            wk = watchkeeper_run(storm, args.groups, args.senders, args.settle, args.database_url, Path(tmp))
+            wk = watchkeeper_run(
+                storm, args.groups, args.senders, args.settle, args.database_url, Path(tmp), args.investigators
+            )
         print_watchkeeper(wk, args.senders, args.settle)
     print(summary(alertmanager, wk, len(storm.alerts)))
 

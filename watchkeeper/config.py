@@ -252,6 +252,9 @@ class IncidentsSettings(_Section):
     reopen_window_s: float = Field(3600, ge=0, description="An alert firing again this soon reopens its incident.")
     investigation_timeout_s: float = Field(120, gt=0, le=3600, description="Time limit of one investigation.")
     dependent_targets: int = Field(5, ge=0, le=50, description="Dependent targets one investigation looks at.")
+    investigators: int = Field(
+        2, ge=1, le=8, description="Investigations run at once: one slow incident does not hold up the others."
+    )
     lease_s: float = Field(
         30, ge=1, le=600, description="After a crash, an investigation is taken over once this long passes unheard."
     )

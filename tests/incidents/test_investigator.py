@@ -15,12 +15,14 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.conftest import make_settings
+from tests.helpers import wait_for
 from watchkeeper.app import App, open_app
 from watchkeeper.evidence.report import Finding, Hypothesis, Report, Symptom
 from watchkeeper.incidents import investigator
 from watchkeeper.incidents.assign import assign
 from watchkeeper.incidents.ingest import accept
 from watchkeeper.incidents.records import ALERTS, EVENTS, INCIDENTS, INVESTIGATIONS, now_utc
+from watchkeeper.incidents.runner import Runner
 
 SERVICES = {
     "orders-db": {},
@@ -254,6 +256,36 @@ def test_a_crashed_attempt_is_claimed_again_and_counted(core: App, quick: list[s
     assert (done.status, done.attempts, len(reports(done))) == ("done", 2, 1)
     said = [e.text for e in timeline(core, inv.incident_id, "investigating")]
     assert said == ["investigation restarted (attempt 2)"]
+
+
+# -- investigations at once ----------------------------------------------------------------------------
+
+
+def test_two_incidents_are_investigated_at_once(
+    tmp_path: Path, log_dir: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner's two investigators: each triage returns only once the other incident's is running too
+    (with one investigator the first would wait in vain, fail, and leave the second a broken barrier)."""
+    app = open_core(tmp_path, log_dir, db_url, SERVICES, investigators=2)
+    both = threading.Barrier(2, timeout=30)
+
+    def triage(app: App, symptom: Symptom, *, use_model: bool) -> Report:
+        both.wait()
+        return Report(id=f"r-{symptom.labels['service']}", summary="seen", symptom=symptom, started_at=now_utc())
+
+    monkeypatch.setattr(investigator, "investigate", triage)
+    runner = Runner(app)
+    runner.start()
+    try:
+        for service in ("billing", "search"):
+            accept(app, "generic", json.dumps([alert("HighLatency", service=service)]).encode(), "test")
+        assert wait_for(lambda: {i.status for i in rows(app, INVESTIGATIONS)} == {"done"}, timeout=90)
+        investigations = rows(app, INVESTIGATIONS)
+        assert len(investigations) == 2 and len({i.incident_id for i in investigations}) == 2
+        assert all(len(reports(i)) == 1 and i.attempts == 1 for i in investigations)
+    finally:
+        runner.stop()
+        app.close()
 
 
 # -- follow-ups ----------------------------------------------------------------------------------------

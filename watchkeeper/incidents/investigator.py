@@ -146,7 +146,9 @@ def run(app: App, incident_id: int, inv_id: int, heartbeat: Heartbeat, stop: thr
         row = conn.execute(select(INVESTIGATIONS).where(INVESTIGATIONS.c.id == inv_id)).first()
     if row is None or row.status not in ("queued", "running"):
         return False
-    _wait_until(utc(row.not_before), heartbeat, stop)
+    # Heard well within the lease: an investigation that goes unheard for it is taken over by another worker.
+    every_s = min(5.0, app.settings.incidents.lease_s / 3)
+    _wait_until(utc(row.not_before), heartbeat, stop, every_s)
     if not _claim(app, inv_id, incident_id):
         return False
     started = now_utc()
@@ -154,7 +156,7 @@ def run(app: App, incident_id: int, inv_id: int, heartbeat: Heartbeat, stop: thr
     entries: list[dict[str, Any]] = []
     reports: list[tuple[str, Report]] = []
     failures: list[dict[str, str]] = []
-    beating = _Beating(heartbeat)
+    beating = _Beating(heartbeat, every_s)
     try:
         for subject in subjects(app, incident_id):
             if time.monotonic() >= deadline:
@@ -314,9 +316,9 @@ def _excerpt(text: str, m: re.Match[str]) -> str:
     return " ".join(text[start : start + EXCERPT].split())
 
 
-def _wait_until(when: datetime, heartbeat: Heartbeat, stop: threading.Event) -> None:
+def _wait_until(when: datetime, heartbeat: Heartbeat, stop: threading.Event, every_s: float) -> None:
     while (left := (when - now_utc()).total_seconds()) > 0:
-        if stop.wait(min(left, 5.0)):
+        if stop.wait(min(left, every_s)):
             raise Interrupted("the manager is stopping")
         heartbeat()
 
@@ -324,7 +326,7 @@ def _wait_until(when: datetime, heartbeat: Heartbeat, stop: threading.Event) -> 
 class _Beating:
     """Tells the bus the investigation is alive every few seconds, from a thread of its own."""
 
-    def __init__(self, heartbeat: Heartbeat, every_s: float = 5.0) -> None:
+    def __init__(self, heartbeat: Heartbeat, every_s: float) -> None:
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._beat, args=(heartbeat, every_s), daemon=True)
         self._thread.start()

@@ -52,9 +52,15 @@ class Runner:
     def start(self) -> None:
         consumers = self.consumers()
         assigner = _Batched(self.app, consumers["assigner"])
+        # Investigators share one consumer: each fetch claims other deliveries, and an investigation's
+        # compare-and-set claim keeps it to one result whichever of them runs it.
+        investigators = {
+            f"investigator-{n}": Worker(consumers["investigator"], self._investigate)
+            for n in range(1, self.app.settings.incidents.investigators + 1)
+        }
         workers = {
             "assigner": Worker(assigner, assigner.handle, batch=ASSIGN_BATCH),
-            "investigator": Worker(consumers["investigator"], self._investigate),
+            **investigators,
             "notifier": Worker(consumers["notifier"], self._notify),
         }
         for name, worker in workers.items():
