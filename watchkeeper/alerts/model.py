@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -10,6 +11,16 @@ Severity = Literal["critical", "warning", "info"]
 Source = Literal["alertmanager", "grafana", "generic"]
 Status = Literal["firing", "resolved"]
 SEVERITY_RANK: dict[str, int] = {"info": 0, "warning": 1, "critical": 2}
+KEY_CHARS = 300  # the width of an alert's name and target key in the store
+
+
+def bounded(text: str, limit: int = KEY_CHARS) -> str:
+    """At most `limit` characters: a longer text keeps its start and ends with a hash of the whole, so
+    two long texts that differ only after the cut stay two."""
+    if len(text) <= limit:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return f"{text[: limit - len(digest) - 1]}…{digest}"
 
 
 class Target(BaseModel):
@@ -28,11 +39,11 @@ class Target(BaseModel):
         """The identity alerts are correlated by: the service when one is named (it may run on many
         hosts), else the URL probed, else the host; `alert:` when the labels name none of them."""
         if self.service:
-            return f"service:{self.service}"
+            return bounded(f"service:{self.service}")
         if self.url:
-            return f"url:{self.url}"
+            return bounded(f"url:{self.url}")
         if self.host:
-            return f"host:{self.host}"
+            return bounded(f"host:{self.host}")
         return "alert:"
 
     @property

@@ -15,7 +15,7 @@ from typing import Any, get_args
 
 from watchkeeper.alerts.errors import PayloadError
 from watchkeeper.alerts.fingerprint import fingerprint
-from watchkeeper.alerts.model import Alert, Batch, Severity, Source, Status, Target
+from watchkeeper.alerts.model import Alert, Batch, Severity, Source, Status, Target, bounded
 from watchkeeper.inputs import json_type
 
 MAX_ALERTS = 10_000  # per payload: the benchmark's whole storm fits in one
@@ -53,11 +53,14 @@ _HOST_LABELS = ("host", "hostname", "nodename", "node")
 # the report can show what Grafana saw, unless the rule already annotates under the same name.
 _GRAFANA_EXTRAS = ("valueString", "dashboardURL", "panelURL", "imageURL")
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,79}")
+# What JSON may spell (\u0000, a lone \ud800) but no store keeps and no text encodes.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def normalise(source: Source, body: Any, *, now: datetime | None = None) -> Batch:
     """The alerts of one delivery. `body` is the decoded JSON; `now` stands in for a missing start time."""
     at = now or datetime.now(UTC)
+    body = _storable(body)
     if source == "generic":
         return _generic(body, at)
     if source in ("alertmanager", "grafana"):
@@ -258,7 +261,7 @@ def _alert(
     return Alert(
         fingerprint=sender_fingerprint or fingerprint(labels),
         source=source,
-        name=name,
+        name=bounded(name),
         labels=labels,
         annotations=annotations,
         status=status,
@@ -269,6 +272,18 @@ def _alert(
         group_key=group_key,
         target=target_of(labels),
     )
+
+
+def _storable(value: Any) -> Any:
+    """The decoded body with each NUL and unpaired surrogate (in keys too) as U+FFFD: PostgreSQL refuses
+    the one and UTF-8 cannot encode the other, and an alert accepted must be stored, not lost later."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    return value
 
 
 def _check_count(items: list[Any], where: str) -> None:
@@ -367,7 +382,10 @@ def _time(value: Any, where: str) -> datetime | None:
         raise PayloadError(where, f"not an ISO 8601 time: {_shown(value)}") from None
     if parsed.year == 1:  # Alertmanager's "no end": Go's zero time.Time
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    try:  # in UTC: a store that keeps no offset (SQLite) must not shift it
+        return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except OverflowError:
+        raise PayloadError(where, f"out of range in UTC: {_shown(value)}") from None
 
 
 def _shown(value: Any) -> str:

@@ -15,7 +15,6 @@ the call does not happen (`record_intent` raises `LedgerUnavailable`).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import os
@@ -37,6 +36,7 @@ from watchkeeper.audit.spool import Spool
 from watchkeeper.canonical import canonical_json
 from watchkeeper.errors import LedgerUnavailable
 from watchkeeper.redact import redact, redact_text
+from watchkeeper.store.db import synced
 from watchkeeper.store.models import LedgerHead, ToolCall
 
 GENESIS = "0" * 64
@@ -158,7 +158,6 @@ class Ledger:
         self._key = key
         self._lock = threading.Lock()
         self._memory: list[dict[str, Any]] = []  # rows in neither the store nor the spool
-        self._sqlite = engine.dialect.name == "sqlite"
         self._spool = Spool(spool_dir / SPOOL_FILE) if spool_dir is not None else None
         self._lost = LostRows(spool_dir / LOST_ROWS_FILE) if spool_dir is not None else None
         if self._lost is not None:
@@ -207,22 +206,9 @@ class Ledger:
         return [r["id"] for r in chained]
 
     def _commit(self, rows: list[dict[str, Any]], durable: bool) -> list[int]:
-        if not (durable and self._sqlite):
-            with self.engine.begin() as conn:
-                return self._write(conn, rows)
-        # SQLite runs with synchronous=NORMAL (durable across a crash of the process, not of the
-        # host); a record that must exist before acting is committed with the journal synced.
-        with self.engine.connect() as conn:
-            conn.exec_driver_sql("PRAGMA synchronous=FULL")
-            try:
-                ids = self._write(conn, rows)
-                conn.commit()
-                return ids
-            finally:
-                conn.rollback()
-                with contextlib.suppress(SQLAlchemyError):
-                    conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
-                    conn.commit()
+        # A record that must exist before acting is on the disk before it is acted on, host crash included.
+        with synced(self.engine) if durable else self.engine.begin() as conn:
+            return self._write(conn, rows)
 
     def _store(self, rows: list[dict[str, Any]], durable: bool = False) -> list[int]:
         """Write spooled rows, rows held in memory, then `rows`, in that order, in one transaction."""

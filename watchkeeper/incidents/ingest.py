@@ -26,6 +26,7 @@ from watchkeeper.alerts.model import Source
 from watchkeeper.alerts.normalise import normalise
 from watchkeeper.errors import StoreError
 from watchkeeper.incidents.events import AlertsReceived
+from watchkeeper.store.db import synced
 from watchkeeper.store.gate import write_gate
 from watchkeeper.store.models import AlertDelivery
 
@@ -61,6 +62,8 @@ def accept(app: App, source: Source, raw: bytes, sender: str) -> Accepted:
             body = json.loads(text)
         except ValueError as exc:
             raise PayloadError("body", f"not JSON: {exc}") from None
+        except RecursionError:
+            raise PayloadError("body", "nested too deeply") from None
         batch = normalise(source, body)
     except PayloadError as exc:
         _reject(app, source, raw, sender, str(exc), now)
@@ -131,7 +134,8 @@ class _GroupCommit:
     def _write(self, group: list[_Waiting]) -> list[int | StoreError]:
         try:
             # First through this process's write gate: a sender waits for this answer, the assigner for nothing.
-            with write_gate(self.engine).urgent(), self.engine.begin() as conn:
+            # Synced: a sender answered 2xx forgets the alert, so it must outlive a crash of the host too.
+            with write_gate(self.engine).urgent(), synced(self.engine) as conn:
                 ids = [int(i) for i in conn.execute(_STORE, [w.row for w in group]).scalars()]
                 received = [AlertsReceived(delivery_id=i).to_event(id=f"alert.received:{i}") for i in ids]
                 self.bus.publish_all(received, conn=conn)
@@ -159,7 +163,7 @@ def _reject(app: App, source: str, raw: bytes, sender: str, error: str, now: dat
         "source": source,
         "received_at": now,
         "sender": sender,
-        "body": raw.decode("utf-8", errors="replace"),
+        "body": raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd"),  # PostgreSQL keeps no NUL
         "alert_count": 0,
         "status": "rejected",
         "error": error,

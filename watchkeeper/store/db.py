@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -24,6 +26,27 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+@contextlib.contextmanager
+def synced(engine: Engine) -> Iterator[Connection]:
+    """A transaction whose commit is on the disk once it returns, a crash of the host included. SQLite
+    runs with synchronous=NORMAL (durable across a crash of the process, not of the host), so this one
+    commit syncs its journal; PostgreSQL syncs every commit already."""
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            yield conn
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA synchronous=FULL")
+        try:
+            yield conn
+            conn.commit()
+        finally:
+            conn.rollback()
+            with contextlib.suppress(SQLAlchemyError):
+                conn.exec_driver_sql("PRAGMA synchronous=NORMAL")  # not transactional: no commit needed
+                conn.rollback()
 
 
 def make_engine(url: str) -> Engine:
