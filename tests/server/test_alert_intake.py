@@ -188,6 +188,42 @@ def test_bad_signatures_count_as_failed_authentications(tmp_path: Path, log_dir:
         core.close()
 
 
+def test_an_address_held_back_for_bad_credentials_still_takes_good_ones(tmp_path: Path, log_dir: Path) -> None:
+    # Alertmanager behind the proxy or NAT a noisy client shares must not lose its alerts to that client.
+    core = open_app(make_settings(tmp_path, log_dir, alerts={"sources": SOURCES[:1]}), import_mcp=False)
+    try:
+        tokens = people(core)
+        with running(build_app(core, limiter=FailureLimiter(limit=2))) as url:
+            served = Served(url, core, tokens)
+            raw = json.dumps(GENERIC).encode()
+            bad = {"X-Watchkeeper-Signature": "sha256=" + "0" * 64}
+            codes = [served.post("/api/v1/alerts", content=raw, headers=bad).status_code for _ in range(3)]
+            assert codes == [401, 401, 429]
+            with served.client() as client:
+                wrong = client.post("/api/v1/alerts", content=raw, headers={"Authorization": "Bearer wk_wrong"})
+            assert wrong.status_code == 429 and int(wrong.headers["retry-after"]) >= 1
+            good = {"X-Watchkeeper-Signature": f"sha256={sign('am-secret', raw)}"}
+            assert served.post("/api/v1/alerts", content=raw, headers=good).status_code == 202
+            assert served.post("/api/v1/alerts", "webhook", content=raw).status_code == 202
+            limited = served.post("/api/v1/alerts", content=raw, headers=bad)
+            assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    finally:
+        core.close()
+
+
+def test_a_source_whose_secret_reads_empty_signs_nothing(
+    tmp_path: Path, log_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GRAFANA_HMAC", "")  # set, but to nothing: an HMAC keyed with b"" anyone can compute
+    with serve_core(tmp_path, log_dir, alerts={"sources": SOURCES[1:]}) as served:
+        raw = json.dumps(GENERIC).encode()
+        forged = {"X-Watchkeeper-Signature": f"sha256={sign('', raw)}"}
+        refused = is_problem(served.post("/api/v1/alerts", content=raw, headers=forged), 503)
+        assert "server's log" in str(refused["detail"])
+        with served.core.engine.connect() as conn:
+            assert conn.execute(select(AlertDelivery.id)).first() is None
+
+
 def test_a_malformed_post_is_400_naming_the_field_and_kept_as_rejected(served_on: Served) -> None:
     broken = {**ALERTMANAGER, "alerts": [{"status": "firing", "startsAt": "2026-01-01T00:00:00Z"}]}
     refused = is_problem(served_on.post("/api/v1/alerts/alertmanager", "webhook", json=broken), 400)
@@ -202,6 +238,16 @@ def test_a_malformed_post_is_400_naming_the_field_and_kept_as_rejected(served_on
     assert rejected[0]["body"] == "{not json" and rejected[1]["error"]
     assert json.loads(rejected[1]["body"]) == broken
     assert served_on.get("/api/v1/alerts/rejected", "viewer", params={"limit": 1}).json() == rejected[:1]
+
+
+def test_a_secret_the_shown_cut_goes_through_is_redacted_whole(served: Served) -> None:
+    # The listing shows the first 2000 characters: a password cut in half would match no rule.
+    body = json.dumps({"pad": "x" * 1970, "password": "S3cr3t-hunter2-value"})[:-1] + ", broken"
+    assert body.index("S3cr3t") < 2000 < body.index("-value")
+    is_problem(served.post("/api/v1/alerts", "webhook", content=body.encode()), 400)
+    (shown,) = served.get("/api/v1/alerts/rejected", "viewer").json()
+    assert "S3cr3t" not in shown["body"] and len(shown["body"]) <= 2000
+    assert shown["body"].startswith('{"pad": "xxx')
 
 
 def test_an_oversized_post_is_413(tmp_path: Path, log_dir: Path) -> None:

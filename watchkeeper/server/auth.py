@@ -1,6 +1,8 @@
 """Authentication around the whole app: a route added later cannot forget it. Every request but the
 health probes carries `Authorization: Bearer <token>`; the principal lands in the request's state for
-the routes' role checks. Too many failures from one address in a minute answer 429 for a while.
+the routes' role checks. Too many failures from one address in a minute answer 429 for a while — to
+bad credentials only: a valid token (or signature) from that address still gets through, so one noisy
+client behind a shared address (a proxy, a NAT) cannot lock Alertmanager out of its own alerts.
 
 The one exception: an alert post with no token but a signature header (`server.signatures`) goes on
 unauthenticated, marked `Unverified` in its state; the route checks the signature over the raw body."""
@@ -12,7 +14,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 
 import anyio.to_thread
 
@@ -58,13 +59,30 @@ class FailureLimiter:
         self._failures[address] = seen = self._recent(address, now)
         seen.append(now)
 
+    def refuse(self, address: str) -> int | None:
+        """A failed authentication from `address`: counted, unless the address is held back already;
+        then the seconds it must wait (429), else None (401)."""
+        wait = self.retry_after(address)
+        if wait is None:
+            self.failed(address)
+        return wait
+
+
+def too_many(address: str, wait: int) -> tuple[str, dict[str, str]]:
+    """The 429's detail and headers."""
+    return f"too many failed authentications from {address}: try again in {wait} s", {"Retry-After": str(wait)}
+
 
 @dataclass(frozen=True)
 class Unverified:
     """A signed alert post let through without a token: the route verifies the signature and reports a
-    bad one through `failed`, where it counts against the address like a bad token."""
+    bad one through `refuse`, where it counts against the address like a bad token."""
 
-    failed: Callable[[], None]
+    address: str
+    limiter: FailureLimiter
+
+    def refuse(self) -> int | None:
+        return self.limiter.refuse(self.address)
 
 
 def _signed_alert_post(scope: Scope) -> bool:
@@ -86,14 +104,9 @@ class Authenticate:
             await self.app(scope, receive, send)
             return
         address = (scope.get("client") or ("unknown",))[0]
-        wait = self.limiter.retry_after(address)
-        if wait is not None:
-            detail = f"too many failed authentications from {address}: try again in {wait} s"
-            await send_problem(send, 429, detail, "too-many-failures", {"Retry-After": str(wait)})
-            return
         given = header(scope, b"authorization")
         if given is None and _signed_alert_post(scope):
-            scope.setdefault("state", {})["unverified"] = Unverified(partial(self.limiter.failed, address))
+            scope.setdefault("state", {})["unverified"] = Unverified(address, self.limiter)
             await self.app(scope, receive, send)
             return
         scheme, _, token = (given or "").partition(" ")
@@ -104,7 +117,10 @@ class Authenticate:
                 raise AuthError("invalid")
             principal = await anyio.to_thread.run_sync(self.verify, token.strip())
         except AuthError as exc:
-            self.limiter.failed(address)
+            if (wait := self.limiter.refuse(address)) is not None:
+                detail, headers = too_many(address, wait)
+                await send_problem(send, 429, detail, "too-many-failures", headers)
+                return
             detail = (
                 f"{exc}: send 'Authorization: Bearer <token>'" if exc.reason in ("missing", "invalid") else str(exc)
             )

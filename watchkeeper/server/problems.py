@@ -19,9 +19,11 @@ log = logging.getLogger(__name__)
 class Problem(Exception):
     """Raised by a route: the response is this problem."""
 
-    def __init__(self, status: int, detail: str, kind: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, status: int, detail: str, kind: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
-        self.status, self.detail, self.kind, self.extra = status, detail, kind, extra
+        self.status, self.detail, self.kind, self.headers, self.extra = status, detail, kind, headers, extra
 
 
 def problem_response(
@@ -46,7 +48,7 @@ def _field(loc: tuple[Any, ...]) -> str:
 
 async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
-    return problem_response(exc.status, exc.detail, exc.kind, **exc.extra)
+    return problem_response(exc.status, exc.detail, exc.kind, exc.headers, **exc.extra)
 
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:

@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping, Sequence
 
 from watchkeeper.config import AlertSource, resolve_secret
-from watchkeeper.errors import WatchkeeperError
+from watchkeeper.errors import ConfigError, WatchkeeperError
 
 WATCHKEEPER = "x-watchkeeper-signature"
 GRAFANA = "x-grafana-alerting-signature"
@@ -56,10 +56,16 @@ def verify(raw: bytes, headers: Mapping[str, str], sources: Sequence[AlertSource
     matched = [
         source.name
         for source in sources
-        if hmac.compare_digest(
-            hmac.new(resolve_secret(source.secret).encode(), signed, hashlib.sha256).hexdigest().encode(), claimed
-        )
+        if hmac.compare_digest(hmac.new(_key(source), signed, hashlib.sha256).hexdigest().encode(), claimed)
     ]
     if not matched:
         raise SignatureError("the signature matches no configured alert source")
     return matched[0]
+
+
+def _key(source: AlertSource) -> bytes:
+    """The source's secret; an empty one (`env:` of an unset-to-empty variable) would let anyone sign."""
+    secret = resolve_secret(source.secret)
+    if not secret.strip():
+        raise ConfigError(f"alerts.sources {source.name!r}: its secret is empty, so anyone could sign as it")
+    return secret.encode()

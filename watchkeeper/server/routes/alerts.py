@@ -19,7 +19,7 @@ from watchkeeper.errors import ConfigError, StoreError
 from watchkeeper.incidents import ingest, queries
 from watchkeeper.policy.access import Access, Principal
 from watchkeeper.server import signatures
-from watchkeeper.server.auth import Unverified
+from watchkeeper.server.auth import Unverified, too_many
 from watchkeeper.server.deps import CoreDep, lacks, need
 from watchkeeper.server.problems import Problem, problem_response
 
@@ -45,7 +45,9 @@ async def _sender(request: Request, raw: bytes) -> str:
         sources = request.app.state.core.settings.alerts.sources
         return "signed:" + signatures.verify(raw, request.headers, sources)
     except signatures.SignatureError as exc:
-        unverified.failed()
+        if (wait := unverified.refuse()) is not None:
+            detail, headers = too_many(unverified.address, wait)
+            raise Problem(429, detail, "too-many-failures", headers) from None
         raise Problem(401, str(exc), "signature-invalid") from None
     except ConfigError as exc:  # the server's configuration, not the sender's fault
         log.error("cannot check an alert post's signature: %s", exc)
