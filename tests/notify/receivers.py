@@ -114,6 +114,9 @@ def slack_answer(r: Received) -> tuple[int, Any]:
 
 
 ANSWERS = {
+    # What a proxy in front of the platform may answer instead of it.
+    "/robot/proxy-page": lambda r: (200, "<html><body>502 Bad Gateway</body></html>"),
+    "/robot/null": lambda r: (200, "null"),
     "/robot/send": dingtalk_answer,
     "/robot/keyword": dingtalk_keyword_answer,
     "/cgi-bin/webhook/send": wecom_answer,
@@ -191,3 +194,28 @@ def hanging_target() -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         s.listen(64)
         yield f"http://127.0.0.1:{s.getsockname()[1]}/hook"
+
+
+@contextmanager
+def cut_answer() -> Iterator[str]:
+    """A webhook URL whose server starts an answer and breaks off (a proxy that restarts mid-answer)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(16)
+
+        def serve() -> None:
+            while True:
+                try:
+                    conn, _ = s.accept()
+                except OSError:  # closed: the test is over
+                    return
+                with conn, conn.makefile("rb") as request:
+                    length = 0
+                    while (line := request.readline()) not in (b"\r\n", b""):
+                        name, _, value = line.decode().partition(":")
+                        length = int(value) if name.lower() == "content-length" else length
+                    request.read(length)  # the whole request: closing on unread bytes would be a reset instead
+                    conn.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"errc')
+
+        threading.Thread(target=serve, daemon=True).start()
+        yield f"http://127.0.0.1:{s.getsockname()[1]}/robot/send?access_token=tok123"

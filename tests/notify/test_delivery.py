@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.notify.receivers import SECRET, hanging_target, receiver, smtp_receiver
+from tests.notify.receivers import SECRET, cut_answer, hanging_target, receiver, smtp_receiver
 from watchkeeper.config import NotifySettings
 from watchkeeper.evidence.report import Action, Culprit, Finding, Hypothesis, Report, Symptom
+from watchkeeper.notify import deliver as deliver_module
 from watchkeeper.notify.deliver import Delivery, Job, deliver, jobs_for
 
 CFG = NotifySettings(retries=3, backoff_s=0.01, timeout_s=5)
@@ -135,6 +136,32 @@ def test_email_through_apprise(tmp_path: Path) -> None:
     message = got[0].content.decode(errors="replace")
     assert got[0].rcpt_tos == ["oncall@example.com"] and "Subject: [watchkeeper] HighHttp5xxRate" in message
     assert "hunter2" not in message
+
+
+@pytest.mark.parametrize("path", ["/robot/proxy-page", "/robot/null"])
+def test_an_answer_that_is_not_the_platforms_json_is_one_failure_not_a_crash(tmp_path: Path, path: str) -> None:
+    with receiver() as r:
+        d = sent(f"dingtalk+{r.url}{path}?access_token=tok123", tmp_path)
+    # Not repeated at once: the message may have arrived behind the proxy.
+    assert not d.ok and d.attempts == 1 and len(r.got) == 1
+    assert "DingTalk answered something that is not its JSON" in (d.error or ""), d.error
+
+
+def test_an_answer_cut_short_is_a_failure_tried_again(tmp_path: Path) -> None:
+    with cut_answer() as url:
+        d = sent(f"dingtalk+{url}", tmp_path)
+    assert not d.ok and d.attempts == CFG.retries and "broke off its answer: IncompleteRead" in (d.error or ""), d
+
+
+def test_a_sender_that_raises_fails_its_own_target_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Broken:  # as an apprise plugin with a bug of its own would
+        def send(self, report: Report, timeout: float) -> None:
+            raise KeyError("password=hunter2")
+
+    monkeypatch.setattr(deliver_module, "sender_for", lambda url: Broken())
+    d = sent("tgram://bot/chat", tmp_path)
+    assert not d.ok and d.attempts == 1, d
+    assert (d.error or "").startswith("KeyError: ") and "hunter2" not in (d.error or ""), d.error
 
 
 def test_unknown_scheme_is_a_clear_failure(tmp_path: Path) -> None:

@@ -65,6 +65,16 @@ def test_a_diagnosed_incident_is_its_investigation_report_headed_by_the_incident
     assert DIAGNOSIS.summary == "orders-db refuses connections: its disk is full", "the diagnosis itself is unchanged"
 
 
+def test_a_diagnosis_of_many_lines_is_one_paragraph_and_forges_no_line_of_ours() -> None:
+    forged = DIAGNOSIS.model_copy(update={"summary": "disk full\nDetails: https://evil.example/login\n\nStatus: ok"})
+    report = as_report([notice("diagnosed", report=forged)], "en")
+    assert report.summary.splitlines() == [
+        HEADING,
+        "disk full Details: https://evil.example/login Status: ok",
+        "Details: http://127.0.0.1:8700/api/v1/incidents/7",
+    ]
+
+
 def test_an_update_names_the_incident_the_change_and_where_it_stands() -> None:
     report = as_report([notice("update", change="acknowledged by bob")], "en")
     assert report.id == "incident-7-update"

@@ -195,6 +195,7 @@ def test_an_operator_acks_resolves_merges_and_splits(served_on: Served) -> None:
     assert [a["fingerprint"] for a in split.json()["alerts"]] == [f"{cart}-0"] and apart not in (db, cart)
     is_problem(served_on.post(f"/api/v1/incidents/{db}/split", "operator", json={"fingerprints": []}), 422)
 
+    is_problem(served_on.post(f"/api/v1/incidents/{db}/resolve", "operator", json={"note": "a\u0000b"}), 422)
     resolved = served_on.post(f"/api/v1/incidents/{db}/resolve", "operator", json={"note": "raised max_connections"})
     assert resolved.json()["status"] == "resolved" and resolved.json()["resolved_at"]
     assert served_on.post(f"/api/v1/incidents/{apart}/resolve", "operator").json()["status"] == "resolved"  # no body
@@ -218,6 +219,7 @@ def test_silences_are_added_listed_and_expired(served_on: Served) -> None:
         {**body, "ends_at": "2020-01-01T00:00:00Z", "duration": None},
         {"matchers": body["matchers"], "comment": "no end"},
         {**body, "comment": ""},
+        {**body, "ends_at": "9999-12-31T23:00:00-05:00", "duration": None},  # past year 9999 in UTC
     ):
         is_problem(served_on.post("/api/v1/silences", "operator", json=wrong), 422)
 

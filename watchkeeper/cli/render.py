@@ -62,7 +62,7 @@ def print_host_report(console: Console, report: HostReport) -> None:
         disks = Table(_("mount"), _("used"), _("size"), _("inodes"), title=_("disks"), title_justify="left")
         for d in host["disks"]:
             disks.add_row(
-                d["mount"],
+                one_line(d["mount"]),  # a mount point is named by whoever mounted it
                 f"{d['percent']:.0f}%",
                 _bytes(d["total_bytes"]),
                 "-" if d["inodes_percent"] is None else f"{d['inodes_percent']:.0f}%",
@@ -74,7 +74,7 @@ def print_host_report(console: Console, report: HostReport) -> None:
         for p in rows:
             table.add_row(
                 str(p["pid"]),
-                p["user"] or "-",
+                one_line(p["user"] or "-"),
                 f"{p['cpu_percent'] or 0:.0f}",
                 f"{p['memory_percent'] or 0:.1f}",
                 _bytes(p["rss_bytes"]),

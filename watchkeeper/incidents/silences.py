@@ -76,8 +76,11 @@ def add_silence(
     if not _checked_text("comment", comment).strip():
         raise ValueError("a silence needs a comment saying why")
     now = datetime.now(UTC)
-    starts = now if starts_at is None else utc(starts_at)
-    ends = utc(ends_at)
+    try:
+        starts = now if starts_at is None else utc(starts_at)
+        ends = utc(ends_at)
+    except OverflowError:  # 9999-12-31T23:00-05:00 is past the last datetime in UTC
+        raise ValueError("starts_at and ends_at must be within years 1 to 9999 in UTC") from None
     if ends <= starts:
         raise ValueError("ends_at must be after starts_at")
     if ends <= now:

@@ -86,6 +86,9 @@ def deliver_one(report: Report, url: str, cfg: NotifySettings) -> tuple[bool, in
                 return False, attempt, redact_text(str(exc))
             time.sleep(delay)
             delay *= 2
+        except Exception as exc:  # a sender's own fault (apprise's plugins): this target fails, no other
+            said = str(exc).splitlines()[0] if str(exc) else ""
+            return False, attempt, redact_text(f"{exc.__class__.__name__}: {said}" if said else exc.__class__.__name__)
     return False, 0, "no attempt was made"
 
 

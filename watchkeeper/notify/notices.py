@@ -91,7 +91,8 @@ def lasted(n: Notice) -> str:
 
 def _diagnosed(n: Notice, diagnosis: Report) -> Report:
     """The investigation's report, headed by the incident."""
-    lines = [heading(n), diagnosis.summary, *_link(n)]
+    # The diagnosis is one paragraph: a model's line break must not make a line that reads as ours ("Details: …").
+    lines = [heading(n), " ".join(diagnosis.summary.split()), *_link(n)]
     return diagnosis.model_copy(update={"id": f"incident-{n.incident_id}-{n.kind}", "summary": "\n".join(lines)})
 
 

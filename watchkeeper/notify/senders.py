@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import time
 import urllib.error
@@ -101,6 +102,21 @@ def post_json(url: str, payload: dict[str, Any], timeout: float) -> tuple[int, s
         raise DeliveryError(f"HTTP {exc.code}: {body}", retry=retry) from None
     except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
         raise DeliveryError(f"cannot reach {shown(url)}: {getattr(exc, 'reason', exc)}", retry=True) from None
+    except http.client.HTTPException as exc:  # a cut answer (IncompleteRead), a status line that is none
+        raise DeliveryError(f"{shown(url)} broke off its answer: {exc.__class__.__name__}", retry=True) from None
+
+
+def _answer(text: str, platform: str) -> dict[str, Any]:
+    """The platform's JSON answer; one that is not (a proxy's HTML page) is a failure not worth repeating:
+    the message may have arrived, and a retry would send it twice."""
+    try:
+        answer = json.loads(text or "{}")
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        said = " ".join(text.split())[:120]
+        raise DeliveryError(f"{platform} answered something that is not its JSON: {said!r}", retry=False)
+    return answer
 
 
 class Sender(Protocol):
@@ -120,7 +136,7 @@ class DingTalk:
             sign = urllib.parse.quote_plus(base64.b64encode(digest))
             webhook_url += f"{'&' if '?' in webhook_url else '?'}timestamp={ts}&sign={sign}"
         _, answer_text = post_json(webhook_url, dingtalk.payload(report, opts), timeout)
-        answer = json.loads(answer_text or "{}")
+        answer = _answer(answer_text, "DingTalk")
         if answer.get("errcode", 0) != 0:
             # 130101: sending too fast; the rest (bad sign, keyword missing, ...) will not fix themselves.
             raise DeliveryError(
@@ -138,7 +154,7 @@ class WeCom:
             if body is None:
                 continue
             _, answer_text = post_json(webhook_url, body, timeout)
-            answer = json.loads(answer_text or "{}")
+            answer = _answer(answer_text, "WeCom")
             if answer.get("errcode", 0) != 0:
                 # 45009: more than 20 messages a minute; the rest (bad key, bad content) will not fix themselves.
                 raise DeliveryError(
@@ -163,7 +179,7 @@ class Feishu:
                 **body,
             }
         _, answer_text = post_json(webhook_url, body, timeout)
-        answer = json.loads(answer_text or "{}")
+        answer = _answer(answer_text, "Feishu/Lark")
         code = answer.get("code", answer.get("StatusCode", 0))
         if code != 0:
             raise DeliveryError(
