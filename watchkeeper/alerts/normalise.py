@@ -53,14 +53,26 @@ _HOST_LABELS = ("host", "hostname", "nodename", "node")
 # the report can show what Grafana saw, unless the rule already annotates under the same name.
 _GRAFANA_EXTRAS = ("valueString", "dashboardURL", "panelURL", "imageURL")
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,79}")
-# What JSON may spell (\u0000, a lone \ud800) but no store keeps and no text encodes.
+# What JSON may spell (\u0000, a lone \ud800) but no store keeps and no text encodes; and its escapes,
+# without which a decoded body holds neither (a raw NUL is no JSON, a raw surrogate no UTF-8).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_UNSTORABLE_ESCAPE = re.compile(r"\\u(?:0000|[dD][89abcdefABCDEF])")
+
+
+def parse(text: str) -> Any:
+    """A delivery's JSON text decoded, with what no store keeps made storable; PayloadError if it is no JSON."""
+    try:
+        body = json.loads(text)
+    except ValueError as exc:
+        raise PayloadError("body", f"not JSON: {exc}") from None
+    except RecursionError:
+        raise PayloadError("body", "nested too deeply") from None
+    return _storable(body) if _UNSTORABLE_ESCAPE.search(text) else body
 
 
 def normalise(source: Source, body: Any, *, now: datetime | None = None) -> Batch:
     """The alerts of one delivery. `body` is the decoded JSON; `now` stands in for a missing start time."""
     at = now or datetime.now(UTC)
-    body = _storable(body)
     if source == "generic":
         return _generic(body, at)
     if source in ("alertmanager", "grafana"):

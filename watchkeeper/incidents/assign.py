@@ -21,7 +21,7 @@ from sqlalchemy import Connection, String, bindparam, func, insert, or_, select,
 
 from watchkeeper.alerts.correlate import NO_TARGET, Dependencies, OpenIncident, Rules, decide, dependents, group_values
 from watchkeeper.alerts.model import SEVERITY_RANK, Alert
-from watchkeeper.alerts.normalise import normalise
+from watchkeeper.alerts.normalise import normalise, parse
 from watchkeeper.alerts.silences import Matcher, all_match
 from watchkeeper.bus.base import Bus
 from watchkeeper.config import Settings
@@ -135,7 +135,7 @@ def assign_many(app: App, delivery_ids: Sequence[int], now: datetime | None = No
             return set()
         assigner = _Assigner(conn, app.bus, app.settings, now, active_silences(conn, now))
         for _, source, body in claimed:
-            assigner.delivery(source, normalise(source, json.loads(body)).alerts)
+            assigner.delivery(source, normalise(source, parse(body)).alerts)
     return {delivery_id for delivery_id, _, _ in claimed}
 
 

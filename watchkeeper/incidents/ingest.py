@@ -11,7 +11,6 @@ not eight, and each is still answered only once its own row is durable.
 
 from __future__ import annotations
 
-import json
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from watchkeeper.alerts.errors import PayloadError
 from watchkeeper.alerts.model import Source
-from watchkeeper.alerts.normalise import normalise
+from watchkeeper.alerts.normalise import normalise, parse
 from watchkeeper.errors import StoreError
 from watchkeeper.incidents.events import AlertsReceived
 from watchkeeper.store.db import synced
@@ -58,13 +57,7 @@ def accept(app: App, source: Source, raw: bytes, sender: str) -> Accepted:
     now = datetime.now(UTC)
     try:
         text = _text(raw)
-        try:
-            body = json.loads(text)
-        except ValueError as exc:
-            raise PayloadError("body", f"not JSON: {exc}") from None
-        except RecursionError:
-            raise PayloadError("body", "nested too deeply") from None
-        batch = normalise(source, body)
+        batch = normalise(source, parse(text))
     except PayloadError as exc:
         _reject(app, source, raw, sender, str(exc), now)
         raise
