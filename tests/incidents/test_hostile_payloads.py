@@ -6,30 +6,18 @@ be taken is refused in one line and kept as rejected."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import make_settings
 from watchkeeper.alerts.errors import PayloadError
 from watchkeeper.alerts.model import KEY_CHARS
-from watchkeeper.app import App, open_app
+from watchkeeper.app import App
 from watchkeeper.incidents.assign import assign
 from watchkeeper.incidents.ingest import DELIVERIES, accept
 from watchkeeper.incidents.records import ALERTS, INCIDENTS, utc
-
-
-@pytest.fixture
-def core(tmp_path: Path, log_dir: Path, db_url: str) -> Iterator[App]:
-    app = open_app(make_settings(tmp_path, log_dir, database_url=db_url), import_mcp=False)
-    try:
-        yield app
-    finally:
-        app.close()
 
 
 def taken(core: App, body: str) -> list[Any]:

@@ -9,29 +9,18 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 from sqlalchemy import event, select
 
-from tests.conftest import make_settings
 from tests.helpers import wait_for
-from watchkeeper.app import App, open_app
+from watchkeeper.app import App
 from watchkeeper.errors import StoreError
 from watchkeeper.incidents import ingest
 from watchkeeper.incidents.events import AlertsReceived
 from watchkeeper.incidents.ingest import DELIVERIES, accept
-
-
-@pytest.fixture
-def core(tmp_path: Path, log_dir: Path, db_url: str) -> Iterator[App]:
-    app = open_app(make_settings(tmp_path, log_dir, database_url=db_url), import_mcp=False)
-    try:
-        yield app
-    finally:
-        app.close()
 
 
 @contextlib.contextmanager
