@@ -86,7 +86,9 @@ def test_silences_on_the_local_data(local: App) -> None:
     assert added["id"] in ok("silences", "list")
     assert f"silence {added['id']} ended" in ok("silences", "expire", added["id"])
     assert json.loads(ok("silences", "list", "--json")) == []
-    assert [s["id"] for s in json.loads(ok("silences", "list", "--all", "--json"))] == [added["id"]]
+    (ended,) = json.loads(ok("silences", "list", "--all", "--json"))
+    assert ended["id"] == added["id"] and ended["expired_by"] == added["created_by"] and ended["expired_at"]
+    assert f"{added['created_by']}, ended by {added['created_by']}" in ok("silences", "list", "--all")
     one_line_error(wk("silences", "add", "service", "--duration", "2h", "--comment", "x"), 2, "matcher")
     one_line_error(wk("silences", "add", "a=b", "--comment", "x"), 2, "--duration")
     one_line_error(wk("silences", "expire", "nope"), 2, "nope")

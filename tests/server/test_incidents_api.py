@@ -227,6 +227,8 @@ def test_silences_are_added_listed_and_expired(served_on: Served) -> None:
         expired = operator.delete(f"/api/v1/silences/{silence['id']}")
         is_problem(operator.delete("/api/v1/silences/feedbeef0000"), 404)
     assert expired.status_code == 200 and expired.json()["active"] is False
+    assert expired.json()["expired_by"] == "operator" and expired.json()["expired_at"] == expired.json()["ends_at"]
+    assert silence["expired_by"] is None and silence["expired_at"] is None
     assert served_on.get("/api/v1/silences", "viewer").json() == []
     assert [s["id"] for s in served_on.get("/api/v1/silences?include_expired=true", "viewer").json()] == [silence["id"]]
 

@@ -101,7 +101,7 @@ def silences_list(
             when(s["starts_at"]),
             when(s["ends_at"]),
             state,
-            one_line(s["created_by"]),
+            one_line(s["created_by"] + (f", ended by {s['expired_by']}" if s.get("expired_by") else "")),
             one_line(s["comment"][:60]),
         )
     out.print(table)

@@ -58,6 +58,8 @@ def _silence(row: SilenceRow, now: datetime) -> dict[str, Any]:
         "ends_at": iso(ends),
         "created_by": row.created_by,
         "created_at": iso(row.created_at),
+        "expired_by": row.expired_by,
+        "expired_at": iso(row.expired_at),
         "comment": row.comment,
         "active": starts <= now < ends,
     }
@@ -119,6 +121,7 @@ def expire_silence(app: App, silence_id: str, actor: str) -> dict[str, Any]:
             raise NoSilence(f"no silence {silence_id!r} (wk silences list --all shows them)")
         if utc(row.ends_at) > now:
             row.starts_at, row.ends_at = min(utc(row.starts_at), now), now
+            row.expired_by, row.expired_at = actor, now
             log.info("silence %s expired by %s", silence_id, actor)
     return _silence(row, now)
 

@@ -16,7 +16,7 @@ from watchkeeper.errors import StoreError
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision in migrations/versions (tests/store/test_db.py holds it to alembic's head): a
 # database already there is opened without importing alembic, a second of every command's start.
-HEAD = "0007"
+HEAD = "0008"
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -284,6 +284,9 @@ class SilenceRow(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     comment: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Who ended it before its time, and when: a silence that hid alerts is answered for both ways.
+    expired_by: Mapped[str | None] = mapped_column(String(200))
+    expired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class NotificationRow(Base):
