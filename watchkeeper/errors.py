@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    """`KeyError: 'x'`: the exception's class and the first line of what it says, for a one-line report."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
+
+
 class WatchkeeperError(Exception):
     """Root of every error watchkeeper raises on purpose."""
 

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from watchkeeper.audit.lost_rows import LostRows
 from watchkeeper.audit.spool import Spool
 from watchkeeper.canonical import canonical_json
-from watchkeeper.errors import LedgerUnavailable
+from watchkeeper.errors import LedgerUnavailable, first_line
 from watchkeeper.redact import redact, redact_text
 from watchkeeper.store.db import synced
 from watchkeeper.store.models import LedgerHead, ToolCall
@@ -147,11 +147,6 @@ def _content(row_id: int, rec: dict[str, Any]) -> str:
     )
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
-
-
 class Ledger:
     def __init__(self, engine: Engine, key: bytes, spool_dir: Path | None = None) -> None:
         self.engine = engine
@@ -256,7 +251,7 @@ class Ledger:
                 self._store([row], durable=True)
                 return
             except (SQLAlchemyError, OSError) as exc:
-                store_error = _first_line(exc)
+                store_error = first_line(exc)
             if self._spool is None:
                 raise LedgerUnavailable(f"the audit ledger cannot be written ({store_error})")
             try:
@@ -264,7 +259,7 @@ class Ledger:
                     self._spool.append([*self._memory, row])
             except OSError as exc:
                 raise LedgerUnavailable(
-                    f"the audit ledger cannot be written (store: {store_error}; spool: {_first_line(exc)})"
+                    f"the audit ledger cannot be written (store: {store_error}; spool: {first_line(exc)})"
                 ) from None
             if self._memory:
                 self._memory = []

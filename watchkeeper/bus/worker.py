@@ -15,15 +15,11 @@ import threading
 from collections.abc import Callable
 
 from watchkeeper.bus.base import Consumer, Delivery
+from watchkeeper.errors import first_line
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Delivery], None]
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
 
 
 class Worker:
@@ -50,7 +46,7 @@ class Worker:
             try:
                 deliveries = self.consumer.fetch(self.batch, self.fetch_timeout_s)
             except Exception as exc:  # the store is down: say so once per try, and try again
-                log.warning("bus consumer %s cannot fetch: %s", name, _first_line(exc))
+                log.warning("bus consumer %s cannot fetch: %s", name, first_line(exc))
                 stop.wait(self.backoff_s)
                 continue
             for delivery in deliveries:
@@ -64,7 +60,7 @@ class Worker:
         try:
             self.handler(delivery)
         except Exception as exc:
-            error = _first_line(exc)
+            error = first_line(exc)
             log.warning(
                 "bus consumer %s: %s %s failed (delivery %d of %d): %s",
                 name,
@@ -80,4 +76,4 @@ class Worker:
             else:
                 delivery.nak(min(self.backoff_s * 2 ** (delivery.attempt - 1), self.max_backoff_s), reason=error)
         except Exception as exc:  # unanswered: it comes back after the ack wait
-            log.warning("bus consumer %s cannot answer %s %s: %s", name, event.subject, event.id, _first_line(exc))
+            log.warning("bus consumer %s cannot answer %s %s: %s", name, event.subject, event.id, first_line(exc))

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, select, update
 
 from watchkeeper.bus.base import Bus
+from watchkeeper.errors import first_line
 from watchkeeper.evidence.facts import JournalErrors, LogErrors
 from watchkeeper.evidence.report import Report, Symptom
 from watchkeeper.incidents.investigate import investigate, wants_model
@@ -122,10 +123,7 @@ def _run_one(app: App, subject: Subject, deadline: float) -> Report | str:
     if not outcome:
         return "it did not finish within the investigation's time limit"
     result = outcome[0]
-    if isinstance(result, BaseException):
-        text = str(result).splitlines()[0] if str(result) else ""
-        return f"{result.__class__.__name__}: {text}" if text else result.__class__.__name__
-    return result
+    return first_line(result) if isinstance(result, BaseException) else result
 
 
 def _partial(incident_id: int, inv_id: int, failures: list[dict[str, str]], started: datetime) -> Report:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from watchkeeper.config import NotifySettings, resolve_secret
-from watchkeeper.errors import ConfigError
+from watchkeeper.errors import ConfigError, first_line
 from watchkeeper.evidence.report import Report
 from watchkeeper.notify.senders import DeliveryError, sender_for, shown
 from watchkeeper.redact import redact, redact_text
@@ -87,8 +87,7 @@ def deliver_one(report: Report, url: str, cfg: NotifySettings) -> tuple[bool, in
             time.sleep(delay)
             delay *= 2
         except Exception as exc:  # a sender's own fault (apprise's plugins): this target fails, no other
-            said = str(exc).splitlines()[0] if str(exc) else ""
-            return False, attempt, redact_text(f"{exc.__class__.__name__}: {said}" if said else exc.__class__.__name__)
+            return False, attempt, redact_text(first_line(exc))
     return False, 0, "no attempt was made"
 
 
