@@ -6,6 +6,7 @@ import os
 import socket
 
 import psutil
+import pytest
 
 from tests.conftest import call
 from tests.helpers import cpu_burner, python_child
@@ -32,6 +33,7 @@ def test_host_status_sees_a_busy_core(rt: App) -> None:
     assert result.result["cpu_percent"] >= 100 / psutil.cpu_count() / 2
 
 
+@pytest.mark.alone  # it asks for the host's top process: another test's spinner could be it
 def test_top_processes_finds_the_cpu_burner(rt: App) -> None:
     with cpu_burner() as burner:
         result = call(rt, "top_processes", by="cpu", n=3, sample_seconds=1.0)
