@@ -19,6 +19,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
 
 DOMAIN = "watchkeeper"
 LOCALES = Path(__file__).parent / "locale"
@@ -58,3 +61,29 @@ def speaking(lang: str) -> Iterator[None]:
         yield
     finally:
         _language.reset(token)
+
+
+class Phrase(BaseModel):
+    """A catalog message and the values of its placeholders, kept so that it can be said later in the
+    reader's language: an incident's timeline is written once, in English, and told to a team in theirs.
+    `message` is always one of ours (marked with `N_`); untrusted text only ever goes in `params`."""
+
+    message: str
+    params: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain(cls, value: Any) -> Any:
+        # Plain text (a message queued before phrases existed) is said as it is, never looked up.
+        return cls.plain(value).model_dump() if isinstance(value, str) else value
+
+    @classmethod
+    def plain(cls, text: str) -> Phrase:
+        return cls(message="{text}", params={"text": text})
+
+    def said(self) -> str:
+        """In the current language."""
+        return _(self.message).format(**self.params)
+
+    def english(self) -> str:
+        return self.message.format(**self.params)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +16,12 @@ from sqlalchemy import select
 from tests.conftest import make_settings
 from tests.notify.receivers import SECRET, Receiver, receiver
 from watchkeeper.app import App, open_app
+from watchkeeper.incidents import lifecycle
 from watchkeeper.incidents.assign import assign
 from watchkeeper.incidents.events import IncidentChanged
 from watchkeeper.incidents.ingest import accept
 from watchkeeper.incidents.notifier import GIVE_UP_AFTER, Notifier
-from watchkeeper.incidents.records import EVENTS, INCIDENTS, NOTIFICATIONS, SYSTEM, note
+from watchkeeper.incidents.records import ANNOUNCED, EVENTS, INCIDENTS, NOTIFICATIONS, SYSTEM, note
 
 
 class Clock:
@@ -32,7 +33,9 @@ class Clock:
 
 
 @contextmanager
-def notifying(tmp_path: Path, log_dir: Path, **notify: Any) -> Iterator[tuple[App, Receiver, Notifier, Clock]]:
+def notifying(
+    tmp_path: Path, log_dir: Path, language: str = "en", **notify: Any
+) -> Iterator[tuple[App, Receiver, Notifier, Clock]]:
     with receiver() as chat:
         target = f"dingtalk+{chat.url}/robot/send?access_token=tok123&secret={SECRET}"
         settings = {
@@ -40,7 +43,8 @@ def notifying(tmp_path: Path, log_dir: Path, **notify: Any) -> Iterator[tuple[Ap
             "backoff_s": 1.0,
             **{k: v(target) if callable(v) else v for k, v in notify.items()},
         }
-        core = open_app(make_settings(tmp_path, log_dir, notify=settings), import_mcp=False)
+        made = make_settings(tmp_path, log_dir, notify=settings, report={"language": language})
+        core = open_app(made, import_mcp=False)
         clock = Clock()
         try:
             yield core, chat, Notifier(core, clock), clock
@@ -135,3 +139,33 @@ def test_a_failing_target_is_retried_with_back_off_then_undeliverable_on_the_tim
             failed = conn.execute(select(EVENTS.c.text).where(EVENTS.c.kind == "notification-failed")).scalar_one()
         assert f"undeliverable after {GIVE_UP_AFTER} attempts" in failed
         assert len(chat.got) == GIVE_UP_AFTER
+
+
+def test_a_chinese_team_hears_what_changed_in_chinese(tmp_path: Path, log_dir: Path) -> None:
+    """The timeline is kept in English; what a message says of it is said in the team's language."""
+    t0 = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)
+
+    def post(status: str, at: datetime) -> None:
+        alert = {"name": "OrdersDown", "status": status, "labels": {"service": "orders", "severity": "critical"}}
+        assign(core, accept(core, "generic", json.dumps(alert).encode(), "test").delivery_id, at)
+
+    with notifying(tmp_path, log_dir, language="zh-CN") as (core, chat, notifier, clock):
+        post("firing", t0)
+        post("resolved", t0 + timedelta(minutes=1))
+        assert lifecycle.tick(core, t0 + timedelta(minutes=7)) == 1  # resolved by the grace period
+        post("firing", t0 + timedelta(minutes=20))  # reopened
+        lifecycle.resolve(core, 1, "alice", "重启了订单服务")
+        with core.engine.connect() as conn:
+            events = conn.execute(select(EVENTS).where(EVENTS.c.kind.in_(ANNOUNCED)).order_by(EVENTS.c.id)).all()
+        assert [e.kind for e in events] == ["resolved", "reopened", "resolved"]
+        assert events[1].text == "OrdersDown on orders fired again within the reopen window"  # kept in English
+        for e in events:
+            clock.now += 301  # past min_interval_s: each goes out as a message of its own
+            notifier.handle(IncidentChanged(incident_id=e.incident_id, event_id=e.id, kind=e.kind))
+        said = [got.body["markdown"]["text"] for got in chat.got]
+        assert len(said) == 3, said
+        assert "所有告警均已恢复，且在宽限期内未再触发" in said[0]  # noqa: RUF001 (Chinese)
+        assert "更新：orders 上的 OrdersDown 在重新打开窗口内再次触发" in said[1]  # noqa: RUF001 (Chinese)
+        assert "由 alice 解决：重启了订单服务" in said[2]  # noqa: RUF001 (Chinese)
+        english = ("every alert", "grace period", "fired again", "reopen window", "resolved by", "Update")
+        assert not [w for w in english for text in said if w in text]

@@ -25,6 +25,7 @@ from watchkeeper.alerts.normalise import normalise, parse
 from watchkeeper.alerts.silences import Matcher, all_match
 from watchkeeper.bus.base import Bus
 from watchkeeper.config import Settings
+from watchkeeper.i18n import N_, Phrase
 from watchkeeper.incidents.ingest import DELIVERIES
 from watchkeeper.incidents.lifecycle import fold
 from watchkeeper.incidents.records import (
@@ -351,8 +352,11 @@ class _Assigner:
             flaps=INCIDENTS.c.flaps + 1,
         )
         self.fresh = False
-        text_ = f"{alert.name} on {alert.target.label} fired again within the reopen window"
-        note(self.conn, self.bus, inc_id, "reopened", self.sender, text_, {"fingerprint": alert.fingerprint})
+        said = Phrase(
+            message=N_("{alert} on {target} fired again within the reopen window"),
+            params={"alert": alert.name, "target": alert.target.label},
+        )
+        note(self.conn, self.bus, inc_id, "reopened", self.sender, said, {"fingerprint": alert.fingerprint})
 
     def _maybe_all_resolved(self, inc_id: int) -> None:
         self._flush()  # the alerts of this delivery so far count
@@ -459,11 +463,16 @@ class _Assigner:
             and not self._known_symptom(inc.id, alert.name)
             and not self._queued(inc.id)
         ):
-            when = "after the diagnosis" if inc.status == "diagnosed" else "during the investigation"
-            said = f"new symptom {alert.name} on {alert.target.label} {when}"
+            said = Phrase(
+                message=N_("new symptom {alert} on {target} after the diagnosis")
+                if inc.status == "diagnosed"
+                else N_("new symptom {alert} on {target} during the investigation"),
+                params={"alert": alert.name, "target": alert.target.label},
+            )
             if inc.status == "diagnosed":  # the team heard the diagnosis: they hear of this too
                 note(self.conn, self.bus, inc.id, "new-symptom", self.sender, said, data)
-            queue_investigation(self.conn, self.bus, inc.id, "follow-up", self.now, SYSTEM, f"follow-up: {said}")
+            why = f"follow-up: {said.english()}"
+            queue_investigation(self.conn, self.bus, inc.id, "follow-up", self.now, SYSTEM, why)
 
     def _known_symptom(self, inc_id: int, name: str) -> bool:
         self._flush()  # the alerts of this delivery placed so far count

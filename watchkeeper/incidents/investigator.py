@@ -31,6 +31,7 @@ from watchkeeper.bus.base import Bus
 from watchkeeper.errors import first_line
 from watchkeeper.evidence.facts import JournalErrors, LogErrors
 from watchkeeper.evidence.report import Report, Symptom
+from watchkeeper.i18n import N_, Phrase
 from watchkeeper.incidents.investigate import investigate, wants_model
 from watchkeeper.incidents.records import (
     ALERTS,
@@ -203,7 +204,10 @@ def _finish(
             .values(status="diagnosed", updated_at=now)
         )
         title = entries[0]["report"]["summary"] if entries else ""
-        said = title if not failures else f"partial diagnosis ({error}): {title}"
+        said: str | Phrase = title
+        if failures:
+            partial = N_("partial diagnosis ({error}): {summary}")
+            said = Phrase(message=partial, params={"error": error or "", "summary": title})
         note(conn, app.bus, incident_id, "diagnosed", SYSTEM, said, {"investigation_id": inv_id, "status": status})
         link_blamed(conn, app.bus, incident_id, reports)
         touch(conn, incident_id)

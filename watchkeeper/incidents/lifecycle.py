@@ -16,6 +16,7 @@ from sqlalchemy import Connection, func, select, update
 from watchkeeper.alerts.model import SEVERITY_RANK
 from watchkeeper.bus.base import Bus
 from watchkeeper.errors import WatchkeeperError
+from watchkeeper.i18n import N_, Phrase
 from watchkeeper.incidents.records import (
     ALERTS,
     INCIDENTS,
@@ -67,11 +68,15 @@ def resolve(app: App, incident_id: int, actor: str, note_text: str | None = None
         inc = _incident(conn, incident_id)
         if inc.status not in LIVE:
             raise IncidentConflict(f"incident #{incident_id} is {inc.status} already")
-        said = f"resolved by {actor}" + (f": {note_text}" if note_text else "")
+        said = (
+            Phrase(message=N_("resolved by {actor}: {note}"), params={"actor": actor, "note": note_text})
+            if note_text
+            else Phrase(message=N_("resolved by {actor}"), params={"actor": actor})
+        )
         _resolve(conn, app.bus, incident_id, actor, said, now_utc())
 
 
-def _resolve(conn: Connection, bus: Bus, incident_id: int, actor: str, said: str, now: datetime) -> None:
+def _resolve(conn: Connection, bus: Bus, incident_id: int, actor: str, said: Phrase, now: datetime) -> None:
     touch(conn, incident_id, status="resolved", resolved_at=now, resolved_by=actor, resolve_after=None)
     _cancel(conn, incident_id, "the incident resolved first", ("queued",))
     note(conn, bus, incident_id, "resolved", actor, said)
@@ -187,7 +192,7 @@ def tick(app: App, now: datetime | None = None) -> int:
             if firing:
                 touch(conn, inc_id, resolve_after=None)
                 continue
-            said = "every alert resolved and stayed resolved for the grace period"
+            said = Phrase(message=N_("every alert resolved and stayed resolved for the grace period"))
             _resolve(conn, app.bus, inc_id, SYSTEM, said, now)
             changed += 1
         cutoff = now - timedelta(seconds=app.settings.incidents.reopen_window_s)

@@ -26,6 +26,7 @@ from sqlalchemy import insert, select, update
 from watchkeeper.config import resolve_secret
 from watchkeeper.errors import ConfigError
 from watchkeeper.evidence.report import Report
+from watchkeeper.i18n import Phrase
 from watchkeeper.incidents.events import IncidentChanged
 from watchkeeper.incidents.records import (
     ALERTS,
@@ -110,8 +111,11 @@ class Notifier:
             ).all()
             report = None
             kind = {"diagnosed": "diagnosed", "resolved": "resolved"}.get(changed.kind, "update")
+            data = json.loads(entry.data_json)
+            # Said in the team's language when the message is built; plain text (no phrase) as it is.
+            phrase = Phrase.model_validate(data["phrase"]) if "phrase" in data else Phrase.plain(entry.text)
             if changed.kind == "diagnosed":
-                inv_id = json.loads(entry.data_json).get("investigation_id")
+                inv_id = data.get("investigation_id")
                 reports_json = conn.execute(
                     select(INVESTIGATIONS.c.reports_json).where(INVESTIGATIONS.c.id == inv_id)
                 ).scalar()
@@ -136,8 +140,8 @@ class Notifier:
             resolved_at=utc(entry.at) if kind == "resolved" else None,
             alert_count=len(alerts),
             targets=targets,
-            change=entry.text if kind == "update" else None,
-            fixed_by=entry.text if kind == "resolved" else None,
+            change=phrase if kind == "update" else None,
+            fixed_by=phrase if kind == "resolved" else None,
             report=report,
         )
         common = _common_labels([json.loads(a.labels_json) for a in alerts])

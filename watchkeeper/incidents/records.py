@@ -10,6 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
 from watchkeeper.bus.base import Bus
+from watchkeeper.i18n import Phrase
 from watchkeeper.incidents.events import IncidentChanged, InvestigationDue
 from watchkeeper.store.models import (
     AlertRow,
@@ -53,11 +54,16 @@ def note(
     incident_id: int,
     kind: str,
     actor: str,
-    text: str,
+    text: str | Phrase,
     data: Mapping[str, Any] | None = None,
     at: datetime | None = None,
 ) -> int:
-    """A timeline entry; one people hear of also goes on the bus, in the same transaction."""
+    """A timeline entry; one people hear of also goes on the bus, in the same transaction. Its text is
+    kept in English; a `Phrase` is kept too (data's `phrase`), for the notifier to say in the team's language."""
+    data = dict(data or {})
+    if isinstance(text, Phrase):
+        data["phrase"] = text.model_dump()
+        text = text.english()
     event_id = int(
         conn.execute(
             _NOTE,
@@ -67,7 +73,7 @@ def note(
                 "kind": kind,
                 "actor": actor,
                 "text": text,
-                "data_json": json.dumps(dict(data or {}), ensure_ascii=False, default=str),
+                "data_json": json.dumps(data, ensure_ascii=False, default=str),
             },
         ).scalar_one()
     )

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from watchkeeper.evidence.anomaly import human_duration
 from watchkeeper.evidence.report import Report, Symptom
-from watchkeeper.i18n import N_, _, ngettext, speaking
+from watchkeeper.i18n import N_, Phrase, _, ngettext, speaking
 
 # An incident's severities and statuses (alerts/model.py, store/models.py), said in the message's language.
 STATE_WORDS = (
@@ -47,8 +47,8 @@ class Notice(BaseModel):
     resolved_at: datetime | None = None
     alert_count: int = Field(ge=0)
     targets: list[str] = Field(default_factory=list)
-    change: str | None = Field(None, description="What changed, in plain words (an update): 'reopened'.")
-    fixed_by: str | None = Field(None, description="What fixed it (resolved): 'every alert resolved'.")
+    change: Phrase | None = Field(None, description="What changed (an update): 'X on Y fired again'.")
+    fixed_by: Phrase | None = Field(None, description="What fixed it (resolved): 'every alert resolved'.")
     report: Report | None = Field(None, description="The diagnosis (diagnosed).")
     url: str | None = Field(None, description="The incident in the API.")
 
@@ -105,9 +105,11 @@ def _built(n: Notice) -> Report:
     if n.kind == "resolved":
         said = _("Resolved after {duration}.").format(duration=lasted(n))
         if n.fixed_by:
-            said = _("Resolved after {duration}: {fixed_by}").format(duration=lasted(n), fixed_by=_said(n.fixed_by))
+            said = _("Resolved after {duration}: {fixed_by}").format(
+                duration=lasted(n), fixed_by=_said(n.fixed_by.said())
+            )
     elif n.kind == "update":
-        said = _("Update: {change}").format(change=_said(n.change)) if n.change else _("Updated.")
+        said = _("Update: {change}").format(change=_said(n.change.said())) if n.change else _("Updated.")
     else:
         said = _("Diagnosed, but the investigation left no report.")
     lines = [heading(n), said]
@@ -146,6 +148,6 @@ def _one_line(n: Notice) -> str:
         )
     if n.kind == "update" and n.change:
         return _("also: incident #{id} ({title}): {change}").format(
-            id=n.incident_id, title=title, change=_said(n.change)
+            id=n.incident_id, title=title, change=_said(n.change.said())
         )
     return _("also: incident #{id} is {status}: {title}").format(id=n.incident_id, status=_(n.status), title=title)
