@@ -234,6 +234,9 @@ class AlertSource(_Section):
 
     name: str = Field(..., pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     secret: str = Field(..., min_length=1, description="The shared secret (literal, env:NAME or file:PATH).")
+    require_timestamp: bool = Field(
+        False, description="Accept only posts that sign their Unix time with the body: no replay after 5 min."
+    )
 
 
 class AlertsSettings(_Section):

@@ -135,6 +135,12 @@ def test_a_signed_post_needs_no_token(signed: Served, monkeypatch: pytest.Monkey
     )
     assert ours.status_code == 202, ours.text
     assert stored(signed, ours.json()["delivery_id"]).sender == "signed:am"
+    stamp = str(int(time.time()))
+    timed = {
+        "X-Watchkeeper-Signature": f"sha256={sign('am-secret', stamp.encode() + b':' + raw)}",
+        "X-Watchkeeper-Timestamp": stamp,
+    }
+    assert signed.post("/api/v1/alerts/alertmanager", content=raw, headers=timed).status_code == 202
 
     raw = json.dumps(GRAFANA).encode()
     plain = signed.post(
@@ -163,6 +169,15 @@ def test_a_bad_signature_is_401(signed: Served) -> None:
         "stale": {
             "X-Grafana-Alerting-Signature": sign("grafana-secret", b"1000:" + raw),
             "X-Grafana-Alerting-Signature-Timestamp": "1000",
+        },
+        "stale, ours": {
+            "X-Watchkeeper-Signature": f"sha256={sign('am-secret', b'1000:' + raw)}",
+            "X-Watchkeeper-Timestamp": "1000",
+        },
+        "not a time": {"X-Watchkeeper-Signature": f"sha256={sign('am-secret', raw)}", "X-Watchkeeper-Timestamp": "now"},
+        "time not signed": {
+            "X-Watchkeeper-Signature": f"sha256={sign('am-secret', raw)}",
+            "X-Watchkeeper-Timestamp": str(int(time.time())),
         },
     }
     for case, headers in cases.items():
@@ -262,3 +277,21 @@ def test_a_post_that_cannot_be_stored_is_503_with_retry_after(served: Served) ->
     answer = served.post("/api/v1/alerts", "webhook", json=big)
     is_problem(answer, 503)
     assert answer.headers["retry-after"].isdigit()
+
+
+def test_a_source_that_requires_a_timestamp_takes_no_post_without_one(tmp_path: Path, log_dir: Path) -> None:
+    """A captured post of such a source cannot be replayed once its timestamp is stale (the cases above)."""
+    sources = [{"name": "edge", "secret": "edge-secret", "require_timestamp": True}]
+    raw = json.dumps(GENERIC).encode()
+    with serve_core(tmp_path, log_dir, alerts={"sources": sources}) as served:
+        bare = {"X-Watchkeeper-Signature": f"sha256={sign('edge-secret', raw)}"}
+        refused = is_problem(served.post("/api/v1/alerts", content=raw, headers=bare), 401)
+        assert "alert source 'edge' requires a signed timestamp" in str(refused["detail"])
+        stamp = str(int(time.time()))
+        timed = {
+            "X-Watchkeeper-Signature": f"sha256={sign('edge-secret', stamp.encode() + b':' + raw)}",
+            "X-Watchkeeper-Timestamp": stamp,
+        }
+        answer = served.post("/api/v1/alerts", content=raw, headers=timed)
+        assert answer.status_code == 202, answer.text
+        assert stored(served, answer.json()["delivery_id"]).sender == "signed:edge"

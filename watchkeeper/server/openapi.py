@@ -55,8 +55,9 @@ SIGNATURE_SCHEME = {
     "in": "header",
     "name": "X-Watchkeeper-Signature",
     "description": "For senders that cannot send a bearer token: `sha256=<hex HMAC-SHA256 of the raw body>` "
-    "with the secret of one of the `[[alerts.sources]]`; Grafana's own `X-Grafana-Alerting-Signature` "
-    "is accepted too. A bad signature is 401.",
+    "with the secret of one of the `[[alerts.sources]]` — over `<timestamp>:<body>` with "
+    "`X-Watchkeeper-Timestamp: <Unix seconds>` (within 5 min; required by a source's `require_timestamp`); "
+    "Grafana's own `X-Grafana-Alerting-Signature` is accepted too. A bad signature is 401.",
 }
 
 
