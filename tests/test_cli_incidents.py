@@ -112,8 +112,8 @@ def test_the_same_commands_on_a_manager(manager: Served) -> None:
 
     acked = remote(manager, "operator", "incidents", "ack", str(db))
     assert acked.exit_code == 0 and f"#{db} acknowledged by operator" in acked.stdout  # the token's user
-    one_line_error(remote(manager, "viewer", "incidents", "resolve", str(db)), 1, "viewer is viewer")
-    one_line_error(remote(manager, "operator", "incidents", "show", "999"), 1, "999")
+    one_line_error(remote(manager, "viewer", "incidents", "resolve", str(db)), 2, "viewer is viewer")
+    one_line_error(remote(manager, "operator", "incidents", "show", "999"), 2, "999")  # exit 2 as locally
 
     added = remote(manager, "operator", "silences", "add", "a=b", "--duration", "1h", "--comment", "x", "--json")
     assert json.loads(added.stdout)["created_by"] == "operator"

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from tests.conftest import make_settings
 from watchkeeper.app import App, open_app
+from watchkeeper.errors import InputError
 from watchkeeper.incidents import lifecycle
 from watchkeeper.incidents.assign import assign
 from watchkeeper.incidents.ingest import accept
@@ -231,3 +232,15 @@ def test_a_new_symptom_on_a_new_target_during_the_investigation_queues_one_follo
     assert kinds == [("initial", "running"), ("follow-up", "queued")]
     (inc,) = incidents(core)
     assert "new-symptom" not in [k for k, _ in timeline(core, inc.id)]  # no update before the diagnosis
+
+
+def test_a_resolve_note_is_bounded_here_as_the_api_bounds_it(core: App) -> None:
+    """The CLI resolves through the use case too: the same limit, not only the API's."""
+    post(core, firing("DiskFull", host="db-9"))
+    (inc,) = incidents(core)
+    for bad in ("x" * (lifecycle.MAX_NOTE + 1), "a\x00b"):
+        with pytest.raises(InputError, match=r"^note: at most 2000 characters, and no NUL"):
+            lifecycle.resolve(core, inc.id, "alice", bad)
+    assert incidents(core)[0].status == "open"
+    lifecycle.resolve(core, inc.id, "alice", "x" * lifecycle.MAX_NOTE)
+    assert incidents(core)[0].status == "resolved"

@@ -199,6 +199,11 @@ def test_an_operator_acks_resolves_merges_and_splits(served_on: Served) -> None:
     resolved = served_on.post(f"/api/v1/incidents/{db}/resolve", "operator", json={"note": "raised max_connections"})
     assert resolved.json()["status"] == "resolved" and resolved.json()["resolved_at"]
     assert served_on.post(f"/api/v1/incidents/{apart}/resolve", "operator").json()["status"] == "resolved"  # no body
+    # A live incident's firing alerts would be stuck in a resolved one: the other way round is offered.
+    late = make_incident(engine, "pay errors", targets=("service:pay",))
+    stuck = is_problem(served_on.post(f"/api/v1/incidents/{late}/merge", "operator", json={"into": db}), 409)
+    assert f"incident #{db} is resolved: merge it into #{late} instead" in str(stuck["detail"])
+    assert served_on.post(f"/api/v1/incidents/{db}/merge", "operator", json={"into": late}).json()["id"] == late
     is_problem(served_on.post("/api/v1/incidents/999/ack", "operator"), 404)
 
 

@@ -1,6 +1,7 @@
 """A command against a running manager instead of the local data directory: `--server URL` and a token
 (`--token`, or WK_SERVER / WK_TOKEN), through the same HTTP API scripts use. A problem the server
-answers, or a server that cannot be reached, is one line on stderr and exit 1."""
+answers is one line on stderr: exit 2 when it is the caller's mistake (as it is locally), else exit 1,
+as for a server that cannot be reached."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ TokenOption = Annotated[
     str | None, typer.Option("--token", envvar="WK_TOKEN", help="An API token for --server (wk tokens create).")
 ]
 TIMEOUT_S = 30
+# The caller's mistake (no such incident, resolved already, a role too low, bad input): exit 2 as it is locally.
+CALLERS_MISTAKE = frozenset({400, 403, 404, 409, 413, 422})
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class Remote:
             with urllib.request.urlopen(request, timeout=TIMEOUT_S) as answer:
                 return json.load(answer)
         except urllib.error.HTTPError as exc:
-            fail(_problem(exc), 1)
+            fail(_problem(exc), 2 if exc.code in CALLERS_MISTAKE else 1)
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             fail(f"cannot reach {self.url}: {reason}", 1)

@@ -14,7 +14,7 @@ def alertmanager_snippet(url: str) -> str:
     """How to point Alertmanager at this manager: a webhook token in a file, and the receiver to add."""
     return f"""Alertmanager webhook: {url}/api/v1/alerts/alertmanager (Grafana: /api/v1/alerts/grafana)
   wk users add alertmanager --role webhook
-  wk tokens create --user alertmanager > /etc/prometheus/watchkeeper.token
+  wk tokens create --user alertmanager --expires never > /etc/prometheus/watchkeeper.token
 and in alertmanager.yml (route its alerts to this receiver):
   receivers:
     - name: watchkeeper
@@ -28,7 +28,9 @@ and in alertmanager.yml (route its alerts to this receiver):
 
 def serve(
     host: Annotated[str | None, typer.Option("--host", help="Bind address (default server.host).")] = None,
-    port: Annotated[int | None, typer.Option("--port", help="Port (default server.port; 0 picks one).")] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", min=0, max=65535, help="Port (default server.port; 0 picks one).")
+    ] = None,
     tls_cert: Annotated[Path | None, typer.Option("--tls-cert", help="PEM certificate: serve HTTPS.")] = None,
     tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key of --tls-cert.")] = None,
 ) -> None:

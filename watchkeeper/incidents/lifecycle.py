@@ -15,7 +15,7 @@ from sqlalchemy import Connection, func, select, update
 
 from watchkeeper.alerts.model import SEVERITY_RANK
 from watchkeeper.bus.base import Bus
-from watchkeeper.errors import WatchkeeperError
+from watchkeeper.errors import InputError, WatchkeeperError
 from watchkeeper.i18n import N_, Phrase
 from watchkeeper.incidents.records import (
     ALERTS,
@@ -32,6 +32,9 @@ from watchkeeper.incidents.records import (
 
 if TYPE_CHECKING:
     from watchkeeper.app import App
+
+
+MAX_NOTE = 2000  # a resolve note: a sentence or two for the timeline and the message
 
 
 class NoIncident(WatchkeeperError):
@@ -64,6 +67,8 @@ def acknowledge(app: App, incident_id: int, actor: str) -> None:
 
 
 def resolve(app: App, incident_id: int, actor: str, note_text: str | None = None) -> None:
+    if note_text is not None and (len(note_text) > MAX_NOTE or "\x00" in note_text):
+        raise InputError(f"note: at most {MAX_NOTE} characters, and no NUL (this one has {len(note_text)})")
     with _write(app) as conn:
         inc = _incident(conn, incident_id)
         if inc.status not in LIVE:
@@ -98,8 +103,9 @@ def merge(app: App, source_id: int, into_id: int, actor: str) -> None:
         for inc in (source, into):
             if inc.merged_into is not None:
                 raise IncidentConflict(f"incident #{inc.id} was merged into #{inc.merged_into} already")
-        if into.status == "closed":
-            raise IncidentConflict(f"incident #{into_id} is closed: reopen it by merging the other way round")
+        # Live alerts in an ended incident would stay firing there, stuck: nothing resolves or splits them.
+        if into.status == "closed" or (into.status == "resolved" and source.status in LIVE):
+            raise IncidentConflict(f"incident #{into_id} is {into.status}: merge it into #{source_id} instead")
         fold(conn, app.bus, source_id, into_id, actor, f"merged by {actor}", now_utc())
 
 

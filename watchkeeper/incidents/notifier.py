@@ -74,7 +74,8 @@ class Notifier:
             for configured in targets:
                 key, where = _stored(configured)
                 due = now
-                if notice.kind == "update":
+                # A reopen goes out at once: the team was told the incident had resolved.
+                if notice.kind == "update" and changed.kind != "reopened":
                     last = conn.execute(
                         select(NOTIFICATIONS.c.created_at)
                         .where(NOTIFICATIONS.c.incident_id == changed.incident_id, NOTIFICATIONS.c.target == key)

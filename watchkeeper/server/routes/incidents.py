@@ -37,7 +37,10 @@ def _answering() -> Iterator[None]:
 class ResolveBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     note: str | None = Field(
-        None, max_length=2000, pattern=r"^[^\x00]*$", description="What fixed it, for the timeline and the message."
+        None,
+        max_length=lifecycle.MAX_NOTE,
+        pattern=r"^[^\x00]*$",
+        description="What fixed it, for the timeline and the message.",
     )
 
 
