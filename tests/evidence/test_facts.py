@@ -8,13 +8,15 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from watchkeeper.app import App
 from watchkeeper.evidence import facts
 from watchkeeper.evidence.catalogue import load_catalogue
 from watchkeeper.evidence.gather import finding
 from watchkeeper.evidence.investigation import Investigation, RecordedSource
 from watchkeeper.evidence.report import Culprit, Report, Symptom
 from watchkeeper.evidence.scoring import of
-from watchkeeper.evidence.symptoms import targets
+from watchkeeper.evidence.symptoms import from_alert_payload, targets
+from watchkeeper.evidence.triage import investigate
 
 
 def kinds() -> list[type[facts.Fact]]:
@@ -85,3 +87,16 @@ def test_close_wait_and_files_in_ram_become_facts_past_their_thresholds() -> Non
         {"mount": "/srv", "fstype": "ext4", "used_bytes": 2**35, "total_bytes": 2**36},
     ]
     assert [(f.kind, f.data.mount) for f in mount_facts(mounts, [4])] == [("tmpfs_usage", "/dev/shm")]
+
+
+def test_a_target_this_host_cannot_resolve_is_not_called_down(rt: App) -> None:
+    """Another network's name (an alert's instance) that does not resolve here says nothing of the service:
+    a finding says it could not be checked, and no 'cache is down' with a restart is proposed."""
+    labels = {"alertname": "CacheDown", "service": "cache", "instance": "c2.invalid:6379", "severity": "critical"}
+    symptom = from_alert_payload({"labels": labels, "annotations": {"summary": "cache is unreachable"}})[0]
+    report = investigate(rt.settings, rt.invoker, symptom)
+    unresolved = [f for f in report.findings if f.kind == "host_unresolved"]
+    assert unresolved and unresolved[0].message.startswith("c2.invalid:6379 cannot be checked from this host")
+    assert not [f for f in report.findings if f.kind == "port_closed"]
+    assert not [h for h in report.hypotheses if h.culprit and h.culprit.name == "cache"], report.summary
+    assert not [a for a in report.actions if a.skill == "restart_service"]

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from watchkeeper.evidence.facts import (
     BoundElsewhere,
+    HostUnresolved,
     HttpError,
     HttpSlow,
     HttpUnreachable,
@@ -29,6 +30,7 @@ from watchkeeper.i18n import _
 SLOW_MS = 2000.0
 WILDCARDS = ("0.0.0.0", "::", "*")
 TLS_WARN_DAYS = 21
+UNRESOLVED = "cannot resolve "  # how probe_tcp starts its error when the name does not resolve
 
 
 @gatherer
@@ -50,6 +52,19 @@ def analyze_probe(inv: Investigation, kind: str, result: dict[str, Any], role: s
     service = inv.targets.service if role == "target" else None
     if kind == "tcp":
         ids = inv.audit_ids("probe_tcp")[-1:]
+        if not result["open"] and str(result["error"]).startswith(UNRESOLVED):
+            # Not a refusal: a name this host does not know (another network's DNS) says nothing of the service.
+            inv.add(
+                finding(
+                    HostUnresolved(role=role, **result),
+                    "warn",
+                    _("{host}:{port} cannot be checked from this host: {error}").format(
+                        host=result["host"], port=result["port"], error=result["error"]
+                    ),
+                    ids,
+                )
+            )
+            return
         if not result["open"]:
             if role == "target":
                 bound_elsewhere(inv, result["host"], result["port"])

@@ -226,6 +226,15 @@ class PortClosed(Fact):
     error: str | None = None
 
 
+class HostUnresolved(Fact):
+    """A probed name this host cannot resolve: nothing is learned of the service behind it."""
+
+    KIND = "host_unresolved"
+    host: str
+    port: int | None = None
+    error: str | None = None
+
+
 class HttpUnreachable(Fact):
     KIND = "http_unreachable"
     error: str | None = None
