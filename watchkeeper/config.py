@@ -278,6 +278,9 @@ class ServerSettings(_Section):
     )
     max_body_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Larger request bodies are refused (413).")
     shutdown_s: float = Field(20, gt=0, le=300, description="How long SIGTERM waits for requests in flight.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="The manager's log on stderr: info tells each incident opened, diagnosed, resolved, told."
+    )
 
     @model_validator(mode="after")
     def _cert_and_key(self) -> ServerSettings:

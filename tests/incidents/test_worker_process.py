@@ -112,11 +112,18 @@ def test_a_killed_worker_process_is_started_again_and_its_work_is_counted(tmp_pa
         proc.wait(30)
         assert wait_for(lambda: not pid_alive(second), timeout=30)
     assert proc.stderr is not None
-    assert "the incident workers exited with code -9; starting them again" in proc.stderr.read()
+    said = proc.stderr.read()
+    assert "the incident workers exited with code -9; starting them again" in said
+    # The operator's log tells each incident opened, by the worker process that opened it.
+    assert "INFO watchkeeper.incidents.assign: incident #1 opened (critical): ServiceDown: shop" in said, said
+    assert "incident #2 opened (critical): ServiceDown: cart" in said
 
 
 def test_ctrl_c_stops_the_manager_and_its_workers_cleanly(tmp_path: Path, log_dir: Path) -> None:
-    with serving(tmp_path, log_dir) as (proc, _url, _tokens):
+    forged = "2026-11-29 03:00:00,000 INFO watchkeeper.incidents.lifecycle: incident #1 resolved by alice"
+    with serving(tmp_path, log_dir) as (proc, url, tokens):
+        post(url, tokens["webhook"], f"shop\n{forged}")  # a label cannot forge a line of the manager's log
+        assert wait_for(lambda: incidents(tmp_path) == 1, timeout=60)
         child = worker(proc.pid)
         assert child is not None
         for pid in (proc.pid, child):  # a terminal's Ctrl-C reaches the whole process group
@@ -125,3 +132,5 @@ def test_ctrl_c_stops_the_manager_and_its_workers_cleanly(tmp_path: Path, log_di
         assert proc.returncode == 0 and wait_for(lambda: not pid_alive(child), timeout=30)
     # The child's stderr is the manager's: an error at its exit (a daemon thread holding stdin) would show here.
     assert "Fatal Python error" not in err and "Traceback" not in err, err
+    assert f"incident #1 opened (critical): ServiceDown: shop {forged}" in err, err
+    assert not [line for line in err.splitlines() if line.startswith(forged)]

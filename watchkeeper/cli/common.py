@@ -9,7 +9,6 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import re
 import sys
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -20,6 +19,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from watchkeeper.errors import ConfigError, WatchkeeperError
+from watchkeeper.oneline import plain_line
 
 if TYPE_CHECKING:
     from watchkeeper.app import App
@@ -80,19 +80,11 @@ class CommandGroup(TyperGroup):
             _opened.reset(token)
 
 
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def _shown(m: re.Match[str]) -> str:
-    code = ord(m.group())
-    return " " if m.group() in "\t\n\r" else f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
 def one_line(text: str) -> str:
     """Line breaks become spaces; other control characters (C0, C1 - a terminal obeys those too - and
     Unicode's line and paragraph separators, from a file name or a payload) are shown escaped rather
     than sent to the terminal. Markup-safe to print."""
-    return escape(CONTROL.sub(_shown, text))
+    return escape(plain_line(text))
 
 
 def print_error(message: str) -> None:

@@ -35,11 +35,13 @@ def serve(
     tls_key: Annotated[Path | None, typer.Option("--tls-key", help="PEM private key of --tls-cert.")] = None,
 ) -> None:
     """Run the manager: the HTTP API, MCP at /mcp, /healthz, /readyz and /metrics, until Ctrl-C or SIGTERM."""
+    from watchkeeper.oplog import log_to_stderr
     from watchkeeper.policy.users import list_users
     from watchkeeper.server.serve import serve as run
 
     app = open_cli_app()
     cfg = app.settings.server
+    log_to_stderr(cfg.log_level)
     cert, key = tls_cert or cfg.tls_cert, tls_key or cfg.tls_key
     if (cert is None) != (key is None):
         fail("--tls-cert and --tls-key go together: give both or neither")

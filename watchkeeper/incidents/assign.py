@@ -12,6 +12,7 @@ services that depend on it). A silenced alert is stored and visible, and does no
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -42,11 +43,13 @@ from watchkeeper.incidents.records import (
     utc,
 )
 from watchkeeper.incidents.silences import active_silences
+from watchkeeper.oplog import loggable
 from watchkeeper.store.gate import write_gate
 
 if TYPE_CHECKING:
     from watchkeeper.app import App
 
+log = logging.getLogger(__name__)
 ASSIGN_LOCK = 0x77_6B_15  # pg_advisory_xact_lock key: one assignment at a time across managers
 # Built once: building SQLAlchemy statements costs more than running these on SQLite (see _Assigner).
 _ASSIGN_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
@@ -137,6 +140,8 @@ def assign_many(app: App, delivery_ids: Sequence[int], now: datetime | None = No
         assigner = _Assigner(conn, app.bus, app.settings, now, active_silences(conn, now))
         for _, source, body in claimed:
             assigner.delivery(source, normalise(source, parse(body)).alerts)
+    for line in assigner.told:
+        log.info("%s", line)
     return {delivery_id for delivery_id, _, _ in claimed}
 
 
@@ -186,6 +191,7 @@ class _Assigner:
     ) -> None:
         self.conn, self.bus, self.now, self.silences = conn, bus, now, silences
         self.rules = rules_of(settings)
+        self.told: list[str] = []  # for the manager's log, once the transaction has committed
         self.cfg = settings.incidents
         # service -> the configured services that need it (directly or through others)
         self.needed_by: dict[str, set[str]] = {}
@@ -357,6 +363,7 @@ class _Assigner:
             params={"alert": alert.name, "target": alert.target.label},
         )
         note(self.conn, self.bus, inc_id, "reopened", self.sender, said, {"fingerprint": alert.fingerprint})
+        self.told.append(f"incident #{inc_id} reopened: {loggable(said.english())}")
 
     def _maybe_all_resolved(self, inc_id: int) -> None:
         self._flush()  # the alerts of this delivery so far count
@@ -427,6 +434,7 @@ class _Assigner:
             ).scalar_one()
         )
         data = {"rule": "new", "fingerprint": alert.fingerprint, "target": alert.target.key}
+        self.told.append(f"incident #{inc_id} opened ({alert.severity}): {loggable(title)}")
         note(self.conn, self.bus, inc_id, "opened", self.sender, f"opened by {title} ({reason})", data)
         if previous is not None:
             note(self.conn, self.bus, inc_id, "happened-before", SYSTEM, f"the same alert was incident #{previous}")

@@ -45,6 +45,7 @@ from watchkeeper.incidents.records import (
     touch,
     utc,
 )
+from watchkeeper.oplog import loggable
 
 if TYPE_CHECKING:
     from watchkeeper.app import App
@@ -211,6 +212,8 @@ def _finish(
         note(conn, app.bus, incident_id, "diagnosed", SYSTEM, said, {"investigation_id": inv_id, "status": status})
         link_blamed(conn, app.bus, incident_id, reports)
         touch(conn, incident_id)
+    told = loggable((said.english() if isinstance(said, Phrase) else said)[:300])
+    log.info("incident #%d diagnosed (investigation #%d, %s): %s", incident_id, inv_id, status, told)
 
 
 # -- dependencies the investigation discovered --------------------------------------------------

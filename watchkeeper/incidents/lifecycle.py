@@ -8,6 +8,7 @@ window has passed (a later alert opens a new incident linked to it).
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -29,11 +30,13 @@ from watchkeeper.incidents.records import (
     touch,
     utc,
 )
+from watchkeeper.oplog import loggable
 
 if TYPE_CHECKING:
     from watchkeeper.app import App
 
 
+log = logging.getLogger(__name__)
 MAX_NOTE = 2000  # a resolve note: a sentence or two for the timeline and the message
 
 
@@ -64,6 +67,7 @@ def acknowledge(app: App, incident_id: int, actor: str) -> None:
             raise IncidentConflict(f"incident #{incident_id} was acknowledged by {inc.acknowledged_by} already")
         touch(conn, incident_id, acknowledged_by=actor, acknowledged_at=now_utc())
         note(conn, app.bus, incident_id, "acknowledged", actor, f"acknowledged by {actor}")
+    log.info("incident #%d acknowledged by %s", incident_id, loggable(actor))
 
 
 def resolve(app: App, incident_id: int, actor: str, note_text: str | None = None) -> None:
@@ -79,6 +83,7 @@ def resolve(app: App, incident_id: int, actor: str, note_text: str | None = None
             else Phrase(message=N_("resolved by {actor}"), params={"actor": actor})
         )
         _resolve(conn, app.bus, incident_id, actor, said, now_utc())
+    log.info("incident #%d %s", incident_id, loggable(said.english()))
 
 
 def _resolve(conn: Connection, bus: Bus, incident_id: int, actor: str, said: Phrase, now: datetime) -> None:
@@ -107,6 +112,7 @@ def merge(app: App, source_id: int, into_id: int, actor: str) -> None:
         if into.status == "closed" or (into.status == "resolved" and source.status in LIVE):
             raise IncidentConflict(f"incident #{into_id} is {into.status}: merge it into #{source_id} instead")
         fold(conn, app.bus, source_id, into_id, actor, f"merged by {actor}", now_utc())
+    log.info("incident #%d merged into #%d by %s", source_id, into_id, loggable(actor))
 
 
 def fold(conn: Connection, bus: Bus, source_id: int, into_id: int, actor: str, why: str, now: datetime) -> None:
@@ -173,7 +179,8 @@ def split(app: App, incident_id: int, fingerprints: list[str], actor: str) -> in
         note(conn, app.bus, incident_id, "split", actor, f"{len(moved)} alert(s) split off into incident #{new_id}")
         note(conn, app.bus, new_id, "opened", actor, f"opened as a {why}", {"rule": "split", "from": incident_id})
         queue_investigation(conn, app.bus, new_id, "initial", now, actor, "investigation of the split-off alerts")
-        return new_id
+    log.info("incident #%d: %d alert(s) split off into #%d by %s", incident_id, len(moved), new_id, loggable(actor))
+    return new_id
 
 
 def _cancel(conn: Connection, incident_id: int, why: str, statuses: tuple[str, ...]) -> None:
@@ -189,6 +196,7 @@ def tick(app: App, now: datetime | None = None) -> int:
     resolved ones whose reopen window has passed; how many changed."""
     now = now or now_utc()
     changed = 0
+    told: list[str] = []
     with _write(app) as conn:
         due = select(INCIDENTS.c.id).where(INCIDENTS.c.status.in_(LIVE), INCIDENTS.c.resolve_after <= now)
         for (inc_id,) in conn.execute(due).all():
@@ -200,6 +208,7 @@ def tick(app: App, now: datetime | None = None) -> int:
                 continue
             said = Phrase(message=N_("every alert resolved and stayed resolved for the grace period"))
             _resolve(conn, app.bus, inc_id, SYSTEM, said, now)
+            told.append(f"incident #{inc_id} resolved: {said.english()}")
             changed += 1
         cutoff = now - timedelta(seconds=app.settings.incidents.reopen_window_s)
         stale = select(INCIDENTS.c.id, INCIDENTS.c.resolved_at).where(
@@ -208,5 +217,8 @@ def tick(app: App, now: datetime | None = None) -> int:
         for inc_id, resolved_at in conn.execute(stale).all():
             touch(conn, inc_id, status="closed")
             note(conn, app.bus, inc_id, "closed", SYSTEM, f"no alert fired again since {utc(resolved_at):%H:%M} UTC")
+            told.append(f"incident #{inc_id} closed: its reopen window has passed")
             changed += 1
+    for line in told:
+        log.info("%s", line)
     return changed

@@ -14,6 +14,7 @@ as the SHA-256 of its URL, matched against the configured targets when it is sen
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections import defaultdict
@@ -43,10 +44,12 @@ from watchkeeper.notify.notices import Notice, as_report
 from watchkeeper.notify.ratelimit import RateLimiter, platform_of
 from watchkeeper.notify.routes import targets_for
 from watchkeeper.notify.senders import shown
+from watchkeeper.oplog import loggable
 
 if TYPE_CHECKING:
     from watchkeeper.app import App
 
+log = logging.getLogger(__name__)
 GIVE_UP_AFTER = 8  # attempts; with the doubling back-off that is about half an hour of trying
 MAX_BACKOFF_S = 600.0
 
@@ -232,6 +235,8 @@ class Notifier:
                     SYSTEM,
                     f"{row.kind} message sent to {row.shown}{folded}",
                 )
+        incidents = ", ".join(f"#{r.incident_id} {r.kind}" for r in rows)
+        log.info("message %d sent to %s: incident %s", first.id, first.shown, incidents)
 
     def _postpone(self, rows: list[Any], until: Any) -> None:
         with self.app.engine.begin() as conn:
@@ -258,6 +263,11 @@ class Notifier:
                         "next_attempt_at": now + timedelta(seconds=delay),
                     }
                 conn.execute(update(NOTIFICATIONS).where(NOTIFICATIONS.c.id == row.id).values(**values))
+        for row in rows:
+            last = row.attempts + 1 >= GIVE_UP_AFTER
+            then = "undeliverable, given up" if last else "to be tried again"
+            said = f"message {row.id} to {row.shown} (incident #{row.incident_id}) failed, {then}: {loggable(error)}"
+            log.log(logging.ERROR if last else logging.WARNING, "%s", said)
 
 
 def _stored(configured: str, url: str | None = None) -> tuple[str, str]:

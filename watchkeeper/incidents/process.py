@@ -158,7 +158,9 @@ def main() -> None:
             stop.set()
 
     from watchkeeper.app import open_app
+    from watchkeeper.oplog import log_to_stderr
 
+    log_to_stderr(settings.server.log_level)
     app = open_app(settings)
     app.invoker.observers.append(lambda call: say({"call": [call.key, call.status.value, call.duration_ms / 1000]}))
     runner = Runner(app)

@@ -17,6 +17,7 @@ from watchkeeper.alerts.model import Source
 from watchkeeper.app import App
 from watchkeeper.errors import ConfigError, StoreError
 from watchkeeper.incidents import ingest, queries
+from watchkeeper.oplog import loggable
 from watchkeeper.policy.access import Access, Principal
 from watchkeeper.server import signatures
 from watchkeeper.server.auth import Unverified, too_many
@@ -63,6 +64,9 @@ async def _intake(request: Request, core: App, source: Source) -> Response:
     try:
         accepted = await anyio.to_thread.run_sync(ingest.accept, core, source, raw, sender)
     except PayloadError as exc:
+        log.warning(
+            "an alert post from %s was refused (GET /api/v1/alerts/rejected keeps it): %s", sender, loggable(str(exc))
+        )
         raise Problem(400, str(exc), "invalid-alert", errors=[{"field": exc.field, "error": exc.problem}]) from None
     except StoreError as exc:
         log.warning("an alert post from %s could not be stored: %s", sender, exc)
