@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tests.helpers import Wk, free_port
+from watchkeeper.evidence.report import Report, Symptom
+from watchkeeper.evidence.triage import summarize
+from watchkeeper.i18n import speaking
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # Three English words in a row that are not a name, a path or a quoted log line: an untranslated message.
@@ -41,3 +45,12 @@ def test_an_investigation_in_chinese_reads_in_chinese(tmp_path: Path, log_dir: P
     untranslated = {text: left for text in prose if (left := english_left(text, line))}
     assert not untranslated, untranslated
     assert all(CJK.search(text) for text in prose if text), [t for t in prose if t and not CJK.search(t)]
+
+
+def test_nothing_found_reads_as_one_chinese_sentence_run() -> None:
+    """Two sentences in English are spaced; in Chinese they run on, with no space after the full-width semicolon."""
+    report = Report(id="r", summary="", symptom=Symptom(question="慢"), started_at=datetime.now(UTC))
+    with speaking("zh-CN"):
+        said = summarize(report)
+    assert said == "调用 0 次技能后未发现明显异常：无法认定根因；列出 0 条发现供人工查看。", said  # noqa: RUF001
+    assert summarize(report).startswith("Nothing abnormal stands out after 0 skill calls: no root cause to name; 0 ")

@@ -18,6 +18,7 @@ from watchkeeper.errors import InputError
 from watchkeeper.incidents import lifecycle
 from watchkeeper.incidents.assign import assign
 from watchkeeper.incidents.ingest import accept
+from watchkeeper.incidents.queries import list_incidents
 from watchkeeper.incidents.records import ALERTS, EVENTS, INCIDENTS, INVESTIGATIONS
 from watchkeeper.incidents.silences import add_silence
 
@@ -244,3 +245,22 @@ def test_a_resolve_note_is_bounded_here_as_the_api_bounds_it(core: App) -> None:
     assert incidents(core)[0].status == "open"
     lifecycle.resolve(core, inc.id, "alice", "x" * lifecycle.MAX_NOTE)
     assert incidents(core)[0].status == "resolved"
+
+
+def test_an_alert_naming_no_target_opens_an_incident_titled_by_its_name_with_no_targets(core: App) -> None:
+    post(core, firing("WatchdogMissing", team="sre"))
+    (inc,) = incidents(core)
+    assert inc.title == "WatchdogMissing"
+    (listed,) = list_incidents(core.engine)
+    assert listed["title"] == "WatchdogMissing" and listed["targets"] == [] and listed["alert_count"] == 1
+
+
+def test_only_a_live_incident_is_acknowledged(core: App) -> None:
+    post(core, firing("DiskFull", host="db-9"), firing("CertExpiry", host="web-1"))
+    disk, cert = (inc.id for inc in incidents(core))
+    lifecycle.merge(core, cert, disk, "alice")
+    with pytest.raises(lifecycle.IncidentConflict, match=rf"^incident #{cert} was merged into #{disk}: acknowledge"):
+        lifecycle.acknowledge(core, cert, "bob")
+    lifecycle.resolve(core, disk, "alice")
+    with pytest.raises(lifecycle.IncidentConflict, match=rf"^incident #{disk} is resolved already$"):
+        lifecycle.acknowledge(core, disk, "bob")

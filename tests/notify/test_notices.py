@@ -213,3 +213,14 @@ def test_hostile_incident_text_is_no_markup_in_slack(kind: str) -> None:
     assert all(b["text"]["verbatim"] is True for b in sections), "Slack would auto-link and parse mentions"
     assert "&lt;at user_id=" in sections[0]["text"]["text"]
     inert_everywhere(header["text"]["text"])
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_a_message_built_here_is_not_footed_as_an_investigation(language: str) -> None:
+    """No '0 skill calls in 0.0s · deterministic triage' under a resolved or an update message."""
+    for kind in ("resolved", "update"):
+        footer = "".join(span.text for span in walk(as_report([notice(kind)], language)).footer)
+        assert footer == {"en": "message ", "zh-CN": "消息 "}[language] + f"incident-7-{kind}"
+    investigated = DIAGNOSIS.model_copy(update={"duration_s": 4.2, "playbook": "service_down"})
+    diagnosed = "".join(span.text for span in walk(as_report([notice("diagnosed", report=investigated)], "en")).footer)
+    assert diagnosed.startswith("0 skill calls in 4.2s · report incident-7-diagnosed")  # the investigation's own

@@ -91,7 +91,8 @@ def summarize(report: Report, numbers: str = "") -> str:
             len(report.findings),
         ).format(n=len(report.findings))
         seen = _(" Measured: {numbers}.").format(numbers=numbers) if numbers else ""
-        return f"{calls} {listed}{seen}"
+        # Two sentences: English puts a space between them, Chinese none.
+        return _("{calls} {listed}").format(calls=calls, listed=listed) + seen
     top = report.hypotheses[0]
     runner_up = (
         _(" Next: {title} ({confidence:.2f}).").format(

@@ -416,7 +416,7 @@ class _Assigner:
             inc.groups.add(values)
 
     def _open(self, alert: Alert, reason: str, previous: int | None) -> int:
-        title = f"{alert.name}: {alert.target.label}"
+        title = alert.name if alert.target.key == NO_TARGET else f"{alert.name}: {alert.target.label}"
         inc_id = int(
             self.conn.execute(
                 _OPEN,

@@ -63,6 +63,10 @@ def _write(app: App) -> Any:
 def acknowledge(app: App, incident_id: int, actor: str) -> None:
     with _write(app) as conn:
         inc = _incident(conn, incident_id)
+        if inc.merged_into is not None:
+            raise IncidentConflict(f"incident #{incident_id} was merged into #{inc.merged_into}: acknowledge that one")
+        if inc.status not in LIVE:
+            raise IncidentConflict(f"incident #{incident_id} is {inc.status} already")
         if inc.acknowledged_by:
             raise IncidentConflict(f"incident #{incident_id} was acknowledged by {inc.acknowledged_by} already")
         touch(conn, incident_id, acknowledged_by=actor, acknowledged_at=now_utc())

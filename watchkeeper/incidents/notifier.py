@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 
+from watchkeeper.alerts.correlate import NO_TARGET
 from watchkeeper.config import resolve_secret
 from watchkeeper.errors import ConfigError
 from watchkeeper.evidence.report import Report
@@ -132,7 +133,7 @@ class Notifier:
                 ).first()
                 if earlier is not None:
                     kind = "update"  # a follow-up or a second look: the team has the first diagnosis
-        targets = sorted({a.target_key for a in alerts})
+        targets = sorted({a.target_key for a in alerts} - {NO_TARGET})
         notice = Notice(
             kind=kind,
             incident_id=inc.id,

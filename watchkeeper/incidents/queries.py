@@ -13,6 +13,7 @@ from typing import Any, Literal
 from sqlalchemy import Engine, Row, case, exists, func, or_, select
 from sqlalchemy.engine import Connection, RowMapping
 
+from watchkeeper.alerts.correlate import NO_TARGET
 from watchkeeper.incidents.lifecycle import NoIncident
 from watchkeeper.incidents.records import utc
 from watchkeeper.redact import redact
@@ -96,7 +97,7 @@ def _summaries(conn: Connection, rows: list[RowMapping]) -> list[dict[str, Any]]
     targets: dict[int | None, list[str]] = defaultdict(list)
     for incident_id, key in conn.execute(
         select(AlertRow.incident_id, AlertRow.target_key)
-        .where(AlertRow.incident_id.in_(ids))
+        .where(AlertRow.incident_id.in_(ids), AlertRow.target_key != NO_TARGET)  # no target named: none added
         .group_by(AlertRow.incident_id, AlertRow.target_key)
         .order_by(AlertRow.target_key)
     ):

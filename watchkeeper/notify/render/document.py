@@ -112,6 +112,8 @@ def _action(a: Action) -> Item:
 
 def _footer(report: Report) -> Line:
     n = len(report.calls)
+    if not n and not report.duration_s and not report.playbook:
+        return (ours(_("message ")), said(report.id))  # an incident's message, not an investigation's report
     calls = ngettext("{n} skill call in {seconds:.1f}s · report ", "{n} skill calls in {seconds:.1f}s · report ", n)
     line = [ours(calls.format(n=n, seconds=report.duration_s)), said(report.id)]
     if report.mode == "llm" and report.usage:
