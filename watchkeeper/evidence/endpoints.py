@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from watchkeeper.evidence.facts import (
     BoundElsewhere,
+    Fact,
     HostUnresolved,
     HttpError,
     HttpSlow,
@@ -52,20 +53,15 @@ def analyze_probe(inv: Investigation, kind: str, result: dict[str, Any], role: s
     service = inv.targets.service if role == "target" else None
     if kind == "tcp":
         ids = inv.audit_ids("probe_tcp")[-1:]
-        if not result["open"] and str(result["error"]).startswith(UNRESOLVED):
-            # Not a refusal: a name this host does not know (another network's DNS) says nothing of the service.
-            inv.add(
-                finding(
-                    HostUnresolved(role=role, **result),
-                    "warn",
-                    _("{host}:{port} cannot be checked from this host: {error}").format(
-                        host=result["host"], port=result["port"], error=result["error"]
-                    ),
-                    ids,
-                )
-            )
+        if result["open"]:
             return
-        if not result["open"]:
+        fact: Fact
+        entity: Culprit | None = None
+        if str(result["error"]).startswith(UNRESOLVED):
+            # Not a refusal: a name this host does not know (another network's DNS) says nothing of the service.
+            fact, severity = HostUnresolved(role=role, **result), "warn"
+            said = _("{host}:{port} cannot be checked from this host: {error}")
+        else:
             if role == "target":
                 bound_elsewhere(inv, result["host"], result["port"])
             entity = (
@@ -73,17 +69,10 @@ def analyze_probe(inv: Investigation, kind: str, result: dict[str, Any], role: s
                 if service
                 else Culprit(kind="port", name=str(result["port"]), port=result["port"])
             )
-            inv.add(
-                finding(
-                    PortClosed(role=role, **result),
-                    "crit",
-                    _("{host}:{port} does not accept connections: {error}").format(
-                        host=result["host"], port=result["port"], error=result["error"]
-                    ),
-                    ids,
-                    entity,
-                )
-            )
+            fact, severity = PortClosed(role=role, **result), "crit"
+            said = _("{host}:{port} does not accept connections: {error}")
+        message = said.format(host=result["host"], port=result["port"], error=result["error"])
+        inv.add(finding(fact, severity, message, ids, entity))
         return
     ids = inv.audit_ids("probe_http")[-1:]
     url = result["url"]
