@@ -63,6 +63,9 @@ def speaking(lang: str) -> Iterator[None]:
         _language.reset(token)
 
 
+PLAIN = "{text}"  # a Phrase of plain text: said as it is, in any language
+
+
 class Phrase(BaseModel):
     """A catalog message and the values of its placeholders, kept so that it can be said later in the
     reader's language: an incident's timeline is written once, in English, and told to a team in theirs.
@@ -75,11 +78,11 @@ class Phrase(BaseModel):
     @classmethod
     def _plain(cls, value: Any) -> Any:
         # Plain text (a message queued before phrases existed) is said as it is, never looked up.
-        return cls.plain(value).model_dump() if isinstance(value, str) else value
+        return {"message": PLAIN, "params": {"text": value}} if isinstance(value, str) else value
 
     @classmethod
     def plain(cls, text: str) -> Phrase:
-        return cls(message="{text}", params={"text": text})
+        return cls.model_validate(text)
 
     def said(self) -> str:
         """In the current language."""

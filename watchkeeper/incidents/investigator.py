@@ -205,14 +205,14 @@ def _finish(
             .values(status="diagnosed", updated_at=now)
         )
         title = entries[0]["report"]["summary"] if entries else ""
-        said: str | Phrase = title
+        said = Phrase.plain(title)
         if failures:
             partial = N_("partial diagnosis ({error}): {summary}")
             said = Phrase(message=partial, params={"error": error or "", "summary": title})
         note(conn, app.bus, incident_id, "diagnosed", SYSTEM, said, {"investigation_id": inv_id, "status": status})
         link_blamed(conn, app.bus, incident_id, reports)
         touch(conn, incident_id)
-    told = loggable((said.english() if isinstance(said, Phrase) else said)[:300])
+    told = loggable(said.english()[:300])
     log.info("incident #%d diagnosed (investigation #%d, %s): %s", incident_id, inv_id, status, told)
 
 

@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 
 from watchkeeper.bus.base import Bus
-from watchkeeper.i18n import Phrase
+from watchkeeper.i18n import PLAIN, Phrase
 from watchkeeper.incidents.events import IncidentChanged, InvestigationDue
 from watchkeeper.store.models import (
     AlertRow,
@@ -62,7 +62,8 @@ def note(
     kept in English; a `Phrase` is kept too (data's `phrase`), for the notifier to say in the team's language."""
     data = dict(data or {})
     if isinstance(text, Phrase):
-        data["phrase"] = text.model_dump()
+        if text.message != PLAIN:  # plain text is the entry's text: kept once
+            data["phrase"] = text.model_dump()
         text = text.english()
     event_id = int(
         conn.execute(
